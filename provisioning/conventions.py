@@ -1,0 +1,177 @@
+"""VM::EC2's per-operation argument tables: abbreviations, positional orders, defaults, value formats.
+
+Everything here is data or a pure function. The general translator (:mod:`provisioning.arguments`) derives
+almost all behaviour from botocore's input shapes; these tables hold only what a shape cannot say: VM::EC2's
+abbreviations (``-zone`` for ``Placement.AvailabilityZone``), the positional order of calls such as
+``attach_volume($vol, $instance, $device)``, RunInstances' counts defaulting to 1, and the block-device
+string format ``/dev/sdf=snap-id:size:delete_on_termination:type:iops``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from .errors import ParameterError
+
+__all__ = ["ALIASES", "DEFAULTS", "POSITIONAL", "parse_block_device"]
+
+Key = tuple[str, str]
+
+#: ``(service, Operation) -> {alias: dotted member path}``; aliases are spelled as in the manual.
+ALIASES: Mapping[Key, Mapping[str, str]] = {
+    ("ec2", "RunInstances"): {
+        "zone": "Placement.AvailabilityZone",
+        "availability_zone": "Placement.AvailabilityZone",
+        "placement_zone": "Placement.AvailabilityZone",
+        "placement_group": "Placement.GroupName",
+        "tenancy": "Placement.Tenancy",
+        "block_devices": "BlockDeviceMappings",
+        "block_device_mapping": "BlockDeviceMappings",
+        "security_group": "SecurityGroups",
+        "security_group_id": "SecurityGroupIds",
+        "iam_arn": "IamInstanceProfile.Arn",
+        "iam_name": "IamInstanceProfile.Name",
+        "shutdown_behavior": "InstanceInitiatedShutdownBehavior",
+        "monitoring": "Monitoring.Enabled",
+    },
+    ("ec2", "RequestSpotInstances"): {
+        "zone": "LaunchSpecification.Placement.AvailabilityZone",
+        "availability_zone": "LaunchSpecification.Placement.AvailabilityZone",
+        "image_id": "LaunchSpecification.ImageId",
+        "instance_type": "LaunchSpecification.InstanceType",
+        "key_name": "LaunchSpecification.KeyName",
+        "security_group": "LaunchSpecification.SecurityGroups",
+        "security_group_id": "LaunchSpecification.SecurityGroupIds",
+        "subnet_id": "LaunchSpecification.SubnetId",
+        "user_data": "LaunchSpecification.UserData",
+        "block_devices": "LaunchSpecification.BlockDeviceMappings",
+        "block_device_mapping": "LaunchSpecification.BlockDeviceMappings",
+        "kernel_id": "LaunchSpecification.KernelId",
+        "ramdisk_id": "LaunchSpecification.RamdiskId",
+    },
+    ("ec2", "CreateImage"): {
+        "block_devices": "BlockDeviceMappings",
+        "block_device_mapping": "BlockDeviceMappings",
+    },
+    ("ec2", "RegisterImage"): {
+        "block_devices": "BlockDeviceMappings",
+        "block_device_mapping": "BlockDeviceMappings",
+    },
+    ("ec2", "CopyImage"): {"region": "SourceRegion", "image_id": "SourceImageId", "desc": "Description"},
+    ("ec2", "CopySnapshot"): {
+        "region": "SourceRegion",
+        "snapshot_id": "SourceSnapshotId",
+        "desc": "Description",
+    },
+    ("ec2", "CreateVolume"): {"zone": "AvailabilityZone", "snapshot": "SnapshotId"},
+    ("ec2", "CreateCustomerGateway"): {"ip": "PublicIp"},
+    ("ec2", "ImportKeyPair"): {"name": "KeyName", "public_key": "PublicKeyMaterial"},
+    ("ec2", "CreateKeyPair"): {"name": "KeyName"},
+    ("ec2", "CreateNetworkAclEntry"): {"port_from": "PortRange.From", "port_to": "PortRange.To"},
+    ("ec2", "PurchaseReservedInstancesOffering"): {
+        "id": "ReservedInstancesOfferingId",
+        "count": "InstanceCount",
+    },
+    ("ec2", "ModifyReservedInstances"): {"id": "ReservedInstancesIds"},
+    ("ec2", "DescribeSecurityGroups"): {"name": "GroupNames"},
+    ("ec2", "CreateSecurityGroup"): {"name": "GroupName"},
+    ("ec2", "ModifyInstanceAttribute"): {
+        "termination_protection": "DisableApiTermination",
+        "kernel": "Kernel",
+    },
+    ("elb", "AddTags"): {"lb_name": "LoadBalancerNames"},
+    ("elb", "CreateLoadBalancer"): {"lb_name": "LoadBalancerName", "zones": "AvailabilityZones"},
+    ("elb", "RegisterInstancesWithLoadBalancer"): {"instance_id": "Instances"},
+    ("elb", "DeregisterInstancesFromLoadBalancer"): {"instance_id": "Instances"},
+    ("sts", "GetFederationToken"): {"duration": "DurationSeconds"},
+    ("sts", "GetSessionToken"): {"duration": "DurationSeconds"},
+}
+
+#: ``(service, Operation) -> members filled by positional arguments, in order`` where the shape cannot
+#: tell (several required members, or several id lists). A single list member takes all positionals.
+POSITIONAL: Mapping[Key, tuple[str, ...]] = {
+    ("ec2", "AttachVolume"): ("VolumeId", "InstanceId", "Device"),
+    ("ec2", "DetachVolume"): ("VolumeId", "InstanceId", "Device"),
+    ("ec2", "AssociateAddress"): ("PublicIp", "InstanceId"),
+    ("ec2", "DescribeImageAttribute"): ("ImageId", "Attribute"),
+    ("ec2", "DescribeInstanceAttribute"): ("InstanceId", "Attribute"),
+    ("ec2", "DescribeSnapshotAttribute"): ("SnapshotId", "Attribute"),
+    ("ec2", "DescribeVolumeAttribute"): ("VolumeId", "Attribute"),
+    ("ec2", "ResetImageAttribute"): ("ImageId", "Attribute"),
+    ("ec2", "ResetInstanceAttribute"): ("InstanceId", "Attribute"),
+    ("ec2", "ResetSnapshotAttribute"): ("SnapshotId", "Attribute"),
+    ("ec2", "DetachNetworkInterface"): ("AttachmentId", "Force"),
+    ("ec2", "CreateSpotDatafeedSubscription"): ("Bucket", "Prefix"),
+    ("ec2", "CreateRoute"): ("RouteTableId", "DestinationCidrBlock", "GatewayId"),
+    ("ec2", "ImportKeyPair"): ("KeyName", "PublicKeyMaterial"),
+    ("ec2", "CreateKeyPair"): ("KeyName",),
+    ("ec2", "CreateSecurityGroup"): ("GroupName", "Description"),
+    ("ec2", "CreateVolume"): ("AvailabilityZone", "Size"),
+    ("ec2", "CreateSnapshot"): ("VolumeId", "Description"),
+    ("ec2", "CreateImage"): ("InstanceId", "Name", "Description"),
+    ("ec2", "RunInstances"): ("ImageId",),
+    ("ec2", "CreateTags"): ("Resources", "Tags"),
+    ("ec2", "DeleteTags"): ("Resources", "Tags"),
+    ("ec2", "DescribeSecurityGroups"): ("GroupIds",),
+    ("ec2", "DescribeKeyPairs"): ("KeyNames",),
+    ("ec2", "DescribeAvailabilityZones"): ("ZoneNames",),
+    ("ec2", "DescribeAddresses"): ("PublicIps",),
+    ("ec2", "AttachInternetGateway"): ("InternetGatewayId", "VpcId"),
+    ("ec2", "DetachInternetGateway"): ("InternetGatewayId", "VpcId"),
+    ("ec2", "AssociateRouteTable"): ("RouteTableId", "SubnetId"),
+    ("ec2", "CreateSubnet"): ("VpcId", "CidrBlock"),
+    ("ec2", "AttachNetworkInterface"): ("NetworkInterfaceId", "InstanceId", "DeviceIndex"),
+    ("elb", "DescribeLoadBalancers"): ("LoadBalancerNames",),
+    ("elb", "DescribeInstanceHealth"): ("LoadBalancerName", "Instances"),
+    ("elb", "RegisterInstancesWithLoadBalancer"): ("LoadBalancerName", "Instances"),
+    ("elb", "DeregisterInstancesFromLoadBalancer"): ("LoadBalancerName", "Instances"),
+}
+
+#: ``(service, Operation) -> {member: default}`` applied when the caller gives none.
+DEFAULTS: Mapping[Key, Mapping[str, Any]] = {
+    ("ec2", "RunInstances"): {"MinCount": 1},
+}
+
+_BOOL = {"true": True, "false": False, "1": True, "0": False, "yes": True, "no": False}
+
+
+def parse_block_device(spec: str) -> dict[str, Any]:
+    """One VM::EC2 block-device string as a ``BlockDeviceMapping`` structure.
+
+    Forms: ``/dev/sdf=snap-id[:size[:delete_on_termination[:volume_type[:iops]]]]``, ``/dev/sdf=:size``
+    (a new empty volume), ``/dev/sdf=ephemeral0`` and ``/dev/sdf=none``.
+
+    Raises:
+        ParameterError: if the string is not of one of those forms.
+    """
+    device, sep, rest = spec.partition("=")
+    if not sep or not device:
+        raise ParameterError(f"block device {spec!r}: expected DEVICE=SNAPSHOT[:SIZE[:DELETE[:TYPE[:IOPS]]]]")
+    if rest.startswith("ephemeral"):
+        return {"DeviceName": device, "VirtualName": rest}
+    if rest == "none":
+        return {"DeviceName": device, "NoDevice": ""}
+    parts = rest.split(":")
+    if len(parts) > 5:
+        raise ParameterError(f"block device {spec!r}: too many ':' fields")
+    snapshot, size, delete, vtype, iops = (parts + [""] * 5)[:5]
+    ebs: dict[str, Any] = {}
+    if snapshot:
+        ebs["SnapshotId"] = snapshot
+    try:
+        if size:
+            ebs["VolumeSize"] = int(size)
+        if iops:
+            ebs["Iops"] = int(iops)
+    except ValueError as exc:
+        raise ParameterError(f"block device {spec!r}: size and iops must be whole numbers") from exc
+    if delete:
+        if delete.lower() not in _BOOL:
+            raise ParameterError(f"block device {spec!r}: delete_on_termination must be true or false")
+        ebs["DeleteOnTermination"] = _BOOL[delete.lower()]
+    if vtype:
+        ebs["VolumeType"] = vtype
+    if not ebs:
+        raise ParameterError(f"block device {spec!r}: give a snapshot id or a size")
+    return {"DeviceName": device, "Ebs": ebs}

@@ -1,0 +1,388 @@
+"""The façades: ``EC2`` (every VM::EC2 method, and every operation of ec2, elb, autoscaling, rds and sts)
+and one façade per other service (``ELB``, ``AutoScaling``, ``RDS``, ``STS``).
+
+Names resolve lazily through one index per service built from botocore's model, so ``ec2.describe_instances``,
+``ec2.DescribeInstances`` and ``ec2.describeInstances`` are the same function, ``dir(ec2)`` lists every
+operation and ``help(ec2.run_instances)`` shows the model's documentation. A name several services share
+(``describe_tags``) resolves to EC2's; the others are on ``ec2.elb``, ``ec2.autoscaling``, ``ec2.rds`` and
+``ec2.sts`` (and under VM::EC2's own names such as ``describe_load_balancer_tags``).
+
+Errors raise by default. ``raise_error=False`` gives VM::EC2's mode: a failed call returns None (``[]`` for
+list calls) and ``is_error``/``error``/``error_str`` describe it; ``print_error=True`` also prints it.
+Argument errors always raise, as VM::EC2's usage errors always croaked.
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+import sys
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from functools import cache
+from typing import Any, ClassVar
+
+import botocore.session
+from botocore.config import Config
+from botocore.model import OperationModel
+
+from ._log import get_logger
+from .errors import AWSError, ParameterError, VMEC2Error, translate
+from .naming import SERVICES, VMEC2_RENAMED, normalize, operation_index, operation_model, snake
+from .operations import Operation, make_operation
+from .settings import AwsSettings
+
+__all__ = ["EC2", "ELB", "RDS", "STS", "AutoScaling", "Facade"]
+
+log = get_logger(__name__)
+_debug_enabled = logging.getLogger(__name__).isEnabledFor
+
+_RENAMED = {normalize(k): v for k, v in VMEC2_RENAMED.items()}
+
+
+@cache
+def _core_session(profile: str | None) -> botocore.session.Session:
+    """One botocore session per profile, shared by every façade so models load once per process."""
+    session = botocore.session.Session(profile=profile)
+    session.user_agent_extra = "vmec2-staging"
+    return session
+
+
+_CLIENT_LOCK = threading.Lock()
+
+
+class ClientPool:
+    """The boto3 clients of one set of settings, created on first use and shared by related façades."""
+
+    def __init__(self, settings: AwsSettings, config: Config | None = None) -> None:
+        self.settings = settings
+        base = Config(
+            retries={"mode": settings.retry_mode, "max_attempts": settings.max_attempts},
+            connect_timeout=settings.connect_timeout,
+            read_timeout=settings.read_timeout,
+            max_pool_connections=32,
+        )
+        self.config = base.merge(config) if config is not None else base
+        self._clients: dict[str, Any] = {}
+
+    def client(self, service: str) -> Any:
+        """The botocore client for ``service`` (thread-safe)."""
+        client = self._clients.get(service)
+        if client is not None:
+            return client
+        s = self.settings
+        with _CLIENT_LOCK, translate(endpoint=s.endpoint):
+            client = self._clients.get(service)
+            if client is None:
+                client = _core_session(s.profile).create_client(
+                    service,
+                    region_name=s.region,
+                    endpoint_url=s.endpoint,
+                    aws_access_key_id=s.access_key,
+                    aws_secret_access_key=s.secret_key,
+                    aws_session_token=s.security_token,
+                    config=self.config,
+                )
+                self._clients[service] = client
+        return client
+
+
+class Facade:
+    """Common machinery of every façade: name resolution, the call pipeline and VM::EC2's error mode.
+
+    Args:
+        access_key: Access key id (else ``EC2_ACCESS_KEY``, else boto3's chain: ``AWS_*``, profiles, SSO,
+            instance roles).
+        secret_key: Secret key (else ``EC2_SECRET_KEY``, else boto3's chain).
+        security_token: An STS session token string, or a credentials/token object from ``get_session_token``.
+        endpoint: An EC2-compatible endpoint URL (else ``EC2_URL``); ``https://`` is added when no scheme is
+            given. An AWS endpoint such as ``ec2.eu-west-1.amazonaws.com`` just selects its region.
+        region: The region (else the endpoint's, else boto3's configured region, else ``us-east-1``).
+        profile: A named AWS profile.
+        raise_error: Raise on failed calls (default). False gives VM::EC2's return-None mode.
+        print_error: Also print each failure to stderr.
+        retry_mode: botocore's retry mode (``standard`` or ``adaptive``) for throttling and transient errors.
+        max_attempts: botocore's total attempts per call.
+        config: A ``botocore.config.Config`` merged over ours.
+        environ: The environment to read instead of ``os.environ`` (tests).
+    """
+
+    #: The services whose operations this façade exposes, in name-resolution order.
+    services: ClassVar[tuple[str, ...]] = SERVICES
+
+    def __init__(
+        self,
+        access_key: str | None = None,
+        secret_key: str | None = None,
+        security_token: Any = None,
+        endpoint: str | None = None,
+        region: str | None = None,
+        profile: str | None = None,
+        *,
+        raise_error: bool = True,
+        print_error: bool = False,
+        retry_mode: str | None = None,
+        max_attempts: int | None = None,
+        config: Config | None = None,
+        environ: Mapping[str, str] | None = None,
+        _pool: ClientPool | None = None,
+    ) -> None:
+        if _pool is None:
+            default_region = _core_session(profile).get_config_variable("region") if region is None else None
+            settings = AwsSettings.resolve(
+                environ,
+                default_region=default_region,
+                access_key=access_key,
+                secret_key=secret_key,
+                security_token=security_token,
+                endpoint=endpoint,
+                region=region,
+                profile=profile,
+                retry_mode=retry_mode,
+                max_attempts=max_attempts,
+            )
+            _pool = ClientPool(settings, config)
+        self._pool = _pool
+        self.raise_error = raise_error
+        self.print_error = print_error
+        self._error: VMEC2Error | None = None
+        self._account_id: str | None = None
+
+    # --- names ----------------------------------------------------------------------------------------
+
+    def _resolve(self, name: str) -> tuple[str, str] | None:
+        key = normalize(name)
+        renamed = _RENAMED.get(key)
+        if renamed is not None and renamed[0] in self.services:
+            return renamed
+        for service in self.services:
+            op = operation_index(service).get(key)
+            if op is not None:
+                return service, op
+        return None
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        for suffix in ("_async", "_sync"):
+            if name.endswith(suffix) and len(name) > len(suffix):
+                from .asynccalls import wrap_mode
+
+                return wrap_mode(getattr(self, name[: -len(suffix)]), suffix[1:])
+        found = self._resolve(name)
+        if found is None:
+            close = difflib.get_close_matches(snake(name), self._operation_names(), n=3)
+            hint = f"; did you mean {', '.join(close)}?" if close else ""
+            raise AttributeError(f"{type(self).__name__} has no method {name!r}{hint}")
+        op = self._operation(*found)
+        self.__dict__[name] = op  # later lookups skip __getattr__
+        return op
+
+    def _operation(self, service: str, name: str, *, raising: bool = False) -> Operation:
+        return make_operation(self, service, operation_model(service, name), raising=raising)
+
+    def _operation_names(self) -> list[str]:
+        names = {snake(op) for s in self.services for op in operation_index(s).values()}
+        names.update(k for k, (s, _) in VMEC2_RENAMED.items() if s in self.services)
+        return sorted(names)
+
+    def __dir__(self) -> list[str]:
+        return sorted(set(super().__dir__()) | set(self._operation_names()))
+
+    def call(self, service: str, operation: str, /, *args: Any, **kwargs: Any) -> Any:
+        """Call ``operation`` of ``service`` by its AWS name, always raising on failure (library use)."""
+        return self._operation(service, operation, raising=True)(*args, **kwargs)
+
+    # --- the pipeline ---------------------------------------------------------------------------------
+
+    def _send(self, service: str, operation: OperationModel, params: Mapping[str, Any]) -> Mapping[str, Any]:
+        from .operations import invoke
+
+        client = self._pool.client(service)
+        started = time.perf_counter()
+        with translate(operation.name, self._pool.settings.endpoint):
+            response = invoke(client, service, operation, params)
+        if _debug_enabled(logging.DEBUG):  # keep the per-call cost off the hot path
+            log.debug(
+                "aws.call",
+                service=service,
+                operation=operation.name,
+                params=sorted(params),  # names only: values may hold user data or secrets
+                seconds=round(time.perf_counter() - started, 4),
+            )
+        return response
+
+    def _guarded(
+        self,
+        service: str,
+        operation: OperationModel,
+        fn: Callable[..., Any],
+        args: Sequence[Any],
+        kwargs: Mapping[str, Any],
+    ) -> Any:
+        """Run one public call under the façade's error mode (VM::EC2's raise_error/print_error)."""
+        self._error = None
+        try:
+            return fn(self, service, operation, args, kwargs)
+        except ParameterError:
+            raise
+        except VMEC2Error as exc:
+            self._error = exc
+            if self.print_error:
+                print(f"{type(self).__name__}.{snake(operation.name)}: {exc}", file=sys.stderr)
+            if self.raise_error:
+                raise
+            from .dispatch import dispatch
+
+            return [] if dispatch.returns_list(service, operation) else None
+
+    # --- VM::EC2's error accessors --------------------------------------------------------------------
+
+    @property
+    def error(self) -> VMEC2Error | None:
+        """The last call's failure, or None when it succeeded."""
+        return self._error
+
+    @property
+    def error_str(self) -> str:
+        """The last failure as ``"message [code]"``, or ``""``."""
+        return "" if self._error is None else str(self._error)
+
+    @property
+    def is_error(self) -> bool:
+        """Whether the last call failed (tells "no results" from a failure in raise_error=False mode)."""
+        return self._error is not None
+
+    # --- settings -------------------------------------------------------------------------------------
+
+    @property
+    def settings(self) -> AwsSettings:
+        """The resolved connection settings (secrets hidden from ``repr``)."""
+        return self._pool.settings
+
+    @property
+    def region(self) -> str:
+        """The region name this façade talks to."""
+        return self._pool.settings.region
+
+    @property
+    def endpoint(self) -> str:
+        """The EC2 endpoint URL in use."""
+        return self._pool.settings.endpoint or str(self._pool.client(self.services[0]).meta.endpoint_url)
+
+    @property
+    def access_key(self) -> str | None:
+        """The access key id in use (from the arguments, the environment or boto3's chain)."""
+        if self._pool.settings.access_key:
+            return self._pool.settings.access_key
+        creds = _core_session(self._pool.settings.profile).get_credentials()
+        return None if creds is None else str(creds.access_key)
+
+    @property
+    def account_id(self) -> str:
+        """The AWS account id (STS GetCallerIdentity, else the default security group's owner); cached."""
+        if self._account_id is None:
+            try:
+                self._account_id = str(self._operation("sts", "GetCallerIdentity", raising=True)().Account)
+            except AWSError:
+                groups = self._operation("ec2", "DescribeSecurityGroups", raising=True)(
+                    Filters={"group-name": "default"}
+                )
+                if not groups:
+                    raise
+                self._account_id = str(groups[0].OwnerId)
+        return self._account_id
+
+    def clone(self, **overrides: Any) -> Facade:
+        """An independent façade with the same settings, e.g. ``ec2.clone(region="eu-west-1")``.
+
+        Overrides are constructor arguments; the error mode is copied unless overridden.
+        """
+        s = self._pool.settings
+        base: dict[str, Any] = {
+            "access_key": s.access_key,
+            "secret_key": s.secret_key,
+            "security_token": s.security_token,
+            "endpoint": s.endpoint,
+            "region": s.region,
+            "profile": s.profile,
+            "retry_mode": s.retry_mode,
+            "max_attempts": s.max_attempts,
+            "raise_error": self.raise_error,
+            "print_error": self.print_error,
+            "environ": {},
+        }
+        base.update(overrides)
+        return type(self)(**base)
+
+    def _proxy(self, cls: type[Facade]) -> Facade:
+        """The façade of another service sharing this one's clients (made once, then kept)."""
+        key = f"_proxy_{cls.__name__}"
+        proxy = self.__dict__.get(key)
+        if proxy is None:
+            proxy = cls(_pool=self._pool, raise_error=self.raise_error, print_error=self.print_error)
+            self.__dict__[key] = proxy
+        return proxy
+
+    def __repr__(self) -> str:
+        s = self._pool.settings
+        where = s.endpoint or "aws"
+        return f"<{type(self).__name__} region={s.region} endpoint={where}>"
+
+
+class ELB(Facade):
+    """Elastic Load Balancing (classic) operations."""
+
+    services = ("elb",)
+
+
+class AutoScaling(Facade):
+    """Auto Scaling operations."""
+
+    services = ("autoscaling",)
+
+
+class RDS(Facade):
+    """Relational Database Service operations."""
+
+    services = ("rds",)
+
+
+class STS(Facade):
+    """Security Token Service operations."""
+
+    services = ("sts",)
+
+
+class EC2(Facade):
+    """The VM::EC2 object: every VM::EC2 method, and every operation of ec2, elb, autoscaling, rds and sts.
+
+    Example::
+
+        ec2 = EC2(region="eu-west-1")
+        for instance in ec2.describe_instances({"instance-state-name": "running"}):
+            print(instance, instance.dnsName, instance.tags.get("Name"))
+    """
+
+    services = SERVICES
+
+    @property
+    def elb(self) -> ELB:
+        """The ELB operations, on the same connection settings."""
+        return self._proxy(ELB)  # type: ignore[return-value]
+
+    @property
+    def autoscaling(self) -> AutoScaling:
+        """The Auto Scaling operations, on the same connection settings."""
+        return self._proxy(AutoScaling)  # type: ignore[return-value]
+
+    @property
+    def rds(self) -> RDS:
+        """The RDS operations, on the same connection settings."""
+        return self._proxy(RDS)  # type: ignore[return-value]
+
+    @property
+    def sts(self) -> STS:
+        """The STS operations, on the same connection settings."""
+        return self._proxy(STS)  # type: ignore[return-value]

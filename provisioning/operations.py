@@ -1,0 +1,105 @@
+"""Operations as real Python functions: named, documented and with a signature from the model.
+
+:func:`make_operation` builds one function per (façade, service, operation). Calling it runs the one
+pipeline every API call takes: translate arguments (:mod:`.arguments`) -> call the boto3 client (through
+the paginator when the operation pages, so describe calls return complete lists as VM::EC2 did) -> turn
+the response into objects (:mod:`.dispatch`). The façade wraps the call with its error mode.
+"""
+
+from __future__ import annotations
+
+import html
+import inspect
+import re
+from collections.abc import Callable, Mapping, Sequence
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from botocore.model import OperationModel
+
+from .arguments import translate
+from .dispatch import dispatch
+from .naming import snake
+
+if TYPE_CHECKING:
+    from .facade import Facade
+
+__all__ = ["Operation", "docstring", "make_operation", "signature"]
+
+#: Input members that mean "give me this one page": when present we call once instead of paginating.
+PAGE_TOKENS = frozenset({"NextToken", "Marker", "StartingToken"})
+
+Operation = Callable[..., Any]
+
+_TAG = re.compile(r"<[^>]+>")
+_BLANKS = re.compile(r"\n\s*\n+")
+
+
+@cache
+def docstring(service: str, operation: OperationModel) -> str:
+    """Plain-text documentation of an operation, from the model's HTML, plus its VM::EC2 spelling."""
+    text = html.unescape(_TAG.sub("", (operation.documentation or "").replace("</p>", "\n\n")))
+    text = _BLANKS.sub("\n\n", text).strip()
+    shape = operation.input_shape
+    args = ", ".join(snake(m) for m in shape.members) if shape is not None else "(none)"
+    return f"{service}:{operation.name}\n\n{text}\n\nArguments (any spelling, VM::EC2's or boto3's): {args}"
+
+
+@cache
+def signature(operation: OperationModel) -> inspect.Signature:
+    """A signature listing positional ids and every input member as a keyword (for ``help()`` and IDEs)."""
+    params = [inspect.Parameter("ids", inspect.Parameter.VAR_POSITIONAL)]
+    shape = operation.input_shape
+    if shape is not None:
+        required = set(shape.required_members)
+        for member in shape.members:
+            default = inspect.Parameter.empty if member in required else None
+            params.append(inspect.Parameter(snake(member), inspect.Parameter.KEYWORD_ONLY, default=default))
+    params.append(inspect.Parameter("kwargs", inspect.Parameter.VAR_KEYWORD))
+    return inspect.Signature(params)
+
+
+def invoke(
+    client: Any, service: str, operation: OperationModel, params: Mapping[str, Any]
+) -> Mapping[str, Any]:
+    """One complete call: follow every page when the operation pages and no page token was given."""
+    method = snake(operation.name)
+    if client.can_paginate(method) and not (PAGE_TOKENS & params.keys()):
+        result: Mapping[str, Any] = client.get_paginator(method).paginate(**params).build_full_result()
+        return result
+    response: Mapping[str, Any] = getattr(client, method)(**params)
+    return response
+
+
+def call_operation(
+    facade: Facade, service: str, operation: OperationModel, args: Sequence[Any], kwargs: Mapping[str, Any]
+) -> Any:
+    """Translate, send and dispatch one call, raising our errors."""
+    params = translate(service, operation, args, kwargs)
+    response = facade._send(service, operation, params)
+    return dispatch.handle(service, operation, response, facade)
+
+
+def make_operation(
+    facade: Facade, service: str, operation: OperationModel, *, raising: bool = False
+) -> Operation:
+    """The bound, documented function for one operation on ``facade``.
+
+    Args:
+        facade: The façade whose clients and error mode the function uses.
+        service: Our short service name.
+        operation: botocore's model of the operation.
+        raising: Always raise, whatever the façade's ``raise_error`` says (internal calls).
+    """
+
+    def op(*args: Any, **kwargs: Any) -> Any:
+        if raising:
+            return call_operation(facade, service, operation, args, kwargs)
+        return facade._guarded(service, operation, call_operation, args, kwargs)
+
+    op.__name__ = op.__qualname__ = snake(operation.name)
+    op.__doc__ = docstring(service, operation)
+    op.__signature__ = signature(operation)  # type: ignore[attr-defined]
+    op.service = service  # type: ignore[attr-defined]
+    op.operation = operation.name  # type: ignore[attr-defined]
+    return op
