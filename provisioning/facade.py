@@ -31,7 +31,9 @@ from ._log import get_logger
 from .errors import AWSError, ParameterError, VMEC2Error, translate
 from .naming import SERVICES, VMEC2_RENAMED, normalize, operation_index, operation_model, snake
 from .operations import Operation, make_operation
+from .services import ServicesMixin
 from .settings import AwsSettings
+from .waiters import WaitersMixin
 
 __all__ = ["EC2", "ELB", "RDS", "STS", "AutoScaling", "Facade"]
 
@@ -355,7 +357,7 @@ class STS(Facade):
     services = ("sts",)
 
 
-class EC2(Facade):
+class EC2(WaitersMixin, ServicesMixin, Facade):
     """The VM::EC2 object: every VM::EC2 method, and every operation of ec2, elb, autoscaling, rds and sts.
 
     Example::
