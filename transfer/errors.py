@@ -54,13 +54,16 @@ class HostKeyMismatch(TransferError):
 
     Attributes:
         host: The host we connected to.
-        got: Fingerprint ("SHA256:...") of the key the server presented.
+        got: Fingerprint ("SHA256:...") of the key the server presented (several, comma-separated, when
+            it was asked for each key type in turn).
+        got_type: Type of the presented key ("ssh-ed25519"), when known.
         expected: Fingerprints we would have accepted.
     """
 
-    def __init__(self, host: str, got: str, expected: Sequence[str]) -> None:
+    def __init__(self, host: str, got: str, expected: Sequence[str], *, got_type: str = "") -> None:
         self.host = host
         self.got = got
+        self.got_type = got_type
         self.expected = tuple(expected)
         want = ", ".join(self.expected) or "(none pinned)"
         super().__init__(f"host key mismatch for {host}: server presented {got}, expected {want}")
@@ -120,7 +123,8 @@ def translate_ssh_errors(host: str, port: int) -> Iterator[None]:
         from transfer.hostkeys import fingerprint_of_key
 
         got = fingerprint_of_key(exc.key)
-        raise HostKeyMismatch(where, got, [fingerprint_of_key(exc.expected_key)]) from exc
+        expected = [fingerprint_of_key(exc.expected_key)]
+        raise HostKeyMismatch(where, got, expected, got_type=exc.key.get_name()) from exc
     except paramiko.AuthenticationException as exc:
         raise AuthenticationError(f"authentication failed for {where}: {exc}") from exc
     except paramiko.ssh_exception.NoValidConnectionsError as exc:

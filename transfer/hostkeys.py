@@ -28,6 +28,7 @@ __all__ = [
     "key_family",
     "known_hosts_host",
     "parse_cloud_init_console",
+    "parse_pin",
     "parse_public_key",
 ]
 
@@ -215,6 +216,20 @@ def _block(console: str, name: str) -> list[str]:
     return lines
 
 
+def parse_pin(item: str, host: str | None = None, port: int = 22) -> HostKeyPins:
+    """One pin given as text: ``"SHA256:..."``, ``"ssh-ed25519 AAAA..."`` or a known_hosts line.
+
+    A known_hosts line's host field is not checked against ``host``: the caller chose this line for it.
+    """
+    text = item.strip()
+    if text.startswith("SHA256:"):
+        return HostKeyPins.from_fingerprints([text])
+    fields = text.split()
+    if len(fields) >= 3 and key_family(fields[1]) and not key_family(fields[0]):
+        return HostKeyPins.from_public_keys([" ".join(fields[1:3])])
+    return HostKeyPins.from_public_keys([text])
+
+
 def parse_cloud_init_console(console: str) -> HostKeyPins:
     """Parse cloud-init's host key blocks out of console output.
 
@@ -268,7 +283,7 @@ class PinnedHostKeyPolicy(paramiko.MissingHostKeyPolicy):
             log.warning("ssh.host_key_trusted_on_first_use", host=self.host, fingerprint=got.fingerprint)
             self.accepted = got
             return
-        raise HostKeyMismatch(self.host, got.fingerprint, self.pins.fingerprints)
+        raise HostKeyMismatch(self.host, got.fingerprint, self.pins.fingerprints, got_type=key.get_name())
 
 
 def families_to_disable(pins: HostKeyPins, available: Sequence[str]) -> list[str]:

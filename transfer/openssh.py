@@ -1,0 +1,133 @@
+"""Command lines for OpenSSH's own client, used where another program needs ssh (rsync ``-e``, pipes).
+
+Pure builders: :class:`SSHTarget` describes how to reach a host with a pinned host key, and
+:func:`ssh_argv` / :func:`ssh_command` turn it into argv. ``-F /dev/null`` keeps the user's ssh config out,
+``IdentitiesOnly`` keeps the agent's keys out, and ``StrictHostKeyChecking=yes`` with our own known_hosts
+file (written by :meth:`transfer.SSHShell.openssh_target`) pins the host key.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from transfer.shell import join_argv
+
+__all__ = [
+    "HOST_KEY_ALIAS",
+    "SSHTarget",
+    "fast_ciphers",
+    "remote_spec",
+    "ssh_argv",
+    "ssh_command",
+    "ssh_options",
+]
+
+#: Name under which the pinned host keys are written in our temporary known_hosts files.
+HOST_KEY_ALIAS = "pinned-host"
+
+
+@functools.cache
+def fast_ciphers() -> tuple[str, ...]:
+    """Cipher preference for bulk transfers: AES-GCM first where the CPU has AES instructions.
+
+    On this project's reference machine aes128-gcm moved 393 MB/s through a raw ssh pipe against 271 MB/s
+    for OpenSSH's default chacha20-poly1305 (field notes §3). Without AES-NI chacha20 is faster. The server
+    picks the first entry it also supports, so the list always ends with the portable choices.
+    """
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        flags = ""
+    gcm = ("aes128-gcm@openssh.com", "aes256-gcm@openssh.com")
+    chacha = ("chacha20-poly1305@openssh.com",)
+    ctr = ("aes128-ctr", "aes256-ctr")
+    return (*gcm, *chacha, *ctr) if " aes " in flags or " aes\n" in flags else (*chacha, *gcm, *ctr)
+
+
+@dataclass(frozen=True)
+class SSHTarget:
+    """How OpenSSH's client reaches one host.
+
+    Attributes:
+        host: Address or name to connect to.
+        port: TCP port.
+        user: Login user.
+        key_file: Private key file (``-i``); with ``IdentitiesOnly`` nothing else is tried.
+        known_hosts_file: File with the pinned keys (written under ``host_key_alias``).
+        host_key_alias: Name looked up in ``known_hosts_file`` instead of ``host``.
+        host_key_algorithms: Algorithms to accept, matching the pinned key types (empty: OpenSSH's default).
+        ciphers: Cipher preference (empty: OpenSSH's default).
+        compression: ssh-level compression (rsync compresses better itself; keep off).
+        connect_timeout: Seconds for the TCP connect and handshake.
+        keepalive: ServerAliveInterval in seconds (0: off).
+        jump: A host to hop through (``ProxyCommand ssh ... -W %h:%p``), with its own pinned key.
+    """
+
+    host: str
+    port: int = 22
+    user: str = "root"
+    key_file: str | None = None
+    known_hosts_file: str | None = None
+    host_key_alias: str | None = HOST_KEY_ALIAS
+    host_key_algorithms: Sequence[str] = ()
+    ciphers: Sequence[str] = field(default_factory=fast_ciphers)
+    compression: bool = False
+    connect_timeout: float = 10.0
+    keepalive: int = 15
+    jump: SSHTarget | None = None
+
+
+def ssh_options(target: SSHTarget) -> list[str]:
+    """ssh options (without the program name or destination) for ``target``."""
+    opts = ["-F", "/dev/null", "-p", str(target.port), "-l", target.user]
+    if target.key_file:
+        opts += ["-i", target.key_file]
+
+    def o(key: str, value: str) -> None:
+        opts.extend(["-o", f"{key}={value}"])
+
+    o("BatchMode", "yes")  # never prompt: a missing key or host key is an error, not a hang
+    o("IdentitiesOnly", "yes")
+    o("StrictHostKeyChecking", "yes")
+    o("UserKnownHostsFile", target.known_hosts_file or "/dev/null")
+    o("GlobalKnownHostsFile", "/dev/null")
+    o("UpdateHostKeys", "no")
+    if target.host_key_alias:
+        o("HostKeyAlias", target.host_key_alias)
+    if target.host_key_algorithms:
+        o("HostKeyAlgorithms", ",".join(target.host_key_algorithms))
+    if target.ciphers:
+        o("Ciphers", ",".join(target.ciphers))
+    o("Compression", "yes" if target.compression else "no")
+    o("ConnectTimeout", str(max(1, int(target.connect_timeout))))
+    if target.keepalive:
+        o("ServerAliveInterval", str(target.keepalive))
+        o("ServerAliveCountMax", "4")
+    o("LogLevel", "ERROR")
+    if target.jump is not None:
+        # ProxyCommand expands %-tokens; escape any '%' of our own before adding %h/%p.
+        proxy = join_argv([*ssh_argv(target.jump), "-W", "%h:%p"][:-2]).replace("%", "%%")
+        o("ProxyCommand", f"{proxy} -W %h:%p")
+    return opts
+
+
+def ssh_argv(target: SSHTarget, remote_command: str | None = None) -> list[str]:
+    """Full ``ssh`` argv for ``target``; ``remote_command`` is one already-quoted shell string."""
+    argv = ["ssh", *ssh_options(target), target.host]
+    if remote_command is not None:
+        argv += ["--", remote_command]
+    return argv
+
+
+def ssh_command(target: SSHTarget) -> str:
+    """``ssh ...`` as one string, for rsync's ``-e`` (rsync splits it on spaces, honouring quotes)."""
+    return join_argv(["ssh", *ssh_options(target)])
+
+
+def remote_spec(target: SSHTarget, path: str) -> str:
+    """``host:path`` as rsync wants it (IPv6 literals in brackets; the user comes from ``-l``)."""
+    host = f"[{target.host}]" if ":" in target.host else target.host
+    return f"{host}:{path}"

@@ -1,0 +1,508 @@
+"""``SSHShell``: run commands and move small files on one host over SSH (paramiko).
+
+Paramiko is used directly: fabric's ``Connection`` adds tty/watcher machinery we do not need and takes only
+``str`` commands, while file names that are not UTF-8 must pass as bytes. Host keys are always verified:
+against pins given as data or, only when asked, trusted on first use. The same pins reach OpenSSH's client
+(rsync, pipes) through :meth:`SSHShell.openssh_target`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import posixpath
+import secrets
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import paramiko
+import structlog
+import tenacity
+
+from transfer.errors import (
+    CommandTimeout,
+    ConnectError,
+    HostKeyMismatch,
+    RemoteCommandError,
+    translate_ssh_errors,
+)
+from transfer.hostkeys import (
+    FAMILY_ALGORITHMS,
+    HostKey,
+    HostKeyPins,
+    PinnedHostKeyPolicy,
+    families_to_disable,
+    key_family,
+    parse_pin,
+)
+from transfer.openssh import HOST_KEY_ALIAS, SSHTarget, fast_ciphers, ssh_argv
+from transfer.result import CommandResult
+from transfer.shell import Command, OutputCallback, build_command, decode, encode, strip_sudo_noise
+
+__all__ = ["SSHShell", "load_private_key"]
+
+log = structlog.stdlib.get_logger(__name__)
+
+#: Every host key algorithm paramiko may negotiate (those of unpinned families get disabled).
+_HOST_KEY_ALGORITHMS: tuple[str, ...] = (
+    *tuple(getattr(paramiko.Transport, "_preferred_keys", ())),
+    "ssh-rsa",
+)
+_KEY_CLASSES: tuple[type[paramiko.PKey], ...] = (paramiko.Ed25519Key, paramiko.ECDSAKey, paramiko.RSAKey)
+
+
+def load_private_key(text: str, passphrase: str | None = None) -> paramiko.PKey:
+    """Load an in-memory private key (OpenSSH or PEM format, ed25519/ecdsa/rsa).
+
+    Raises:
+        ValueError: The text is not a private key paramiko can read (the key itself is never echoed).
+    """
+    for cls in _KEY_CLASSES:
+        try:
+            return cls.from_private_key(io.StringIO(text), password=passphrase)
+        except (paramiko.SSHException, ValueError):
+            continue
+    raise ValueError("unreadable private key (not ed25519/ecdsa/rsa in OpenSSH or PEM format)")
+
+
+class SSHShell:
+    """A shell on one remote host over SSH. Connects lazily; use it as a context manager to close it.
+
+    Args:
+        host: Address or name.
+        port: TCP port.
+        user: Login user.
+        key_filename: Private key file.
+        private_key: Private key text (kept in memory; written to a 0600 temp file only while an OpenSSH
+            client such as rsync needs it).
+        host_keys: Accepted host keys: a :class:`HostKeyPins`, or strings each being a fingerprint
+            ("SHA256:..."), a public key ("ssh-ed25519 AAAA...") or a known_hosts line.
+        trust_on_first_use: With no pins, accept the first key seen (logged) and pin it from then on.
+            Off by default: then a shell without pins refuses every server.
+        connect_timeout: Seconds for TCP connect, banner and authentication.
+        keepalive: Seconds between keepalive packets (0: off).
+        jump: Another :class:`SSHShell` to tunnel through (its own key and pins apply to it).
+    """
+
+    def __init__(
+        self,
+        host: str,
+        *,
+        port: int = 22,
+        user: str = "root",
+        key_filename: str | Path | None = None,
+        private_key: str | None = None,
+        host_keys: HostKeyPins | Sequence[str] | None = None,
+        trust_on_first_use: bool = False,
+        connect_timeout: float = 10.0,
+        keepalive: int = 15,
+        jump: SSHShell | None = None,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.user = user
+        self.key_filename = str(key_filename) if key_filename is not None else None
+        self._pkey = load_private_key(private_key) if private_key is not None else None
+        self._private_key_text = private_key
+        if host_keys is None:
+            self.pins = HostKeyPins()
+        elif isinstance(host_keys, HostKeyPins):
+            self.pins = host_keys
+        else:
+            self.pins = HostKeyPins(tuple(k for item in host_keys for k in parse_pin(item, host, port).keys))
+        self.trust_on_first_use = trust_on_first_use
+        self.connect_timeout = connect_timeout
+        self.keepalive = keepalive
+        self.jump = jump
+        self.host_key: HostKey | None = None
+        self._client: paramiko.SSHClient | None = None
+        self._sftp_client: paramiko.SFTPClient | None = None
+        self._lock = threading.Lock()
+        self._log = log.bind(host=host, port=port, user=user)
+
+    def __repr__(self) -> str:
+        return f"SSHShell({self.user}@{self.host}:{self.port})"
+
+    # --- connection --------------------------------------------------------------------------------------
+    @property
+    def is_connected(self) -> bool:
+        """True while the SSH transport is up."""
+        t = self._client.get_transport() if self._client is not None else None
+        return t is not None and t.is_active()
+
+    def connect(self, timeout: float | None = None) -> SSHShell:
+        """Connect now (normally done lazily by the first command). Returns self.
+
+        Raises:
+            ConnectError: Refused, reset, timed out or protocol error.
+            AuthenticationError: The key was refused.
+            HostKeyMismatch: The server's key is not pinned.
+        """
+        with self._lock:
+            if self.is_connected:
+                return self
+            self._close_locked()
+            timeout = timeout if timeout is not None else self.connect_timeout
+            disabled = families_to_disable(self.pins, _HOST_KEY_ALGORITHMS)
+            presented: list[str] = []
+            mismatch: HostKeyMismatch | None = None
+            while True:
+                try:
+                    client, policy = self._connect_once(timeout, disabled)
+                    break
+                except HostKeyMismatch as exc:
+                    # A pin given as a bare fingerprint has no key type, so the server may have shown a key
+                    # of another type than the pinned one: ask again without that type, while any is left.
+                    presented.append(exc.got)
+                    family = key_family(exc.got_type)
+                    if not self.pins or self.pins.families or not family:
+                        raise HostKeyMismatch(exc.host, ", ".join(presented), exc.expected) from None
+                    disabled = [*disabled, *(a for a in _HOST_KEY_ALGORITHMS if key_family(a) == family)]
+                    mismatch = HostKeyMismatch(exc.host, ", ".join(presented), exc.expected)
+                    if all(a in disabled for a in _HOST_KEY_ALGORITHMS):
+                        raise mismatch from None
+                except ConnectError as exc:
+                    if mismatch is not None:  # the server has no other key type left to show
+                        raise mismatch from exc
+                    raise
+            transport = client.get_transport()
+            assert transport is not None
+            if self.keepalive:
+                transport.set_keepalive(self.keepalive)
+            self.host_key = policy.accepted
+            if not self.pins and policy.accepted is not None:
+                self.pins = HostKeyPins((policy.accepted,))  # TOFU: from now on this key and no other
+            self._client = client
+            self._log.debug("ssh.connected", fingerprint=self.host_key.fingerprint if self.host_key else None)
+            return self
+
+    def _connect_once(
+        self, timeout: float, disabled: Sequence[str]
+    ) -> tuple[paramiko.SSHClient, PinnedHostKeyPolicy]:
+        policy = PinnedHostKeyPolicy(
+            self.pins, f"{self.host}:{self.port}", trust_on_first_use=self.trust_on_first_use
+        )
+        client = paramiko.SSHClient()
+        # paramiko's own HostKeys stay empty, so every key the server shows goes through our policy.
+        client.set_missing_host_key_policy(policy)
+        try:
+            with translate_ssh_errors(self.host, self.port):
+                sock = self.jump.open_tunnel(self.host, self.port) if self.jump is not None else None
+                client.connect(
+                    self.host,
+                    port=self.port,
+                    username=self.user,
+                    pkey=self._pkey,
+                    key_filename=self.key_filename if self._pkey is None else None,
+                    timeout=timeout,
+                    banner_timeout=timeout,
+                    auth_timeout=timeout,
+                    allow_agent=False,
+                    look_for_keys=False,
+                    sock=sock,
+                    disabled_algorithms={"keys": list(disabled)} if disabled else None,
+                )
+        except BaseException:
+            client.close()
+            raise
+        return client, policy
+
+    def open_tunnel(self, host: str, port: int) -> paramiko.Channel:
+        """A direct-tcpip channel from this host to ``host:port`` (used by shells that jump through us)."""
+        transport = self._transport()
+        with translate_ssh_errors(self.host, self.port):
+            return transport.open_channel("direct-tcpip", (host, port), ("127.0.0.1", 0))
+
+    def _transport(self) -> paramiko.Transport:
+        self.connect()
+        assert self._client is not None
+        t = self._client.get_transport()
+        assert t is not None
+        return t
+
+    def wait_until_reachable(
+        self,
+        timeout: float = 300.0,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> SSHShell:
+        """Connect, retrying with backoff while the host boots, until ``timeout`` seconds have passed.
+
+        Retried: connection refused/reset, timeouts, SSH protocol errors and authentication failures
+        (cloud-init installs the key late). Not retried: a host key mismatch.
+
+        Raises:
+            ConnectError: Still unreachable at the deadline (chained to the last error).
+        """
+        start = clock()
+        retrying = tenacity.Retrying(
+            retry=tenacity.retry_if_exception_type(ConnectError),
+            stop=lambda state: clock() - start >= timeout,
+            wait=tenacity.wait_exponential(multiplier=0.25, max=5.0),
+            sleep=sleep,
+            before_sleep=lambda state: self._log.info(
+                "ssh.waiting",
+                attempt=state.attempt_number,
+                error=str(state.outcome.exception()) if state.outcome else None,
+            ),
+            reraise=False,
+        )
+        try:
+            for attempt in retrying:
+                with attempt:
+                    remaining = max(0.5, timeout - (clock() - start))
+                    self.connect(timeout=min(self.connect_timeout, remaining))
+        except tenacity.RetryError as exc:
+            last = exc.last_attempt.exception()
+            raise ConnectError(f"{self.host}:{self.port} not reachable within {timeout:g}s: {last}") from last
+        return self
+
+    def close(self) -> None:
+        """Close SFTP and the SSH connection (idempotent)."""
+        with self._lock:
+            self._close_locked()
+
+    def _close_locked(self) -> None:
+        if self._sftp_client is not None:
+            self._sftp_client.close()
+            self._sftp_client = None
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    def __enter__(self) -> SSHShell:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    # --- commands ----------------------------------------------------------------------------------------
+    def run(
+        self,
+        command: Command,
+        *,
+        sudo: bool = False,
+        check: bool = True,
+        input: bytes | str | None = None,
+        timeout: float | None = None,
+        env: Mapping[str, str] | None = None,
+        on_stdout: OutputCallback | None = None,
+    ) -> CommandResult:
+        """Run ``command`` on the host (see :meth:`transfer.Shell.run`); no tty, so ``sudo -n`` never prompts.
+
+        Raises:
+            RemoteCommandError: Non-zero exit and ``check``.
+            CommandTimeout: ``timeout`` passed; the channel is closed.
+            ConnectError: The connection failed or dropped.
+        """
+        line = build_command(command, sudo=sudo, env=env)
+        transport = self._transport()
+        self._log.debug("ssh.run", command=line)
+        with translate_ssh_errors(self.host, self.port):
+            chan = transport.open_session(timeout=self.connect_timeout)
+        try:
+            return self._run_on(
+                chan, line, sudo=sudo, check=check, input=input, timeout=timeout, on_stdout=on_stdout
+            )
+        finally:
+            chan.close()
+
+    def _run_on(
+        self,
+        chan: paramiko.Channel,
+        line: str,
+        *,
+        sudo: bool,
+        check: bool,
+        input: bytes | str | None,
+        timeout: float | None,
+        on_stdout: OutputCallback | None,
+    ) -> CommandResult:
+        out: list[bytes] = []
+        err: list[bytes] = []
+        failures: list[BaseException] = []
+
+        def pump(recv: Callable[[int], bytes], sink: list[bytes], callback: OutputCallback | None) -> None:
+            try:
+                while data := recv(65536):
+                    sink.append(data)
+                    if callback is not None and not failures:
+                        callback(data)
+            except BaseException as exc:  # callback abort or dropped connection: stop the command
+                failures.append(exc)
+                chan.close()
+
+        deadline = time.monotonic() + timeout if timeout is not None else None
+        with translate_ssh_errors(self.host, self.port):
+            chan.exec_command(encode(line))
+            readers = [
+                threading.Thread(target=pump, args=(chan.recv, out, on_stdout), daemon=True),
+                threading.Thread(target=pump, args=(chan.recv_stderr, err, None), daemon=True),
+            ]
+            for t in readers:
+                t.start()
+            if input is not None:
+                chan.settimeout(timeout)
+                try:
+                    chan.sendall(encode(input) if isinstance(input, str) else input)
+                except TimeoutError as exc:
+                    chan.close()
+                    raise CommandTimeout(line, timeout or 0, host=self.host) from exc
+                except OSError:  # the command closed its stdin early; its exit status tells the story
+                    pass
+                chan.settimeout(None)
+            chan.shutdown_write()
+            for t in readers:
+                t.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
+            if any(t.is_alive() for t in readers):
+                chan.close()
+                for t in readers:
+                    t.join()
+                raise CommandTimeout(line, timeout or 0, host=self.host)
+            if failures:
+                raise failures[0]
+            # Output is at EOF; the exit status follows on the wire right behind it.
+            got_status = chan.status_event.wait(
+                self.connect_timeout if deadline is None else max(0.0, deadline - time.monotonic()) + 1
+            )
+        exit_code = chan.exit_status if got_status else -1
+        stderr = decode(b"".join(err))
+        result = CommandResult(
+            line, exit_code, decode(b"".join(out)), strip_sudo_noise(stderr) if sudo else stderr
+        )
+        self._log.debug("ssh.done", exit_code=exit_code)
+        if check and not result.ok:
+            raise RemoteCommandError(result, host=self.host)
+        return result
+
+    # --- small files (SFTP) ------------------------------------------------------------------------------
+    def _sftp(self) -> paramiko.SFTPClient:
+        if self._sftp_client is None or not self.is_connected:
+            transport = self._transport()
+            with translate_ssh_errors(self.host, self.port):
+                client = paramiko.SFTPClient.from_transport(transport)
+            assert client is not None
+            self._sftp_client = client
+        return self._sftp_client
+
+    def put(self, local: str | Path, remote: str, *, mode: int | None = None) -> None:
+        """Copy a local file to ``remote`` (atomically: temp file + rename), optionally setting its mode."""
+        self.write_file(
+            remote,
+            Path(local).read_bytes(),
+            mode=mode if mode is not None else Path(local).stat().st_mode & 0o7777,
+        )
+
+    def get(self, remote: str, local: str | Path) -> None:
+        """Copy ``remote`` to a local file."""
+        sftp = self._sftp()
+        with translate_ssh_errors(self.host, self.port):
+            sftp.get(remote, str(local))
+
+    def read_file(self, remote: str, *, sudo: bool = False) -> bytes:
+        """The contents of a remote file (through ``sudo -n cat`` when ``sudo``)."""
+        if sudo:
+            return encode(self.run(["cat", "--", remote], sudo=True).stdout)
+        with translate_ssh_errors(self.host, self.port), self._sftp().open(remote, "rb") as f:
+            return f.read()
+
+    def write_file(self, remote: str, data: bytes | str, *, mode: int = 0o644, sudo: bool = False) -> None:
+        """Write ``remote`` atomically: a temp file in the same directory, then rename over the target.
+
+        Readers see the old or the new file, never half of one. With ``sudo`` the write goes through
+        ``sudo -n sh`` (for root-owned destinations) instead of SFTP.
+        """
+        payload = encode(data) if isinstance(data, str) else data
+        if sudo:
+            script = (
+                'umask 077; t=$(mktemp "$1.XXXXXX") || exit 1; '
+                'if cat > "$t" && chmod "$2" "$t" && mv -f "$t" "$1"; then exit 0; fi; rm -f "$t"; exit 1'
+            )
+            self.run(["sh", "-c", script, "sh", remote, f"{mode:o}"], sudo=True, input=payload)
+            return
+        sftp = self._sftp()
+        d, name = posixpath.split(remote)
+        tmp = posixpath.join(d, f".{name}.tmp-{secrets.token_hex(4)}")
+        with translate_ssh_errors(self.host, self.port):
+            try:
+                with sftp.open(tmp, "wb") as f:
+                    f.set_pipelined(True)
+                    f.write(payload)
+                sftp.chmod(tmp, mode)
+                sftp.posix_rename(tmp, remote)
+            except BaseException:
+                with contextlib.suppress(OSError, paramiko.SSHException):
+                    sftp.remove(tmp)
+                raise
+
+    # --- OpenSSH client (rsync, pipes) -------------------------------------------------------------------
+    @contextlib.contextmanager
+    def openssh_target(self, **overrides: Any) -> Iterator[SSHTarget]:
+        """An :class:`SSHTarget` for OpenSSH's client with the same key and pinned host key as this shell.
+
+        Writes a known_hosts file (and the private key, when it is only in memory) into a private temp
+        directory that is removed when the block ends. If the pins are only fingerprints, connects first so
+        that the verified full key can be written. ``overrides`` replace SSHTarget fields (e.g. ``ciphers``).
+        """
+        keys = [k for k in self.pins.keys if k.public_key]
+        if self.host_key is None and not keys:
+            self.connect()
+        if self.host_key is not None and self.host_key.public_key and self.host_key not in keys:
+            keys.append(self.host_key)
+        families = sorted({k.family for k in keys})
+        with tempfile.TemporaryDirectory(prefix="transfer-ssh-") as tmp:
+            known_hosts = Path(tmp, "known_hosts")
+            known_hosts.write_text("".join(f"{HOST_KEY_ALIAS} {k.public_key}\n" for k in keys))
+            key_file = self.key_filename
+            if self._private_key_text is not None:
+                key_path = Path(tmp, "id")
+                key_path.touch(mode=0o600)
+                key_path.write_text(self._private_key_text)
+                key_file = str(key_path)
+            jump_cm = self.jump.openssh_target() if self.jump is not None else contextlib.nullcontext(None)
+            with jump_cm as jump_target:
+                fields: dict[str, Any] = {
+                    "host": self.host,
+                    "port": self.port,
+                    "user": self.user,
+                    "key_file": key_file,
+                    "known_hosts_file": str(known_hosts),
+                    "host_key_algorithms": tuple(a for f in families for a in FAMILY_ALGORITHMS.get(f, ())),
+                    "ciphers": fast_ciphers(),
+                    "connect_timeout": self.connect_timeout,
+                    "keepalive": self.keepalive,
+                    "jump": jump_target,
+                }
+                fields.update(overrides)
+                yield SSHTarget(**fields)
+
+    @contextlib.contextmanager
+    def popen(
+        self, command: Command, *, sudo: bool = False, **popen_kwargs: Any
+    ) -> Iterator[subprocess.Popen[bytes]]:
+        """Start ``command`` on the host through OpenSSH's client, for byte streams (block copies).
+
+        The process is killed (by its pid) if still running when the block ends.
+        """
+        with self.openssh_target() as target:
+            argv = ssh_argv(target, build_command(command, sudo=sudo))
+            proc = subprocess.Popen(argv, **popen_kwargs)
+            try:
+                yield proc
+            finally:
+                if proc.poll() is None:
+                    proc.kill()
+                proc.wait()
+
+    def describe(self) -> str:
+        """``user@host:port`` for messages."""
+        return f"{self.user}@{self.host}:{self.port}"
