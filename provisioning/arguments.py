@@ -152,12 +152,16 @@ def primary_members(service: str, operation: OperationModel) -> tuple[str, ...]:
     if len(required) == 1:
         return (required[0],)
     lists = [m for m, s in shape.members.items() if isinstance(s, ListShape)]
+    noun = re.sub(r"^[A-Z][a-z]+", "", operation.name)  # DescribeSnapshots -> Snapshots
+    for single in (noun.removesuffix("es"), noun.removesuffix("s")):
+        for suffix in ("Ids", "Names", "Identifiers"):
+            if f"{single}{suffix}" in lists:
+                return (f"{single}{suffix}",)
     for suffix in ("Ids", "Names"):
         found = [m for m in lists if m.endswith(suffix)]
         if len(found) == 1:
             return (found[0],)
     if required:
-        noun = _VERBS.sub("", re.sub(r"^[A-Z][a-z]+", "", operation.name) or operation.name)
         for member in required:
             if member in (f"{noun}Id", f"{noun}Name", f"{noun}Identifier"):
                 return (member,)
@@ -262,16 +266,23 @@ def _convert_structure_value(shape: StructureShape, value: Any, ctx: _Context, w
 
 
 def _pair_members(shape: StructureShape) -> tuple[str, str] | None:
-    """The (key, value) members of a Filter/Tag/Parameter-like structure, if it has exactly one of each."""
-    names = list(shape.members)
-    keys = [m for m in names if m in ("Key", "Name") or m.endswith("Name")]
-    if "Key" in keys:
+    """The (key, value) members of a Filter/Tag/Parameter-like structure, if it has one clear pair.
+
+    ``Key``/``Value`` (tags), ``Name``/``Values`` (filters), ``ParameterName``/``ParameterValue`` (RDS).
+    """
+    names = set(shape.members)
+    if "Key" in names:
         keys = ["Key"]
-    elif "Name" in keys:
+    elif "Name" in names:
         keys = ["Name"]
-    values = [m for m in names if m in ("Value", "Values") or m.endswith(("Value", "Values"))]
-    if len(keys) == 1 and len(values) == 1:
-        return keys[0], values[0]
+    else:
+        keys = [m for m in names if m.endswith("Name")]
+    if len(keys) != 1:
+        return None
+    stem = keys[0].removesuffix("Name") if keys[0] != "Key" else ""
+    for value in (f"{stem}Value", f"{stem}Values", "Value", "Values"):
+        if value in names:
+            return keys[0], value
     return None
 
 

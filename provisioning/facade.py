@@ -172,6 +172,9 @@ class Facade:
                 from .asynccalls import wrap_mode
 
                 return wrap_mode(getattr(self, name[: -len(suffix)]), suffix[1:])
+        alias = snake(name)
+        if alias != name and hasattr(type(self), alias):  # mixedCase of a hand-written method: userId
+            return getattr(self, alias)
         found = self._resolve(name)
         if found is None:
             close = difflib.get_close_matches(snake(name), self._operation_names(), n=3)
@@ -295,6 +298,33 @@ class Facade:
                     raise
                 self._account_id = str(groups[0].OwnerId)
         return self._account_id
+
+    @property
+    def user_id(self) -> str:
+        """VM::EC2's ``userId``: the account id."""
+        return self.account_id
+
+    @property
+    def id(self) -> str | None:
+        """VM::EC2's ``id``: the access key id."""
+        return self.access_key
+
+    @property
+    def secret(self) -> str | None:
+        """The secret key given to this façade, if one was given (boto3's chain keeps its own)."""
+        return self._pool.settings.secret_key
+
+    @property
+    def security_token(self) -> str | None:
+        """The STS session token given to this façade, if any."""
+        return self._pool.settings.security_token
+
+    @property
+    def version(self) -> str:
+        """The API version of the façade's first service (``2016-11-15`` for EC2)."""
+        from .naming import service_model
+
+        return str(service_model(self.services[0]).api_version)
 
     def clone(self, **overrides: Any) -> Facade:
         """An independent façade with the same settings, e.g. ``ec2.clone(region="eu-west-1")``.
