@@ -1,0 +1,88 @@
+"""Command line: ``python -m staging.sandbox up|down|status`` (and the internal ``daemon``)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import shlex
+import sys
+from pathlib import Path
+
+from staging.sandbox._api import DEFAULT_REGIONS, Sandbox
+from staging.sandbox.errors import SandboxError
+from staging.sandbox.faults import Faults
+
+DEFAULT_STATE_DIR = os.environ.get("VMEC2_SANDBOX_DIR", "/var/tmp/vmec2-sandbox")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m staging.sandbox", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    up = sub.add_parser("up", help="start a sandbox and print the environment to export")
+    down = sub.add_parser("down", help="remove everything the sandbox made")
+    status = sub.add_parser("status", help="show the sandbox's endpoint, network and hosts")
+    daemon = sub.add_parser("daemon", help=argparse.SUPPRESS)
+    for p in (up, down, status, daemon):
+        p.add_argument("--state-dir", type=Path, default=Path(DEFAULT_STATE_DIR), help="default: %(default)s")
+    up.add_argument(
+        "--region", action="append", dest="regions", help="repeatable; default: us-east-1, us-west-2"
+    )
+    up.add_argument("--login-user", default="admin")
+    up.add_argument("--legacy-devices", action="store_true", help="also show volumes as /dev/xvdX")
+    up.add_argument("--port", type=int, default=0)
+    up.add_argument("--boot-delay", type=float, default=0.0, help="seconds from 'running' to sshd answering")
+    up.add_argument("--throttle-rate", type=float, default=0.0, help="fraction of API calls throttled")
+    up.add_argument("--latency", type=float, default=0.0, help="seconds added to every API call")
+    down.add_argument("--force", action="store_true", help="clean up even if the daemon crashed")
+    daemon.add_argument("--config", required=True)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    args = _parser().parse_args(argv)
+    if args.command == "daemon":
+        from staging.sandbox._daemon import run_daemon
+
+        return run_daemon(args.state_dir.absolute(), json.loads(args.config))
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
+    try:
+        if args.command == "up":
+            faults = Faults(
+                boot_delay=args.boot_delay, throttle_rate=args.throttle_rate, latency=args.latency
+            )
+            cloud = Sandbox(
+                args.state_dir,
+                regions=args.regions or DEFAULT_REGIONS,
+                faults=faults,
+                login_user=args.login_user,
+                legacy_devices=args.legacy_devices,
+                port=args.port,
+            ).start()
+            print(
+                f"# sandbox up: endpoint {cloud.endpoint}, hosts in {cloud.network},"
+                f" login user {cloud.login_user}"
+            )
+            for region, images in cloud.images.items():
+                for name, image_id in images.items():
+                    print(f"# image {name} in {region}: {image_id}")
+            for key, value in cloud.env().items():
+                print(f"export {key}={shlex.quote(value)}")
+        elif args.command == "down":
+            Sandbox(args.state_dir).stop(force=args.force)
+            print(f"# sandbox in {args.state_dir} is down")
+        else:
+            cloud = Sandbox.attach(args.state_dir)
+            print(
+                json.dumps({"endpoint": cloud.endpoint, "network": cloud.network, **cloud.status()}, indent=1)
+            )
+    except SandboxError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

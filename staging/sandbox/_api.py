@@ -1,0 +1,229 @@
+"""The public handle on a sandbox: :class:`Sandbox` (start/stop, endpoint, environment, images, faults)."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import structlog
+
+from staging.sandbox._preflight import check_environment
+from staging.sandbox._state import read_state
+from staging.sandbox._teardown import is_daemon, teardown
+from staging.sandbox.errors import SandboxError
+from staging.sandbox.faults import Faults
+
+log = structlog.stdlib.get_logger(__name__)
+
+DEFAULT_REGIONS = ("us-east-1", "us-west-2")
+#: Fake credentials the sandbox accepts (moto accepts any).
+ACCESS_KEY = "sandbox"
+SECRET_KEY = "sandbox-secret"
+
+
+class Sandbox:
+    """A local EC2 cloud made of real parts, as a context manager.
+
+    ``with Sandbox(tmp / "cloud") as cloud:`` starts the daemon (moto's server with side-effect hooks) and
+    returns once the API answers; leaving the block removes everything it made, even after errors.
+
+    Args:
+        state_dir: Directory of the sandbox (created; must not hold another sandbox). Removed by :meth:`stop`.
+        regions: Regions that get the sandbox images (any region can be called).
+        faults: Faults to inject from the start (change later with :meth:`set_faults`).
+        login_user: The cloud-image-like user with password-less sudo that hosts accept the launch key for.
+        legacy_devices: Also show attached volumes under their requested Xen name (``/dev/sdf`` ->
+        ``/dev/xvdf``).
+        port: Loopback port of the API (0: any free port).
+        start_timeout: Seconds to wait for the daemon to come up.
+    """
+
+    def __init__(
+        self,
+        state_dir: str | Path,
+        *,
+        regions: Sequence[str] = DEFAULT_REGIONS,
+        faults: Faults | None = None,
+        login_user: str = "admin",
+        legacy_devices: bool = False,
+        port: int = 0,
+        start_timeout: float = 60.0,
+    ) -> None:
+        self.state_dir = Path(state_dir).absolute()
+        self.regions = list(regions)
+        self.faults = faults or Faults()
+        self.login_user = login_user
+        self.legacy_devices = legacy_devices
+        self.port = port
+        self.start_timeout = start_timeout
+        self._state: dict[str, Any] = {}
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    @classmethod
+    def attach(cls, state_dir: str | Path) -> Sandbox:
+        """A handle on a sandbox that is already up (e.g. started by ``python -m staging.sandbox up``)."""
+        sandbox = cls(state_dir)
+        sandbox._state = read_state(sandbox.state_dir)
+        if not sandbox._state:
+            raise SandboxError(f"no sandbox in {sandbox.state_dir}")
+        sandbox.regions = list(sandbox._state.get("regions", sandbox.regions))
+        sandbox.login_user = str(sandbox._state.get("login_user", sandbox.login_user))
+        return sandbox
+
+    # --- lifecycle -------------------------------------------------------------------------------------
+    def start(self) -> Sandbox:
+        """Check the machine, start the daemon and wait until the API answers.
+
+        Raises:
+            EnvironmentProblem: Not root or a tool is missing (nothing has been created).
+            SandboxError: A sandbox already lives in ``state_dir``, or the daemon failed (everything it made
+                has been removed again; the message has the daemon's error).
+        """
+        check_environment()
+        existing = read_state(self.state_dir)
+        if existing:
+            raise SandboxError(f"{self.state_dir} already holds a sandbox; run 'down --force' on it first")
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        if any(self.state_dir.iterdir()):
+            raise SandboxError(f"{self.state_dir} is not empty")
+        config = {
+            "token": secrets.token_hex(2),
+            "regions": self.regions,
+            "login_user": self.login_user,
+            "port": self.port,
+            "legacy_devices": self.legacy_devices,
+            "faults": self.faults.to_dict(),
+        }
+        argv = [sys.executable, "-m", "staging.sandbox", "daemon", "--state-dir", str(self.state_dir)]
+        with (self.state_dir / "daemon.log").open("ab") as logf:
+            proc = subprocess.Popen(
+                [*argv, "--config", json.dumps(config)],
+                stdin=subprocess.DEVNULL,
+                stdout=logf,
+                stderr=logf,
+                start_new_session=True,  # a Ctrl-C in the caller's terminal must not kill the cloud
+            )
+        self._proc = proc
+        try:
+            self._wait_running(proc)
+        except BaseException:
+            self._cleanup_after_failed_start(proc)
+            raise
+        log.info("sandbox.up", endpoint=self.endpoint, cidr=self.network)
+        return self
+
+    def _wait_running(self, proc: subprocess.Popen[bytes]) -> None:
+        deadline = time.monotonic() + self.start_timeout
+        while True:
+            self._state = read_state(self.state_dir)
+            status = self._state.get("status")
+            if status == "running":
+                return
+            if status == "failed" or proc.poll() is not None:
+                raise SandboxError(f"sandbox failed to start: {self._state.get('error') or self._log_tail()}")
+            if time.monotonic() > deadline:
+                raise SandboxError(f"sandbox not up after {self.start_timeout:g}s: {self._log_tail()}")
+            time.sleep(0.05)
+
+    def _cleanup_after_failed_start(self, proc: subprocess.Popen[bytes]) -> None:
+        log_tail = self._log_tail()
+        teardown(self.state_dir)
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+        log.warning("sandbox.start_failed", log=log_tail)
+
+    def _log_tail(self, lines: int = 15) -> str:
+        try:
+            text = (self.state_dir / "daemon.log").read_text(errors="replace")
+        except OSError:
+            return ""
+        return "\n".join(text.splitlines()[-lines:])
+
+    def stop(self, *, force: bool = False) -> None:
+        """Remove everything the sandbox made (daemon, hosts, loop devices, network, user, files).
+
+        Args:
+            force: Also clean up when the daemon is no longer running (after a crash).
+
+        Raises:
+            SandboxError: The daemon is gone and ``force`` is false.
+        """
+        state = read_state(self.state_dir)
+        pid = state.get("daemon_pid")
+        if state and not force and not (isinstance(pid, int) and is_daemon(pid, self.state_dir)):
+            raise SandboxError(f"the sandbox daemon in {self.state_dir} is not running; use down --force")
+        teardown(self.state_dir)
+        if self._proc is not None:
+            self._proc.wait()  # the daemon is our child when we started it: collect it
+            self._proc = None
+
+    def __enter__(self) -> Sandbox:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop(force=True)
+
+    # --- what clients need -----------------------------------------------------------------------------
+    @property
+    def endpoint(self) -> str:
+        """The EC2 (and STS, ...) endpoint URL on loopback."""
+        return str(self._state["endpoint"])
+
+    @property
+    def region(self) -> str:
+        """The default region (the first of ``regions``)."""
+        return self.regions[0]
+
+    @property
+    def network(self) -> str:
+        """The CIDR the hosts' addresses come from (e.g. ``100.64.0.0/24``)."""
+        return str((self._state.get("network") or {}).get("cidr", ""))
+
+    @property
+    def images(self) -> dict[str, dict[str, str]]:
+        """``{region: {image name: image id}}`` of the images the sandbox registered."""
+        return dict(self._state.get("images") or {})
+
+    def env(self, region: str | None = None) -> dict[str, str]:
+        """Environment variables that point boto3 / the AWS CLI at the sandbox."""
+        return {
+            "AWS_ENDPOINT_URL": self.endpoint,
+            "AWS_ACCESS_KEY_ID": ACCESS_KEY,
+            "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
+            "AWS_DEFAULT_REGION": region or self.region,
+            "AWS_REGION": region or self.region,
+        }
+
+    # --- control API ------------------------------------------------------------------------------------
+    def _control(self, name: str, body: dict[str, Any] | None = None) -> Any:
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(
+            f"{self.endpoint}/_sandbox/{name}", data=data, method="POST" if data is not None else "GET"
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.loads(response.read())
+
+    def status(self) -> dict[str, Any]:
+        """The daemon's view: hosts (address, namespace, sshd pid) and active faults."""
+        result: dict[str, Any] = self._control("status")
+        return result
+
+    def set_faults(self, faults: Faults) -> None:
+        """Replace the active faults (takes effect with the next API call)."""
+        self._control("faults", faults.to_dict())
+        self.faults = faults
+
+    def drop_ssh_connections(self, instance_id: str) -> int:
+        """Cut every SSH session of an instance's host (sshd keeps listening); returns how many died."""
+        return int(self._control("drop-connections", {"instance_id": instance_id})["dropped"])

@@ -1,0 +1,308 @@
+"""The daemon's side-effect engine: what happens on the machine when the EC2 API changes something.
+
+:mod:`staging.sandbox._hooks` calls these methods from inside moto (synchronously, while the API call that
+causes
+them is being answered, under :attr:`SandboxCloud.lock`). Every resource is written to the state file
+before it
+is created, so ``down --force`` can remove it after a crash.
+"""
+
+from __future__ import annotations
+
+import itertools
+import shutil
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from staging.sandbox._hosts import Attachment, Host
+from staging.sandbox._net import Network, create_host_net, delete_host_net, host_addresses
+from staging.sandbox._state import StateFile
+from staging.sandbox._system import reap_orphans
+from staging.sandbox._volumes import VolumeStore, loop_attach, loop_detach
+from staging.sandbox.errors import SandboxError
+from staging.sandbox.faults import Faults
+
+log = structlog.stdlib.get_logger(__name__)
+
+Moto = Any  # moto's model objects are untyped; this alias marks where one is expected.
+
+
+class SandboxCloud:
+    """Hosts, addresses, loop devices and volume bytes of one sandbox, driven by moto's backend calls."""
+
+    def __init__(
+        self,
+        *,
+        state: StateFile,
+        state_dir: Path,
+        token: str,
+        net: Network,
+        bridge: str,
+        user: str,
+        faults: Faults,
+        legacy_devices: bool = False,
+    ) -> None:
+        self.lock = threading.RLock()
+        self.state = state
+        self.state_dir = state_dir
+        self.token = token
+        self.net = net
+        self.bridge = bridge
+        self.user = user
+        self.faults = faults
+        self.legacy_devices = legacy_devices
+        self.store = VolumeStore(state_dir / "data")
+        self.hosts: dict[str, Host] = {}
+        self.loops: dict[str, str] = {}
+        #: When each instance/volume/snapshot/image id was created (for the ``not_found_for`` fault).
+        self.created_at: dict[str, float] = {}
+        self._free = list(host_addresses(net))
+        self._numbers = itertools.count(1)
+        #: Attachments made while moto is still building an instance (before its host exists).
+        self._early: dict[str, list[Attachment]] = {}
+
+    def _later(self, delay: float, action: Callable[[], None]) -> None:
+        """Run ``action`` under the lock ``delay`` seconds from now (time-taking states)."""
+
+        def fire() -> None:
+            with self.lock:
+                try:
+                    action()
+                except Exception:
+                    log.exception("sandbox.delayed_action_failed")
+
+        timer = threading.Timer(delay, fire)
+        timer.daemon = True
+        timer.start()
+
+    # --- instances -------------------------------------------------------------------------------------
+    def instance_launched(self, instance: Moto, public_key: str | None) -> None:
+        """Give a new instance its host: namespace, address, home with the launch key, sshd."""
+        if not self._free:
+            raise SandboxError(f"no address left in {self.net} for {instance.id}")
+        address = self._free.pop(0)
+        n = next(self._numbers)
+        netns, veth = f"vsb{self.token}-{n}", f"vsb{self.token}h{n}"
+        self.state.put("hosts", instance.id, {"netns": netns, "veth": veth, "address": address})
+        create_host_net(netns, veth, self.bridge, address, self.net.prefixlen)
+        host = Host(
+            instance_id=instance.id,
+            netns=netns,
+            veth=veth,
+            address=address,
+            workdir=self.state_dir / "hosts" / instance.id,
+            user=self.user,
+            authorized_key=public_key or "",
+            legacy_devices=self.legacy_devices,
+        )
+        host.prepare()
+        for attachment in self._early.pop(instance.id, []):
+            host.attachments[attachment.volume_id] = attachment
+        self.hosts[instance.id] = host
+        self.created_at[instance.id] = time.monotonic()
+        self._set_address(instance)
+        self._power_on(instance, host)
+
+    def _set_address(self, instance: Moto) -> None:
+        """Report the host's address as the instance's private and public IP (both reach its sshd)."""
+        host = self.hosts[instance.id]
+        nic = instance.nics[0]
+        nic.private_ip_address = host.address
+        nic.private_ip_addresses = [{"Primary": True, "PrivateIpAddress": host.address}]
+        nic.public_ip = host.address
+
+    def _power_on(self, instance: Moto, host: Host) -> None:
+        """Boot the host: optionally ``pending`` for a while, then sshd (optionally after a boot delay)."""
+        generation = host.generation
+
+        def boot() -> None:
+            if host.generation == generation and host.pid is None and instance.id in self.hosts:
+                host.start_sshd()
+
+        def running() -> None:
+            if instance._state.name == "pending":
+                instance._state.name, instance._state.code = "running", 16
+                self._after(self.faults.boot_delay, boot)
+
+        if self.faults.pending_for > 0:
+            instance._state.name, instance._state.code = "pending", 0
+            self._later(self.faults.pending_for, running)
+        else:
+            self._after(self.faults.boot_delay, boot)
+
+    def _after(self, delay: float, action: Callable[[], None]) -> None:
+        if delay > 0:
+            self._later(delay, action)
+        else:
+            action()
+
+    def shutdown_all(self) -> None:
+        """Power every host off (the daemon does this on SIGTERM, so it can reap their processes)."""
+        for host in self.hosts.values():
+            host.shutdown()
+        reap_orphans()
+
+    def instance_started(self, instance: Moto) -> None:
+        """Boot a stopped instance's host again (same address, same host keys, fresh mount table)."""
+        host = self.hosts.get(instance.id)
+        if host is not None and host.pid is None:
+            self._set_address(instance)
+            self._power_on(instance, host)
+
+    def instance_stopped(self, instance: Moto) -> None:
+        """Power the host off: sshd and all its processes stop, its mounts disappear."""
+        host = self.hosts.get(instance.id)
+        if host is not None:
+            host.shutdown()
+            reap_orphans()
+            instance.nics[0].public_ip = None
+
+    def instance_terminated(self, instance: Moto) -> None:
+        """Remove the host entirely: processes, namespace, veth, files; its address is free again."""
+        host = self.hosts.pop(instance.id, None)
+        if host is None:
+            return
+        host.shutdown()
+        reap_orphans()
+        for volume_id in list(host.attachments):
+            self._release_loop(volume_id)
+        delete_host_net(host.netns, host.veth)
+        shutil.rmtree(host.workdir, ignore_errors=True)
+        self._free.insert(0, host.address)
+        self.state.forget("hosts", instance.id)
+
+    def console_output(self, instance_id: str) -> str:
+        """The instance's console text (cloud-init host key blocks once sshd has its keys)."""
+        host = self.hosts.get(instance_id)
+        return host.console_output() if host is not None else ""
+
+    def drop_connections(self, instance_id: str) -> int:
+        """Kill the SSH sessions of one host (the fault "connection dropped mid-transfer")."""
+        host = self.hosts.get(instance_id)
+        dropped = host.drop_connections() if host is not None else 0
+        reap_orphans()
+        return dropped
+
+    # --- volumes ---------------------------------------------------------------------------------------
+    def volume_created(self, volume: Moto) -> None:
+        """Create the volume's sparse file (with its snapshot's bytes)."""
+        self.store.create_volume(volume.id, int(volume.size), volume.snapshot_id)
+        self.created_at[volume.id] = time.monotonic()
+
+    def volume_attached(self, volume: Moto, instance: Moto, device: str) -> None:
+        """Make a loop device for the volume and show it to the instance's host (root volumes excepted)."""
+        if self.faults.attaching_for > 0 and volume.attachment is not None:
+            attachment = volume.attachment
+            attachment.status = "attaching"
+            self._later(self.faults.attaching_for, lambda: setattr(attachment, "status", "attached"))
+        if device == instance.root_device_name:
+            return  # the host's root file system is the machine's; the root volume only carries bytes
+        path = self.store.volume_file(volume.id)
+        self.state.put("loops", volume.id, {"file": str(path)})
+        loop = loop_attach(path)
+        self.loops[volume.id] = loop
+        self.state.put("loops", volume.id, {"file": str(path), "device": loop})
+        attachment = Attachment(volume.id, loop, device)
+        host = self.hosts.get(instance.id)
+        if host is None:
+            self._early.setdefault(instance.id, []).append(attachment)
+        else:
+            host.attach(attachment)
+        log.info("sandbox.volume_attached", volume=volume.id, instance=instance.id, loop=loop, device=device)
+
+    def volume_detached(self, volume_id: str, instance_id: str) -> None:
+        """Unmount and unlink the volume inside the host, then free its loop device."""
+        host = self.hosts.get(instance_id)
+        if host is not None:
+            host.detach(volume_id)
+        self._release_loop(volume_id)
+
+    def _release_loop(self, volume_id: str) -> None:
+        loop = self.loops.pop(volume_id, None)
+        if loop is not None:
+            loop_detach(loop)
+        self.state.forget("loops", volume_id)
+
+    def volume_deleted(self, volume_id: str) -> None:
+        """Free the volume's bytes."""
+        self.store.delete_volume(volume_id)
+
+    # --- snapshots and images --------------------------------------------------------------------------
+    def snapshot_created(self, snapshot: Moto) -> None:
+        """Copy the volume's bytes now (point in time); optionally report progress for a while."""
+        self.store.snapshot(snapshot.volume.id, snapshot.id)
+        self._snapshot_progress(snapshot)
+
+    def snapshot_copied(self, snapshot: Moto, source_id: str) -> None:
+        """Carry the source snapshot's bytes to the copy (also across regions)."""
+        self.store.copy_snapshot(source_id, snapshot.id)
+        self._snapshot_progress(snapshot)
+
+    def _snapshot_progress(self, snapshot: Moto) -> None:
+        self.created_at[snapshot.id] = time.monotonic()
+        if self.faults.snapshot_pending_for > 0:
+            snapshot.status = "pending"
+            snapshot.sandbox_done_at = time.monotonic() + self.faults.snapshot_pending_for
+            self._later(self.faults.snapshot_pending_for, lambda: setattr(snapshot, "status", "completed"))
+
+    def snapshot_deleted(self, snapshot_id: str) -> None:
+        """Free the snapshot's bytes."""
+        self.store.delete_snapshot(snapshot_id)
+
+    def image_created(self, backend: Moto, ami: Moto, instance: Moto) -> None:
+        """Record an image's mappings by snapshotting every volume of the instance (moto ignores them)."""
+        mappings = []
+        for device, bdt in instance.block_device_mapping.items():
+            volume = backend.get_volume(bdt.volume_id)
+            snap = backend.create_snapshot(
+                volume.id, f"Created by CreateImage({instance.id}) for {ami.id}", from_ami=ami.id
+            )
+            mappings.append(_mapping(device, snap.id, volume.size, bool(bdt.delete_on_termination)))
+        self.set_image_mappings(backend, ami, mappings)
+
+    def image_copied(self, backend: Moto, ami: Moto, source: Moto, source_region: str) -> None:
+        """Copy every snapshot of the source image's mappings into the destination region."""
+        mappings = []
+        for mapping in getattr(source, "sandbox_mappings", None) or []:
+            ebs = mapping["Ebs"]
+            snap = backend.copy_snapshot(ebs["SnapshotId"], source_region, f"Copied for {ami.id}", None)
+            snap.from_ami = ami.id
+            mappings.append(
+                _mapping(mapping["DeviceName"], snap.id, ebs["VolumeSize"], ebs["DeleteOnTermination"])
+            )
+        if mappings:
+            ami.root_device_name = source.root_device_name
+            self.set_image_mappings(backend, ami, mappings)
+
+    def set_image_mappings(self, backend: Moto, ami: Moto, mappings: list[dict[str, Any]]) -> None:
+        """Attach ``mappings`` to ``ami`` and drop moto's placeholder snapshot in favour of the real root
+        one."""
+        if not mappings:
+            return
+        ami.sandbox_mappings = mappings
+        root = next((m for m in mappings if m["DeviceName"] == ami.root_device_name), mappings[0])
+        placeholder = ami.ebs_snapshot
+        ami.ebs_snapshot = backend.get_snapshot(root["Ebs"]["SnapshotId"])
+        ami.ebs_snapshot.from_ami = ami.id
+        if placeholder.id != ami.ebs_snapshot.id:
+            backend.snapshots.pop(placeholder.id, None)
+            self.store.delete_snapshot(placeholder.id)
+        self.created_at[ami.id] = time.monotonic()
+
+
+def _mapping(device: str, snapshot_id: str, size: int, delete_on_termination: bool) -> dict[str, Any]:
+    return {
+        "DeviceName": device,
+        "Ebs": {
+            "SnapshotId": snapshot_id,
+            "VolumeSize": int(size),
+            "DeleteOnTermination": delete_on_termination,
+            "VolumeType": "gp3",
+            "Encrypted": False,
+        },
+    }

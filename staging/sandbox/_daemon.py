@@ -1,0 +1,120 @@
+"""The sandbox daemon: moto's server plus the hooks, as its own process (``python -m staging.sandbox
+daemon``).
+
+It is started by :meth:`staging.sandbox.Sandbox.start` in a new session and writes everything it creates to
+the
+state file first. On SIGTERM it stops serving and exits; the resources are removed by ``down`` from the state
+file, so a graceful stop and a crash are cleaned up by the same code.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from staging.sandbox import _shared
+from staging.sandbox._net import choose_network, create_bridge, gateway, used_networks
+from staging.sandbox._state import StateFile
+from staging.sandbox._system import become_subreaper, machine_lock
+from staging.sandbox.faults import Faults
+
+log = structlog.stdlib.get_logger(__name__)
+
+#: moto settings the sandbox relies on (validation on like AWS, no 1,300 default AMIs).
+MOTO_ENV = {
+    "MOTO_ENABLE_AMI_VALIDATION": "1",
+    "MOTO_EC2_ENABLE_INSTANCE_TYPE_VALIDATION": "1",
+    "MOTO_ENABLE_KEYPAIR_VALIDATION": "1",
+    "MOTO_EC2_LOAD_DEFAULT_AMIS": "false",
+}
+
+
+def run_daemon(state_dir: Path, config: dict[str, Any]) -> int:
+    """Bring the sandbox up, serve until SIGTERM, return the exit status.
+
+    Args:
+        state_dir: The sandbox's directory (exists, created by the starter).
+        config: ``token``, ``regions``, ``login_user``, ``port``, ``legacy_devices``, ``faults``.
+    """
+    os.environ.update(MOTO_ENV)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    token: str = config["token"]
+    user: str = config["login_user"]
+    regions: list[str] = list(config["regions"])
+    state = StateFile(
+        state_dir,
+        {
+            "token": token,
+            "state_dir": str(state_dir),
+            "status": "starting",
+            "daemon_pid": os.getpid(),
+            "regions": regions,
+            "login_user": user,
+        },
+    )
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    become_subreaper()
+    try:
+        server, cloud = _bring_up(state, state_dir, config, token, user, regions)
+    except Exception as exc:
+        log.exception("sandbox.start_failed")
+        state.update(status="failed", error=f"{type(exc).__name__}: {exc}")
+        return 1
+    thread = threading.Thread(target=server.serve_forever, name="moto-server", daemon=True)
+    thread.start()
+    stop.wait()
+    server.shutdown()
+    with cloud.lock:
+        cloud.shutdown_all()
+    state.update(status="stopped")
+    return 0
+
+
+def _bring_up(
+    state: StateFile, state_dir: Path, config: dict[str, Any], token: str, user: str, regions: list[str]
+) -> tuple[Any, Any]:
+    # Imported here: moto is only loaded in the daemon, after MOTO_ENV is set.
+    from moto.core.models import DEFAULT_ACCOUNT_ID
+    from moto.ec2.models import ec2_backends
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+    from werkzeug.serving import make_server
+
+    from staging.sandbox import _hooks
+    from staging.sandbox._cloud import SandboxCloud
+    from staging.sandbox._images import register_images
+    from staging.sandbox._wsgi import SandboxMiddleware
+
+    state.update(shared=[user])
+    _shared.acquire(token, user)
+    bridge = f"vsb{token}"
+    with machine_lock():
+        net = choose_network(used_networks())
+        state.update(network={"cidr": str(net), "bridge": bridge, "gateway": gateway(net)})
+        create_bridge(bridge, net)
+    cloud = SandboxCloud(
+        state=state,
+        state_dir=state_dir,
+        token=token,
+        net=net,
+        bridge=bridge,
+        user=user,
+        faults=Faults.from_dict(config.get("faults") or {}),
+        legacy_devices=bool(config.get("legacy_devices")),
+    )
+    _hooks.install(cloud)
+    images = register_images(cloud, ec2_backends[DEFAULT_ACCOUNT_ID], regions)
+    app = SandboxMiddleware(DomainDispatcherApplication(create_backend_app), cloud)
+    server = make_server("127.0.0.1", int(config.get("port") or 0), app, threaded=True)
+    host, port = str(server.server_address[0]), int(server.server_address[1])
+    state.update(endpoint=f"http://{host}:{port}", images=images, status="running")
+    log.info("sandbox.running", endpoint=f"http://{host}:{port}", cidr=str(net))
+    return server, cloud

@@ -1,0 +1,296 @@
+"""Wire :class:`~staging.sandbox._cloud.SandboxCloud` into moto (only ever inside the sandbox daemon process).
+
+Backend methods are wrapped on moto's ``EC2Backend`` class: AWS limits moto does not check are raised first as
+moto's own ``EC2ClientError`` (so clients get proper error codes), then moto runs, then the side effect
+happens
+before the response is sent. ``register_image`` and ``get_console_output`` are replaced at the response layer,
+because moto drops the block device mappings before the backend sees them and returns fixed console text.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from moto.core.responses import ActionResult
+from moto.core.types import Base64EncodedString
+from moto.core.utils import utcnow
+from moto.ec2.exceptions import EC2ClientError
+from moto.ec2.models import EC2Backend
+from moto.ec2.models.amis import Ami
+from moto.ec2.models.elastic_block_store import Snapshot
+from moto.ec2.models.instances import Instance
+from moto.ec2.responses import EC2Response
+
+from staging.sandbox._cloud import SandboxCloud
+
+Fn = Callable[..., Any]
+
+
+def _wrap(name: str, around: Callable[[Fn, Any, tuple[Any, ...], dict[str, Any]], Any]) -> None:
+    original = getattr(EC2Backend, name)
+
+    @functools.wraps(original)
+    def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+        return around(original, self, args, kwargs)
+
+    setattr(EC2Backend, name, wrapper)
+
+
+def _arg(args: tuple[Any, ...], kwargs: dict[str, Any], index: int, name: str) -> Any:
+    return args[index] if len(args) > index else kwargs.get(name)
+
+
+def install(cloud: SandboxCloud) -> None:
+    """Patch moto so that API calls drive ``cloud``. Call once, in the daemon, before serving."""
+    _install_instances(cloud)
+    _install_volumes(cloud)
+    _install_images(cloud)
+    _install_responses(cloud)
+    # The sandbox hands out IP addresses only: a DNS name would send clients to a resolver off the machine.
+    Instance.public_dns_name = property(lambda self: self.public_ip)  # type: ignore[method-assign,assignment]
+    Instance.private_dns_name = property(lambda self: self.private_ip)  # type: ignore[method-assign,assignment]
+    Ami.block_device_mappings = property(  # type: ignore[method-assign,assignment]
+        lambda self: copy.deepcopy(getattr(self, "sandbox_mappings", None)) or _placeholder_mappings(self)
+    )
+    Snapshot.progress = property(_snapshot_progress)  # type: ignore[method-assign,assignment]
+
+
+_placeholder_mappings: Fn = Ami.block_device_mappings.fget  # type: ignore[attr-defined]
+
+
+def _snapshot_progress(snapshot: Any) -> str:
+    import time
+
+    done_at = getattr(snapshot, "sandbox_done_at", None)
+    if snapshot.status == "completed" or done_at is None:
+        return "100%"
+    return f"{max(0, min(99, int(100 - (done_at - time.monotonic()) * 10)))}%"
+
+
+def _install_instances(cloud: SandboxCloud) -> None:
+    def run_instances(original: Fn, backend: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        image_id = _arg(args, kwargs, 0, "image_id")
+        images = backend.amis.get(image_id) if image_id else None
+        mappings = getattr(images, "sandbox_mappings", None)
+        if mappings:
+            # moto never gives an instance the volumes of its image; merge them under the caller's mappings.
+            given = {m["DeviceName"]: m for m in kwargs.get("block_device_mappings") or []}
+            merged = {m["DeviceName"]: copy.deepcopy(m) for m in mappings}
+            merged.update(given)
+            kwargs["block_device_mappings"] = [m for m in merged.values() if m.get("NoDevice") != ""]
+        with cloud.lock:
+            reservation = original(backend, *args, **kwargs)
+            for instance in reservation.instances:
+                key_name = instance.key_name
+                key = backend.key_pairs.get(key_name) if key_name else None
+                public = key.material_public if key is not None else None
+                if isinstance(public, bytes):
+                    public = public.decode()
+                cloud.instance_launched(instance, public)
+            return reservation
+
+    def start_instances(original: Fn, backend: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        ids = _arg(args, kwargs, 0, "instance_ids")
+        for instance in backend.get_multi_instances_by_id(ids):
+            if instance.state == "terminated":
+                raise EC2ClientError(
+                    "IncorrectInstanceState",
+                    f"The instance '{instance.id}' is not in a state from which it can be started.",
+                )
+        with cloud.lock:
+            result = original(backend, *args, **kwargs)
+            for instance, _previous in result:
+                cloud.instance_started(instance)
+            return result
+
+    def stop_instances(original: Fn, backend: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        ids = _arg(args, kwargs, 0, "instance_ids")
+        for instance in backend.get_multi_instances_by_id(ids):
+            if instance.state == "terminated":
+                raise EC2ClientError(
+                    "IncorrectInstanceState",
+                    f"This instance '{instance.id}' is not in a state from which it can be stopped.",
+                )
+        with cloud.lock:
+            result = original(backend, *args, **kwargs)
+            for instance, _previous in result:
+                cloud.instance_stopped(instance)
+            return result
+
+    def terminate_instances(original: Fn, backend: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        with cloud.lock:
+            result = original(backend, *args, **kwargs)
+            for instance, _previous in result:
+                cloud.instance_terminated(instance)
+            return result
+
+    _wrap("run_instances", run_instances)
+    _wrap("start_instances", start_instances)
+    _wrap("stop_instances", stop_instances)
+    _wrap("terminate_instances", terminate_instances)
+
+
+def _install_volumes(cloud: SandboxCloud) -> None:
+    def create_volume(original: Fn, backend: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        size, snapshot_id = kwargs.get("size"), kwargs.get("snapshot_id")
+        if snapshot_id and size is not None:
+            minimum = backend.get_snapshot(snapshot_id).volume_size
+            if int(size) < int(minimum):
+                raise EC2ClientError(
+                    "InvalidParameterValue", f"Volume of {size}GiB is too small; minimum is {minimum}GiB."
+                )
+        with cloud.lock:
+            volume = original(backend, *args, **kwargs)
+            cloud.volume_created(volume)
+            return volume
+
+    def attach_volume(original: Fn, backend: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        volume = backend.get_volume(_arg(args, kwargs, 0, "volume_id"))
+        instance = backend.get_instance(_arg(args, kwargs, 1, "instance_id"))
+        device = _arg(args, kwargs, 2, "device_path")
+        if volume.attachment is not None:
+            raise EC2ClientError(
+                "VolumeInUse",
+                f"{volume.id} is already attached to an instance ({volume.attachment.instance.id})",
+            )
+        if instance.state == "terminated":
+            raise EC2ClientError("IncorrectState", f"Instance '{instance.id}' is not 'running'.")
+        if volume.availability_zone != instance._placement.zone:
+            raise EC2ClientError(
+                "InvalidVolume.ZoneMismatch",
+                f"The volume '{volume.id}' is not in the same availability zone as instance '{instance.id}'",
+            )
+        if device in instance.block_device_mapping:
+            raise EC2ClientError(
+                "InvalidParameterValue",
+                f"Invalid value '{device}' for unixDevice. Attachment point {device} is already in use",
+            )
+        with cloud.lock:
+            attachment = original(backend, *args, **kwargs)
+            cloud.volume_attached(volume, instance, device)
+            return attachment
+
+    def detach_volume(original: Fn, backend: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        volume_id = _arg(args, kwargs, 0, "volume_id")
+        instance_id = _arg(args, kwargs, 1, "instance_id")
+        volume = backend.get_volume(volume_id)
+        if volume.attachment is None:
+            raise EC2ClientError("IncorrectState", f"Volume '{volume_id}' is in the 'available' state.")
+        if not instance_id:
+            # moto crashes (500) without InstanceId; AWS takes the volume's own attachment.
+            instance_id = volume.attachment.instance.id
+        device = _arg(args, kwargs, 2, "device_path")
+        with cloud.lock:
+            attachment = original(backend, volume_id, instance_id, device)
+            cloud.volume_detached(volume_id, instance_id)
+            return attachment
+
+    def delete_volume(original: Fn, backend: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        with cloud.lock:
+            volume = original(backend, *args, **kwargs)
+            cloud.volume_deleted(volume.id)
+            return volume
+
+    def create_snapshot(original: Fn, backend: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        with cloud.lock:
+            snapshot = original(backend, *args, **kwargs)
+            cloud.snapshot_created(snapshot)
+            return snapshot
+
+    def copy_snapshot(original: Fn, backend: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        with cloud.lock:
+            snapshot = original(backend, *args, **kwargs)
+            cloud.snapshot_copied(snapshot, _arg(args, kwargs, 0, "source_snapshot_id"))
+            return snapshot
+
+    def delete_snapshot(original: Fn, backend: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        with cloud.lock:
+            snapshot = original(backend, *args, **kwargs)
+            cloud.snapshot_deleted(snapshot.id)
+            return snapshot
+
+    for name, around in (
+        ("create_volume", create_volume),
+        ("attach_volume", attach_volume),
+        ("detach_volume", detach_volume),
+        ("delete_volume", delete_volume),
+        ("create_snapshot", create_snapshot),
+        ("copy_snapshot", copy_snapshot),
+        ("delete_snapshot", delete_snapshot),
+    ):
+        _wrap(name, around)
+
+
+def _install_images(cloud: SandboxCloud) -> None:
+    def create_image(original: Fn, backend: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        with cloud.lock:
+            ami = original(backend, *args, **kwargs)
+            instance = backend.get_instance(_arg(args, kwargs, 0, "instance_id"))
+            ami.root_device_name = instance.root_device_name
+            cloud.image_created(backend, ami, instance)
+            return ami
+
+    def copy_image(original: Fn, backend: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        from moto.ec2.models import ec2_backends
+
+        with cloud.lock:
+            ami = original(backend, *args, **kwargs)
+            source_region = _arg(args, kwargs, 1, "source_region")
+            source_backend = ec2_backends[backend.account_id][source_region]
+            source = source_backend.describe_images(ami_ids=[_arg(args, kwargs, 0, "source_image_id")])[0]
+            cloud.image_copied(backend, ami, source, source_region)
+            return ami
+
+    _wrap("create_image", create_image)
+    _wrap("copy_image", copy_image)
+
+
+def _install_responses(cloud: SandboxCloud) -> None:
+    def register_image(self: Any) -> ActionResult:
+        mappings = self._parse_block_device_mapping()
+        root = self._get_param("RootDeviceName")
+        self.error_on_dryrun()
+        with cloud.lock:
+            ami = self.ec2_backend.register_image(self._get_param("Name"), self._get_param("Description", ""))
+            ami.architecture = self._get_param("Architecture") or "x86_64"
+            ami.virtualization_type = self._get_param("VirtualizationType") or "hvm"
+            ami.root_device_type = "ebs"
+            if root:
+                ami.root_device_name = root
+            ebs = [
+                _clean_mapping(self.ec2_backend, m) for m in mappings if m.get("Ebs", {}).get("SnapshotId")
+            ]
+            cloud.set_image_mappings(self.ec2_backend, ami, ebs)
+        return ActionResult({"ImageId": ami.id})
+
+    def get_console_output(self: Any) -> ActionResult:
+        instance = self.ec2_backend.get_instance(self._get_param("InstanceId"))
+        text = cloud.console_output(instance.id)
+        return ActionResult(
+            {
+                "InstanceId": instance.id,
+                "Timestamp": utcnow(),
+                "Output": Base64EncodedString.from_raw_string(text),
+            }
+        )
+
+    EC2Response.register_image = register_image  # type: ignore[method-assign]
+    EC2Response.get_console_output = get_console_output  # type: ignore[method-assign]
+
+
+def _clean_mapping(backend: Any, mapping: dict[str, Any]) -> dict[str, Any]:
+    ebs = mapping["Ebs"]
+    snapshot = backend.get_snapshot(ebs["SnapshotId"])
+    return {
+        "DeviceName": mapping["DeviceName"],
+        "Ebs": {
+            "SnapshotId": snapshot.id,
+            "VolumeSize": int(ebs.get("VolumeSize") or snapshot.volume_size),
+            "DeleteOnTermination": bool(ebs.get("DeleteOnTermination", True)),
+            "VolumeType": ebs.get("VolumeType") or "gp3",
+            "Encrypted": False,
+        },
+    }

@@ -1,0 +1,94 @@
+"""Remove everything a sandbox made, from its state file alone (works after a crash: ``down --force``)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import time
+from pathlib import Path
+
+import structlog
+
+from staging.sandbox import _shared
+from staging.sandbox._net import delete_host_net, delete_link, list_netns, netns_pids
+from staging.sandbox._state import STATE_FILE, read_state
+from staging.sandbox._system import pid_alive, pid_cmdline, run, terminate_pid
+from staging.sandbox._volumes import loop_detach, loops_backed_under
+from staging.sandbox.errors import SandboxError
+
+log = structlog.stdlib.get_logger(__name__)
+
+
+def is_daemon(pid: int, state_dir: Path) -> bool:
+    """True if ``pid`` is this sandbox's daemon (not a recycled pid of some other program)."""
+    cmd = pid_cmdline(pid)
+    return pid_alive(pid) and "staging.sandbox" in cmd and str(state_dir) in cmd
+
+
+def teardown(state_dir: Path) -> None:
+    """Stop the daemon and remove hosts, loop devices, namespaces, bridge, shared references and files.
+
+    Each step tolerates resources that are already gone, so it can be repeated after a partial failure.
+
+    Raises:
+        SandboxError: ``state_dir`` exists but holds no sandbox state (nothing is deleted then).
+    """
+    state_dir = Path(state_dir).absolute()
+    if not state_dir.exists():
+        return
+    state = read_state(state_dir)
+    if not state and any(p.name != STATE_FILE for p in state_dir.iterdir()):
+        raise SandboxError(f"{state_dir} holds no sandbox state; refusing to delete it")
+    pid = state.get("daemon_pid")
+    if isinstance(pid, int) and is_daemon(pid, state_dir):
+        terminate_pid(pid, timeout=20.0)
+    token = str(state.get("token", ""))
+    hosts: dict[str, dict[str, str]] = state.get("hosts", {})
+    # Namespaces named after our token that the state may not list (defence in depth).
+    extra = [ns for ns in list_netns() if token and ns.startswith(f"vsb{token}-")]
+    all_netns = {h["netns"]: h.get("veth", "") for h in hosts.values()}
+    for ns in extra:
+        all_netns.setdefault(ns, f"vsb{token}h{ns.rsplit('-', 1)[1]}")
+    _kill_namespaces(list(all_netns))
+    _unmount_under(state_dir)
+    for device in loops_backed_under(state_dir):
+        loop_detach(device)
+    for ns, veth in all_netns.items():
+        delete_host_net(ns, veth)
+    network = state.get("network") or {}
+    if network.get("bridge"):
+        delete_link(network["bridge"])
+    if state.get("shared") and token:
+        _shared.release(token)
+    shutil.rmtree(state_dir, ignore_errors=True)
+    log.info("sandbox.down", state_dir=str(state_dir))
+
+
+def _kill_namespaces(namespaces: list[str]) -> None:
+    """SIGKILL every process of the hosts and wait until they are gone (their mounts go with them)."""
+    pids: list[int] = []
+    for ns in namespaces:
+        pids += netns_pids(ns)
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while any(pid_alive(p) for p in pids) and time.monotonic() < deadline:
+        for p in pids:
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(p, os.WNOHANG)
+        time.sleep(0.02)
+
+
+def _unmount_under(directory: Path) -> None:
+    """Lazily unmount anything mounted below ``directory`` in this mount namespace (deepest first)."""
+    prefix = str(directory) + "/"
+    mounts = []
+    for line in Path("/proc/self/mounts").read_text().splitlines():
+        target = line.split()[1].replace("\\040", " ")
+        if target.startswith(prefix):
+            mounts.append(target)
+    for target in sorted(mounts, reverse=True):
+        run(["umount", "-l", target], check=False)

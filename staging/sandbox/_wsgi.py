@@ -1,0 +1,136 @@
+"""The WSGI layer in front of moto: API faults, one lock around moto, and the sandbox's control API.
+
+Control API (JSON, loopback only, under ``/_sandbox/``): ``GET status``, ``POST faults`` (a
+:class:`~staging.sandbox.faults.Faults` dict), ``POST drop-connections`` (``{"instance_id": ...}``).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import random
+import re
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from typing import Any
+from urllib.parse import parse_qs
+from xml.sax.saxutils import escape
+
+from staging.sandbox._cloud import SandboxCloud
+from staging.sandbox._system import reap_orphans
+from staging.sandbox.faults import Faults
+
+StartResponse = Callable[..., Any]
+WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
+
+#: Request parameters that name an existing resource, and the error EC2 gives while it is not yet visible.
+_ID_PARAMS = {
+    "InstanceId": ("InvalidInstanceID.NotFound", "The instance ID '{}' does not exist"),
+    "VolumeId": ("InvalidVolume.NotFound", "The volume '{}' does not exist."),
+    "SnapshotId": ("InvalidSnapshot.NotFound", "The snapshot '{}' does not exist."),
+    "ImageId": ("InvalidAMIID.NotFound", "The image id '[{}]' does not exist"),
+}
+_ID_PREFIX = {"i": "InstanceId", "vol": "VolumeId", "snap": "SnapshotId", "ami": "ImageId"}
+_PARAM = re.compile(r"^(InstanceId|VolumeId|SnapshotId|ImageId|ResourceId)(\.\d+)?$")
+
+
+def error_body(code: str, message: str) -> bytes:
+    """An EC2 query-protocol error document."""
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error>'
+        f"<Code>{escape(code)}</Code><Message>{escape(message)}</Message>"
+        f"</Error></Errors><RequestID>{uuid.uuid4()}</RequestID></Response>"
+    ).encode()
+
+
+class SandboxMiddleware:
+    """Wrap moto's WSGI app with faults, serialisation and the control API."""
+
+    def __init__(self, app: WSGIApp, cloud: SandboxCloud) -> None:
+        self.app = app
+        self.cloud = cloud
+        self._dice = random.Random(cloud.faults.seed)
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        if path.startswith("/_sandbox/"):
+            return self._control(environ, start_response, path.removeprefix("/_sandbox/"))
+        body = _buffer_body(environ)
+        faults = self.cloud.faults
+        if faults.latency > 0:
+            time.sleep(faults.latency)
+        params = parse_qs(body.decode("utf-8", "replace")) if b"Action=" in body else {}
+        if params and faults.throttle_rate > 0 and self._dice.random() < faults.throttle_rate:
+            return _respond(
+                start_response, 503, error_body("RequestLimitExceeded", "Request limit exceeded.")
+            )
+        if params and faults.not_found_for > 0:
+            young = self._young_id(params, faults)
+            if young is not None:
+                return _respond(start_response, 400, young)
+        with self.cloud.lock:
+            # moto is not thread-safe, and side effects must not interleave; consume the body inside the lock.
+            body_parts = list(self.app(environ, start_response))
+            # Collect sessions that ended since the last call (safe: subprocesses only run under the lock).
+            reap_orphans()
+            return body_parts
+
+    def _young_id(self, params: dict[str, list[str]], faults: Faults) -> bytes | None:
+        now = time.monotonic()
+        for name, values in params.items():
+            match = _PARAM.match(name)
+            if not match:
+                continue
+            for value in values:
+                created = self.cloud.created_at.get(value)
+                if created is None or now - created >= faults.not_found_for:
+                    continue
+                kind = match.group(1)
+                if kind == "ResourceId":
+                    kind = _ID_PREFIX.get(value.split("-", 1)[0], "")
+                if kind in _ID_PARAMS:
+                    code, template = _ID_PARAMS[kind]
+                    return error_body(code, template.format(value))
+        return None
+
+    def _control(self, environ: dict[str, Any], start_response: StartResponse, name: str) -> Iterable[bytes]:
+        request = json.loads(_buffer_body(environ) or b"{}")
+        with self.cloud.lock:
+            if name == "status":
+                result: dict[str, Any] = {
+                    "faults": self.cloud.faults.to_dict(),
+                    "hosts": {
+                        iid: {"address": h.address, "netns": h.netns, "sshd_pid": h.pid}
+                        for iid, h in self.cloud.hosts.items()
+                    },
+                }
+            elif name == "faults":
+                try:
+                    self.cloud.faults = Faults.from_dict(request)
+                except (TypeError, ValueError) as exc:
+                    return _respond(
+                        start_response, 400, json.dumps({"error": str(exc)}).encode(), "application/json"
+                    )
+                self._dice = random.Random(self.cloud.faults.seed)
+                result = self.cloud.faults.to_dict()
+            elif name == "drop-connections":
+                result = {"dropped": self.cloud.drop_connections(str(request.get("instance_id", "")))}
+            else:
+                return _respond(start_response, 404, b'{"error": "unknown control call"}', "application/json")
+        return _respond(start_response, 200, json.dumps(result).encode(), "application/json")
+
+
+def _buffer_body(environ: dict[str, Any]) -> bytes:
+    """Read the request body and put it back, so moto can read it again."""
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    body = environ["wsgi.input"].read(length) if length > 0 else b""
+    environ["wsgi.input"] = io.BytesIO(body)
+    environ["CONTENT_LENGTH"] = str(len(body))
+    return bytes(body)
+
+
+def _respond(start_response: StartResponse, status: int, body: bytes, ctype: str = "text/xml") -> list[bytes]:
+    reason = {200: "OK", 400: "Bad Request", 404: "Not Found", 503: "Service Unavailable"}[status]
+    start_response(f"{status} {reason}", [("Content-Type", ctype), ("Content-Length", str(len(body)))])
+    return [body]

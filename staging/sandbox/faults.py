@@ -1,0 +1,65 @@
+"""Faults on demand, for reliability tests of code that talks to the sandbox.
+
+API-level faults (throttling, latency, ids unknown for a while after a create) are applied by a WSGI
+middleware in
+front of moto, so every client sees them the same way. Time-taking states (pending instances, attaching
+volumes,
+pending snapshots) and a slow sshd are applied by the daemon's hooks. A test can also drop every SSH
+session of a
+host in the middle of a transfer (:meth:`staging.sandbox.Sandbox.drop_ssh_connections`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["Faults"]
+
+
+@dataclass(frozen=True)
+class Faults:
+    """Which faults the sandbox injects (all off by default).
+
+    Attributes:
+        throttle_rate: Fraction (0..1) of API calls answered with HTTP 503 ``RequestLimitExceeded``.
+        latency: Seconds added to every API call.
+        not_found_for: Seconds during which a new instance, volume, snapshot or image id is still unknown to
+            describe and tag calls (``InvalidInstanceID.NotFound``, ...), like EC2's eventual consistency.
+        pending_for: Seconds a new or started instance stays ``pending`` before ``running``.
+        boot_delay: Seconds between ``running`` and sshd answering.
+        attaching_for: Seconds an attachment stays ``attaching`` before ``attached``.
+        snapshot_pending_for: Seconds a snapshot stays ``pending`` (its progress rising) before ``completed``.
+        seed: Seed for the throttling dice (None: not reproducible).
+    """
+
+    throttle_rate: float = 0.0
+    latency: float = 0.0
+    not_found_for: float = 0.0
+    pending_for: float = 0.0
+    boot_delay: float = 0.0
+    attaching_for: float = 0.0
+    snapshot_pending_for: float = 0.0
+    seed: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict (for the state file and the control API)."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Faults:
+        """Build from :meth:`to_dict` output, ignoring unknown keys.
+
+        Raises:
+            ValueError: A rate is outside 0..1 or a duration is negative.
+        """
+        names = {f.name for f in dataclasses.fields(cls)}
+        faults = cls(**{k: v for k, v in data.items() if k in names})
+        if not 0.0 <= faults.throttle_rate <= 1.0:
+            raise ValueError("throttle_rate must be between 0 and 1")
+        for f in dataclasses.fields(cls):
+            value = getattr(faults, f.name)
+            if isinstance(value, float) and value < 0:
+                raise ValueError(f"{f.name} must not be negative")
+        return faults
