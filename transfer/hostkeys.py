@@ -216,11 +216,13 @@ def _block(console: str, name: str) -> list[str]:
     return lines
 
 
-def parse_pin(item: str, host: str | None = None, port: int = 22) -> HostKeyPins:
-    """One pin given as text: ``"SHA256:..."``, ``"ssh-ed25519 AAAA..."`` or a known_hosts line.
+def parse_pin(item: str | tuple[str, str]) -> HostKeyPins:
+    """One pin: ``"SHA256:..."``, ``(type, "SHA256:...")``, ``"ssh-ed25519 AAAA..."`` or a known_hosts line.
 
-    A known_hosts line's host field is not checked against ``host``: the caller chose this line for it.
+    A known_hosts line's host field is not checked: the caller chose this line for this host.
     """
+    if isinstance(item, tuple):
+        return HostKeyPins.from_fingerprints([item])
     text = item.strip()
     if text.startswith("SHA256:"):
         return HostKeyPins.from_fingerprints([text])

@@ -81,8 +81,9 @@ class SSHShell:
         key_filename: Private key file.
         private_key: Private key text (kept in memory; written to a 0600 temp file only while an OpenSSH
             client such as rsync needs it).
-        host_keys: Accepted host keys: a :class:`HostKeyPins`, or strings each being a fingerprint
-            ("SHA256:..."), a public key ("ssh-ed25519 AAAA...") or a known_hosts line.
+        host_keys: Accepted host keys: a :class:`HostKeyPins`, or items each being a fingerprint
+            ("SHA256:..."), a ``(type, fingerprint)`` pair, a public key ("ssh-ed25519 AAAA...") or a
+            known_hosts line.
         trust_on_first_use: With no pins, accept the first key seen (logged) and pin it from then on.
             Off by default: then a shell without pins refuses every server.
         connect_timeout: Seconds for TCP connect, banner and authentication.
@@ -98,7 +99,7 @@ class SSHShell:
         user: str = "root",
         key_filename: str | Path | None = None,
         private_key: str | None = None,
-        host_keys: HostKeyPins | Sequence[str] | None = None,
+        host_keys: HostKeyPins | Sequence[str | tuple[str, str]] | None = None,
         trust_on_first_use: bool = False,
         connect_timeout: float = 10.0,
         keepalive: int = 15,
@@ -115,7 +116,7 @@ class SSHShell:
         elif isinstance(host_keys, HostKeyPins):
             self.pins = host_keys
         else:
-            self.pins = HostKeyPins(tuple(k for item in host_keys for k in parse_pin(item, host, port).keys))
+            self.pins = HostKeyPins(tuple(k for item in host_keys for k in parse_pin(item).keys))
         self.trust_on_first_use = trust_on_first_use
         self.connect_timeout = connect_timeout
         self.keepalive = keepalive
