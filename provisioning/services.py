@@ -1,9 +1,169 @@
-"""Façade methods for the non-EC2 extras: instance metadata, STS federation helpers (filled in later)."""
+"""Façade methods that are not API operations, and the error-mode guard for hand-written methods.
+
+``ServicesMixin`` is mixed into :class:`~provisioning.facade.EC2`: ``instance_metadata()`` (the IMDSv2
+client), ``get_signin_token()`` and ``login_url()`` (the console federation sign-in URL).
+
+:func:`guarded` gives hand-written object methods the façade's error mode: internally every call raises, and
+only the outermost guarded method records the failure on ``ec2.error`` and, under ``raise_error=False``,
+returns None (or ``[]``) the way generated operations do.
+
+Importing this module also imports the VPC, ELB, Auto Scaling, RDS and STS object modules (at the bottom),
+so their dispatch registrations are in place whenever the façade is.
+"""
 
 from __future__ import annotations
 
-__all__ = ["ServicesMixin"]
+import contextvars
+import functools
+import sys
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar, cast, overload
+
+from .errors import ParameterError, VMEC2Error
+from .objects import AWSObject
+
+if TYPE_CHECKING:
+    from .metadata import InstanceMetadata
+    from .sts import Credentials
+
+__all__ = ["ServiceObject", "ServicesMixin", "guarded"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_INSIDE: contextvars.ContextVar[bool] = contextvars.ContextVar("vmec2_guarded", default=False)
+
+
+def _facade_of(obj: Any) -> Any:
+    return obj.ec2 if isinstance(obj, AWSObject) else obj
+
+
+@overload
+def guarded(fn: F, /) -> F: ...
+
+
+@overload
+def guarded(*, empty: Callable[[], Any] | None = None) -> Callable[[F], F]: ...
+
+
+def guarded(fn: F | None = None, /, *, empty: Callable[[], Any] | None = None) -> Any:
+    """Decorate a hand-written method so that it honours the façade's ``raise_error``/``print_error``.
+
+    Args:
+        fn: The method (``self`` is an :class:`~provisioning.objects.AWSObject` or a façade).
+        empty: Factory for the value returned on failure in no-raise mode (default None; ``list`` for
+            methods that return lists).
+    """
+
+    def decorate(method: F) -> F:
+        @functools.wraps(method)
+        def run(self: Any, *args: Any, **kwargs: Any) -> Any:
+            facade = _facade_of(self)
+            if facade is None or _INSIDE.get():
+                return method(self, *args, **kwargs)
+            token = _INSIDE.set(True)
+            facade._error = None
+            try:
+                return method(self, *args, **kwargs)
+            except ParameterError:
+                raise
+            except VMEC2Error as exc:
+                facade._error = exc
+                if facade.print_error:
+                    print(f"{type(self).__name__}.{method.__name__}: {exc}", file=sys.stderr)
+                if facade.raise_error:
+                    raise
+                return empty() if empty is not None else None
+            finally:
+                _INSIDE.reset(token)
+
+        return cast(F, run)
+
+    return decorate(fn) if fn is not None else decorate
+
+
+class ServiceObject(AWSObject):
+    """Base of the VPC, ELB, Auto Scaling, RDS and STS classes: typed calls and VM::EC2's error accessors."""
+
+    def _call(self, service: str, operation: str, /, *args: Any, **kwargs: Any) -> Any:
+        """``ec2.call(...)`` on the façade that made this object (always raises)."""
+        if self.ec2 is None:
+            raise ParameterError(f"{self!r} is not bound to a façade")
+        return self.ec2.call(service, operation, *args, **kwargs)
+
+    @property
+    def error(self) -> VMEC2Error | None:
+        """The failure of the façade's last call (VM::EC2's ``$object->error``)."""
+        return None if self.ec2 is None else self.ec2.error
+
+    @property
+    def error_str(self) -> str:
+        """The façade's last failure as ``"message [code]"``, or ``""`` (VM::EC2's ``error_str``)."""
+        return "" if self.ec2 is None else self.ec2.error_str
 
 
 class ServicesMixin:
     """Extra VM::EC2 methods that are not API operations (``instance_metadata``, ``login_url``)."""
+
+    def instance_metadata(self, **options: Any) -> InstanceMetadata:
+        """A client of the instance metadata service (IMDSv2) of the machine this runs on.
+
+        Args:
+            **options: :class:`~provisioning.metadata.InstanceMetadata` options (``base_url``, ``timeout``).
+        """
+        from .metadata import InstanceMetadata
+
+        return InstanceMetadata(**options)
+
+    def get_signin_token(
+        self,
+        credentials: Credentials | Mapping[str, Any],
+        *,
+        duration: int | None = None,
+        fetch: Callable[[str], str] | None = None,
+    ) -> str:
+        """Exchange temporary credentials for a console sign-in token at the federation endpoint.
+
+        Args:
+            credentials: Federation-token (or assumed-role) credentials.
+            duration: Console session length in seconds (900-43200).
+            fetch: ``url -> response body``; the default does an HTTPS GET (tests inject their own).
+        """
+        from .sts import fetch_signin_token
+
+        return fetch_signin_token(credentials, duration=duration, fetch=fetch)
+
+    def login_url(
+        self,
+        credentials: Credentials | Mapping[str, Any] | None = None,
+        *,
+        token: str | None = None,
+        issuer: str = "",
+        destination: str | None = None,
+        duration: int | None = None,
+        fetch: Callable[[str], str] | None = None,
+    ) -> str:
+        """The console sign-in URL for temporary credentials (VM::EC2's ``login_url``).
+
+        Args:
+            credentials: Credentials from ``get_federation_token``; exchanged for a sign-in token first.
+            token: A sign-in token already fetched (then no request is made).
+            issuer: The URL users return to when their session expires.
+            destination: The console page to open (default the console home).
+            duration: Session length in seconds, used only when exchanging ``credentials``.
+            fetch: Injected ``url -> body`` function for the token exchange.
+
+        Raises:
+            ParameterError: if neither ``credentials`` nor ``token`` is given.
+        """
+        from .sts import build_login_url
+
+        if token is None:
+            if credentials is None:
+                raise ParameterError("login_url needs credentials= or token=")
+            token = self.get_signin_token(credentials, duration=duration, fetch=fetch)
+        return build_login_url(token, issuer=issuer, destination=destination)
+
+
+# Object modules register their classes and handlers with dispatch at import (kept last: they import us).
+from . import autoscaling, elb, rds, sts  # noqa: E402, F401
+from .ec2 import network  # noqa: E402, F401
