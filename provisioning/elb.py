@@ -1,0 +1,3 @@
+"""Placeholder: filled in by the next commits of issue #3."""
+
+from __future__ import annotations
