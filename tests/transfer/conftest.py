@@ -39,6 +39,7 @@ def sshd_factory(
 
     def make(**kwargs: object) -> SshdServer:
         kwargs.setdefault("authorized_keys", [client_key.public])
+        kwargs.setdefault("host_key_types", ("ed25519",))  # RSA key generation costs up to seconds
         server = SshdServer(tmp_path_factory.mktemp("sshd"), **kwargs)  # type: ignore[arg-type]
         servers.append(server)
         server.start()
@@ -53,8 +54,8 @@ def sshd_factory(
 
 @pytest.fixture(scope="session")
 def sshd(sshd_factory: Callable[..., SshdServer]) -> SshdServer:
-    """One sshd on 127.0.0.1 for the whole session; root may log in with ``client_key``."""
-    return sshd_factory()
+    """The session sshd on 127.0.0.1 (ed25519 + RSA host keys); root logs in with ``client_key``."""
+    return sshd_factory(host_key_types=("ed25519", "rsa"))
 
 
 @pytest.fixture(scope="session")

@@ -76,7 +76,7 @@ def test_real_server_accepts_key_and_pinned_host_key(
 def test_host_identity_helpers(sshd: SshdServer) -> None:
     """Public keys, fingerprints and known_hosts lines describe the same keys."""
     keys = sshd.host_public_keys()
-    assert [k.split()[0] for k in keys] == ["ssh-ed25519", "ssh-rsa"]
+    assert [k.split()[0] for k in keys] == ["ssh-ed25519", "ssh-rsa"]  # the session server has both
     assert sshd.host_key_fingerprints() == [(k.split()[0], parse_public_key(k).fingerprint) for k in keys]
     assert sshd.known_hosts_line("h").splitlines()[0] == f"[h]:{sshd.port} {keys[0]}"
 

@@ -1,0 +1,260 @@
+"""SSHShell against real sshd servers on loopback."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from transfer.errors import (
+    AuthenticationError,
+    CommandTimeout,
+    ConnectError,
+    HostKeyMismatch,
+    RemoteCommandError,
+)
+from transfer.hostkeys import HostKeyPins
+from transfer.openssh import ssh_argv
+from transfer.ssh import SSHShell, load_private_key
+from transfer.sshd import SshdServer, free_port
+
+from .conftest import KeyPair
+
+
+@pytest.fixture
+def shell(sshd: SshdServer, client_key: KeyPair, sshd_pins: HostKeyPins) -> Iterator[SSHShell]:
+    """An SSHShell to the session sshd with its host keys pinned."""
+    with SSHShell(sshd.address, port=sshd.port, key_filename=client_key.private, host_keys=sshd_pins) as sh:
+        yield sh
+
+
+def test_run_argv_and_string(shell: SSHShell) -> None:
+    """argv items arrive intact (spaces, quotes, $(), non-UTF-8); strings run through the shell."""
+    args = ["a b", "it's", "$(echo no)", "new\nline", "-n"]
+    out = shell.run(["printf", "%s|", *args]).stdout
+    assert out == "|".join(args) + "|"
+    assert os.fsencode(shell.run(["printf", "%s", b"\xff\xfe"]).stdout) == b"\xff\xfe"
+    assert shell.run("echo $((6 * 7)) | tr 4 X").stdout == "X2\n"
+
+
+def test_exit_code_and_error_message(shell: SSHShell) -> None:
+    """A failure raises RemoteCommandError with command, exit code and stderr tail; check=False returns."""
+    r = shell.run("echo out; echo err >&2; exit 5", check=False)
+    assert (r.exit_code, r.stdout, r.stderr, r.ok) == (5, "out\n", "err\n", False)
+    with pytest.raises(RemoteCommandError) as info:
+        shell.run(["sh", "-c", "for i in 1 2 3; do echo line$i >&2; done; exit 9"])
+    msg = str(info.value)
+    assert "exit code 9" in msg and "line3" in msg and "sh -c" in msg and info.value.result.exit_code == 9
+
+
+def test_sudo_env_input(shell: SSHShell) -> None:
+    """sudo -n works without a tty, hostname noise is dropped, env and stdin reach the command."""
+    assert shell.run(["id", "-u"], sudo=True).stdout == "0\n"
+    noisy = "echo 'sudo: unable to resolve host ip-10-1-2-3: Name or service not known' >&2; echo ok"
+    r = shell.run(noisy, sudo=True)
+    assert (r.stdout, r.stderr) == ("ok\n", "")
+    assert shell.run("test -t 0 || echo notty").stdout == "notty\n"
+    assert shell.run(["sh", "-c", 'echo "$X"'], env={"X": "a b"}, sudo=True).stdout == "a b\n"
+    data = os.urandom(1 << 20)
+    assert (
+        shell.run(["sha256sum"], input=data).stdout.split()[0]
+        == __import__("hashlib").sha256(data).hexdigest()
+    )
+
+
+def test_timeout_and_abort(shell: SSHShell) -> None:
+    """A timeout raises CommandTimeout; a raising on_stdout aborts; the shell stays usable."""
+    with pytest.raises(CommandTimeout):
+        shell.run(["sleep", "30"], timeout=0.3)
+
+    class Stop(Exception):
+        pass
+
+    def stop(chunk: bytes) -> None:
+        raise Stop
+
+    with pytest.raises(Stop):
+        shell.run("echo go; sleep 30", on_stdout=stop)
+    assert shell.run(["echo", "still"]).stdout == "still\n"
+
+
+def test_wrong_host_key_refused_naming_both(
+    sshd: SshdServer, sshd_factory: Callable[..., SshdServer], client_key: KeyPair
+) -> None:
+    """Pins of another server are refused with HostKeyMismatch naming the presented and expected prints."""
+    other = sshd_factory()
+    pins = HostKeyPins.from_public_keys(other.host_public_keys())
+    sh = SSHShell(sshd.address, port=sshd.port, key_filename=client_key.private, host_keys=pins)
+    with pytest.raises(HostKeyMismatch) as info:
+        sh.run(["true"])
+    msg = str(info.value)
+    assert sshd.host_key_fingerprints()[0][1] in msg and other.host_key_fingerprints()[0][1] in msg
+
+
+def test_no_pins_refused_unless_tofu(sshd: SshdServer, client_key: KeyPair) -> None:
+    """Without pins every server is refused; trust_on_first_use accepts and then pins the first key."""
+    with pytest.raises(HostKeyMismatch, match="none pinned"):
+        SSHShell(sshd.address, port=sshd.port, key_filename=client_key.private).connect()
+    with SSHShell(
+        sshd.address, port=sshd.port, key_filename=client_key.private, trust_on_first_use=True
+    ) as sh:
+        sh.run(["true"])
+        assert sh.pins.fingerprints == (sshd.host_key_fingerprints()[0][1],)
+
+
+def test_fingerprint_pins_any_type(sshd: SshdServer, client_key: KeyPair) -> None:
+    """A bare SHA256 fingerprint of the server's RSA key is accepted even though ed25519 is preferred."""
+    rsa_fp = dict(sshd.host_key_fingerprints())["ssh-rsa"]
+    with SSHShell(sshd.address, port=sshd.port, key_filename=client_key.private, host_keys=[rsa_fp]) as sh:
+        assert sh.run(["true"]).ok
+        assert sh.host_key is not None and sh.host_key.fingerprint == rsa_fp
+    typed = [("RSA", rsa_fp)]
+    with SSHShell(sshd.address, port=sshd.port, key_filename=client_key.private, host_keys=typed) as sh:
+        assert sh.run(["true"]).ok
+
+
+def test_pins_from_cloud_init_console(sshd: SshdServer, client_key: KeyPair) -> None:
+    """Keys printed in a cloud-init console block pin the connection."""
+    fps = "\n".join(
+        f"ec2: 256 {fp} root@host ({t.split('-')[-1].upper()})" for t, fp in sshd.host_key_fingerprints()
+    )
+    console = "boot\nec2: -----BEGIN SSH HOST KEY FINGERPRINTS-----\n"
+    console += f"{fps}\nec2: -----END SSH HOST KEY FINGERPRINTS-----\n"
+    pins = HostKeyPins.from_cloud_init_console(console)
+    with SSHShell(sshd.address, port=sshd.port, key_filename=client_key.private, host_keys=pins) as sh:
+        assert sh.run(["true"]).ok
+
+
+def test_private_key_in_memory(sshd: SshdServer, client_key: KeyPair, sshd_pins: HostKeyPins) -> None:
+    """A private key given as text logs in; garbage key text is refused without echoing it."""
+    text = client_key.private.read_text()
+    with SSHShell(sshd.address, port=sshd.port, private_key=text, host_keys=sshd_pins) as sh:
+        assert sh.run(["true"]).ok
+        with sh.openssh_target() as target:
+            assert target.key_file is not None
+            assert stat.S_IMODE(os.stat(target.key_file).st_mode) == 0o600
+            tmp = Path(target.key_file).parent
+        assert not tmp.exists()
+    with pytest.raises(ValueError, match="unreadable") as info:
+        load_private_key("-----BEGIN OPENSSH PRIVATE KEY-----\nsecretgarbage\n")
+    assert "secretgarbage" not in str(info.value)
+
+
+def test_wrong_client_key(sshd: SshdServer, sshd_pins: HostKeyPins, tmp_path: Path) -> None:
+    """A key the server does not know raises AuthenticationError."""
+    key = tmp_path / "other"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+    with pytest.raises(AuthenticationError):
+        SSHShell(sshd.address, port=sshd.port, key_filename=key, host_keys=sshd_pins).connect()
+
+
+class FakeClock:
+    """A clock that advances only when the code under test sleeps."""
+
+    def __init__(self, on_sleep: Callable[[int], None] | None = None) -> None:
+        self.now = 0.0
+        self.sleeps = 0
+        self.on_sleep = on_sleep
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps += 1
+        self.now += seconds
+        if self.on_sleep is not None:
+            self.on_sleep(self.sleeps)
+
+
+def test_wait_until_reachable_gives_up_with_clear_error(client_key: KeyPair) -> None:
+    """Connection refused is retried with backoff until the deadline, then ConnectError names the target."""
+    port = free_port()
+    clock = FakeClock()
+    sh = SSHShell("127.0.0.1", port=port, key_filename=client_key.private, host_keys=["SHA256:" + "A" * 43])
+    with pytest.raises(ConnectError, match=f"127.0.0.1:{port} not reachable within 20s") as info:
+        sh.wait_until_reachable(20, clock=clock, sleep=clock.sleep)
+    assert clock.sleeps >= 3 and isinstance(info.value.__cause__, ConnectError)
+
+
+def test_wait_until_reachable_while_server_boots_and_key_arrives(tmp_path: Path, client_key: KeyPair) -> None:
+    """Refused, then authentication not ready (key installed late), then success."""
+    server = SshdServer(tmp_path / "late", authorized_keys=[], port=free_port(), host_key_types=["ed25519"])
+    auth = server.workdir / "authorized_keys"
+
+    def boot(n: int) -> None:
+        if n == 1:
+            server.start()  # first retry: the machine is up, but cloud-init has not installed the key
+        if n == 2:
+            auth.write_text(client_key.public + "\n")
+
+    clock = FakeClock(boot)
+    try:
+        sh = SSHShell("127.0.0.1", port=server.port, key_filename=client_key.private, trust_on_first_use=True)
+        with sh.wait_until_reachable(60, clock=clock, sleep=clock.sleep):
+            assert sh.run(["true"]).ok
+        assert clock.sleeps == 2
+    finally:
+        server.stop()
+
+
+def test_host_key_mismatch_is_not_retried(sshd: SshdServer, client_key: KeyPair) -> None:
+    """wait_until_reachable stops at once on a wrong host key."""
+    clock = FakeClock()
+    sh = SSHShell(
+        sshd.address, port=sshd.port, key_filename=client_key.private, host_keys=["SHA256:" + "B" * 43]
+    )
+    with pytest.raises(HostKeyMismatch):
+        sh.wait_until_reachable(60, clock=clock, sleep=clock.sleep)
+    assert clock.sleeps == 0
+
+
+def test_sftp_put_get_and_atomic_write(shell: SSHShell, tmp_path: Path) -> None:
+    """put/get round-trip; write_file replaces atomically with the mode and no temp file left; sudo too."""
+    src = tmp_path / "in.bin"
+    src.write_bytes(os.urandom(100_000))
+    src.chmod(0o640)
+    remote = str(tmp_path / "remote dir")
+    shell.run(["mkdir", "-p", remote])
+    shell.put(src, f"{remote}/f")
+    assert stat.S_IMODE(os.stat(f"{remote}/f").st_mode) == 0o640
+    shell.get(f"{remote}/f", tmp_path / "back.bin")
+    assert (tmp_path / "back.bin").read_bytes() == src.read_bytes()
+    shell.write_file(f"{remote}/conf", "one\n", mode=0o600)
+    shell.write_file(f"{remote}/conf", "two\n", mode=0o600)
+    assert shell.read_file(f"{remote}/conf") == b"two\n"
+    assert stat.S_IMODE(os.stat(f"{remote}/conf").st_mode) == 0o600
+    shell.write_file(f"{remote}/root", b"\x00\xff", mode=0o644, sudo=True)
+    assert shell.read_file(f"{remote}/root", sudo=True) == b"\x00\xff"
+    assert stat.S_IMODE(os.stat(f"{remote}/root").st_mode) == 0o644
+    assert sorted(os.listdir(remote)) == ["conf", "f", "root"]
+
+
+def test_lazy_connect_close_and_reconnect(shell: SSHShell) -> None:
+    """The shell connects on first use, close() is idempotent and the next command reconnects."""
+    assert not shell.is_connected
+    shell.run(["true"])
+    assert shell.is_connected
+    shell.close()
+    shell.close()
+    assert not shell.is_connected
+    assert shell.run(["echo", "again"]).stdout == "again\n"
+
+
+def test_jump_host(
+    shell: SSHShell, sshd_factory: Callable[..., SshdServer], client_key: KeyPair, tmp_path: Path
+) -> None:
+    """A shell tunnels through a jump host, and OpenSSH's client does the same through ProxyCommand."""
+    inner = sshd_factory()
+    pins = HostKeyPins.from_public_keys(inner.host_public_keys())
+    with SSHShell(
+        "127.0.0.1", port=inner.port, key_filename=client_key.private, host_keys=pins, jump=shell
+    ) as sh:
+        assert sh.run(["echo", "inside"]).stdout == "inside\n"
+        with sh.openssh_target() as target:
+            assert target.jump is not None
+            r = subprocess.run(ssh_argv(target, "echo via-proxy"), capture_output=True, text=True, timeout=30)
+            assert r.stdout == "via-proxy\n", r.stderr
