@@ -1,9 +1,19 @@
-"""Asynchronous calls: any façade method with the suffix ``_async`` returns a future at once.
+"""Asynchronous calls: VM::EC2's ``_async`` methods and ``$VM::EC2::ASYNC``, with futures.
 
-VM::EC2 returned AnyEvent condition variables; here a :class:`Future` (a ``concurrent.futures.Future``)
-plays that part: ``result()`` is ``recv()``, ``add_done_callback`` is ``cb()``, ``error()`` gives the
-failure, and ``await future`` works from asyncio code. Calls run on a shared thread pool, so several
-outstanding calls proceed in parallel. ``_sync`` forces a plain call.
+* Any façade or object method with the suffix ``_async`` returns a :class:`Future` at once
+  (``ec2.describe_instances_async(...)``, ``volume.current_status_async()``). ``result()``/``recv()`` wait
+  for the value, ``cb(fn)``/``add_done_callback(fn)`` run ``fn(future)`` when it is done, ``error()`` gives
+  the failure, and ``await future`` works in asyncio code.
+* ``with async_mode():`` (or ``with ec2.async_mode():``) makes every API operation called in the block
+  return a future, as setting ``$VM::EC2::ASYNC`` did; ``_sync`` is the escape for one call. The switch is
+  a context variable, so it covers the current thread or task only.
+* Calls run on one shared thread pool (botocore clients are thread-safe), so N outstanding calls take
+  about as long as the slowest of them.
+* Error mode: with ``raise_error=True`` the future raises the call's error; with ``raise_error=False`` it
+  gives None (``[]`` for list calls) and ``error()`` returns the failure, which is more reliable than the
+  façade's shared ``ec2.error`` once several calls run at the same time.
+* Object methods that chain calls (``current_status()``, ``stop(wait=True)``) stay synchronous inside
+  the block, as in VM::EC2; use their ``_async`` form to run them in the background.
 """
 
 from __future__ import annotations
@@ -12,13 +22,26 @@ import asyncio
 import concurrent.futures
 import functools
 import threading
-from collections.abc import Callable, Generator
-from typing import Any
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["Future", "executor", "wrap_mode"]
+from .errors import VMEC2Error
+
+if TYPE_CHECKING:
+    from botocore.model import OperationModel
+
+    from .facade import Facade
+
+__all__ = ["Future", "async_enabled", "async_mode", "executor", "submit", "submit_operation", "wrap_mode"]
 
 _LOCK = threading.Lock()
 _EXECUTOR: concurrent.futures.ThreadPoolExecutor | None = None
+_ASYNC: ContextVar[bool] = ContextVar("vmec2_async", default=False)
+
+#: Threads in the pool: enough for many outstanding calls, matched by the clients' connection pools.
+MAX_WORKERS = 32
 
 
 def executor() -> concurrent.futures.ThreadPoolExecutor:
@@ -27,16 +50,33 @@ def executor() -> concurrent.futures.ThreadPoolExecutor:
     with _LOCK:
         if _EXECUTOR is None:
             _EXECUTOR = concurrent.futures.ThreadPoolExecutor(
-                max_workers=32, thread_name_prefix="vmec2-async"
+                max_workers=MAX_WORKERS, thread_name_prefix="vmec2-async"
             )
         return _EXECUTOR
+
+
+def async_enabled() -> bool:
+    """Whether API operations called here return futures (inside ``async_mode()``)."""
+    return _ASYNC.get()
+
+
+@contextmanager
+def async_mode(enabled: bool = True) -> Iterator[None]:
+    """Within the block, API operations return :class:`Future` objects (``enabled=False`` turns it off)."""
+    token = _ASYNC.set(enabled)
+    try:
+        yield
+    finally:
+        _ASYNC.reset(token)
 
 
 class Future(concurrent.futures.Future[Any]):
     """A pending call's result, with VM::EC2's CondVar names."""
 
+    _call_error: BaseException | None = None
+
     def recv(self, timeout: float | None = None) -> Any:
-        """Wait for and return the result (raises the call's error)."""
+        """Wait for and return the result (raises the call's error in raise mode)."""
         return self.result(timeout)
 
     def cb(self, callback: Callable[[Future], Any]) -> Future:
@@ -45,22 +85,55 @@ class Future(concurrent.futures.Future[Any]):
         return self
 
     def error(self) -> BaseException | None:
-        """The call's failure once finished, else None."""
-        return self.exception() if self.done() else None
+        """The call's failure once finished (also in ``raise_error=False`` mode), else None."""
+        if not self.done():
+            return None
+        return self._call_error or self.exception()
 
     def __await__(self) -> Generator[Any, None, Any]:
         return asyncio.wrap_future(self).__await__()
 
 
 def submit(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Future:
-    """Run ``fn`` on the pool and return a :class:`Future` for its result."""
+    """Run ``fn`` on the pool (synchronously there) and return a :class:`Future` for its result."""
     future = Future()
 
     def run() -> None:
         if not future.set_running_or_notify_cancel():
             return
         try:
-            future.set_result(fn(*args, **kwargs))
+            with async_mode(False):
+                future.set_result(fn(*args, **kwargs))
+        except BaseException as exc:
+            future.set_exception(exc)
+
+    executor().submit(run)
+    return future
+
+
+def submit_operation(
+    facade: Facade, service: str, operation: OperationModel, args: Sequence[Any], kwargs: Mapping[str, Any]
+) -> Future:
+    """Start one API operation on the pool under the façade's error mode; its failure goes to ``error()``."""
+    from .operations import call_operation
+
+    future = Future()
+
+    def capture(
+        facade: Facade, service: str, op: OperationModel, args: Sequence[Any], kwargs: Mapping[str, Any]
+    ) -> Any:
+        try:
+            return call_operation(facade, service, op, args, kwargs)
+        except VMEC2Error as exc:
+            future._call_error = exc
+            raise
+
+    def run() -> None:
+        if not future.set_running_or_notify_cancel():
+            return
+        try:
+            with async_mode(False):
+                future.set_result(facade._guarded(service, operation, capture, args, kwargs))
         except BaseException as exc:
             future.set_exception(exc)
 
@@ -71,10 +144,20 @@ def submit(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Future:
 def wrap_mode(fn: Callable[..., Any], mode: str) -> Callable[..., Any]:
     """``fn`` forced into ``async`` mode (returns a Future) or ``sync`` mode (returns the result)."""
     if mode == "sync":
-        return fn
+
+        @functools.wraps(fn)
+        def run_sync(*args: Any, **kwargs: Any) -> Any:
+            with async_mode(False):
+                return fn(*args, **kwargs)
+
+        return run_sync
 
     @functools.wraps(fn)
     def run_async(*args: Any, **kwargs: Any) -> Future:
+        start = getattr(fn, "start_async", None)
+        if start is not None:  # an API operation: keep its error mode per future
+            future: Future = start(args, kwargs)
+            return future
         return submit(fn, *args, **kwargs)
 
     return run_async

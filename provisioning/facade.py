@@ -20,6 +20,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from functools import cache
 from typing import Any, ClassVar
 
@@ -194,6 +195,12 @@ class Facade:
 
     def __dir__(self) -> list[str]:
         return sorted(set(super().__dir__()) | set(self._operation_names()))
+
+    def async_mode(self, enabled: bool = True) -> AbstractContextManager[None]:
+        """``with ec2.async_mode():`` makes API calls in the block return futures (VM::EC2's ``$ASYNC``)."""
+        from .asynccalls import async_mode
+
+        return async_mode(enabled)
 
     def call(self, service: str, operation: str, /, *args: Any, **kwargs: Any) -> Any:
         """Call ``operation`` of ``service`` by its AWS name, always raising on failure (library use)."""

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.model import OperationModel
 
 from .arguments import translate
+from .asynccalls import async_enabled, submit_operation
 from .dispatch import dispatch
 from .naming import snake
 
@@ -95,11 +96,17 @@ def make_operation(
     def op(*args: Any, **kwargs: Any) -> Any:
         if raising:
             return call_operation(facade, service, operation, args, kwargs)
+        if async_enabled():  # inside ``async_mode()``: return a future (VM::EC2's $ASYNC)
+            return submit_operation(facade, service, operation, args, kwargs)
         return facade._guarded(service, operation, call_operation, args, kwargs)
+
+    def start_async(args: Sequence[Any], kwargs: Mapping[str, Any]) -> Any:
+        return submit_operation(facade, service, operation, args, kwargs)
 
     op.__name__ = op.__qualname__ = snake(operation.name)
     op.__doc__ = docstring(service, operation)
     op.__signature__ = signature(operation)  # type: ignore[attr-defined]
     op.service = service  # type: ignore[attr-defined]
     op.operation = operation.name  # type: ignore[attr-defined]
+    op.start_async = start_async  # type: ignore[attr-defined]
     return op

@@ -1,9 +1,322 @@
-"""Waiting for resources to reach a state (filled in by the waiters work)."""
+"""Waiting for instances, volumes, snapshots, images and attachments to reach a state (VM::EC2's waiters).
+
+``ec2.wait_for_terminal_state(objects, states, timeout)`` is the one generic loop; ``wait_for_instances``,
+``wait_for_volumes``, ``wait_for_snapshots``, ``wait_for_images`` and ``wait_for_attachments`` pick its
+states. Each returns ``{id: final_state}``. How it behaves:
+
+* One batched describe call per polling round for all the objects of one kind, however many (the ids go in
+  a filter, up to 200 per call), so waiting for 50 instances costs one ``DescribeInstances`` per round.
+* Polling backs off: the first poll is immediate, then 1 s, 1.5 s, 2.25 s ... up to 15 s between rounds.
+* An object missing from the answer right after its creation is tolerated for ``wait_not_found_grace``
+  seconds (eventual consistency), then the wait fails with :class:`~provisioning.errors.NotFoundError`.
+  A missing object counts as gone (``terminated``, ``deleted``, ``deregistered``) when that is the target.
+* A state from which the target cannot be reached (``failed``, ``error``, ``terminated`` while waiting for
+  ``running``...) ends the wait at once with :class:`UnexpectedState`.
+* The deadline is ``timeout`` seconds, else :attr:`WaitersMixin.wait_for_timeout` (600 s; 0 waits forever).
+  Passing it raises :class:`~provisioning.errors.WaitTimeout`; with ``raise_error=False`` every failure
+  returns None and sets ``ec2.error`` instead.
+* ``progress`` is called after each round with a :class:`WaitProgress`.
+
+botocore's own waiters (``instance_running``...) are not used: they poll at a fixed delay, cannot report
+progress or per-object final states, and treat an impossible state only as a generic failure.
+``wait_clock`` and ``wait_sleep`` are injectable (tests replace them, so nothing really sleeps).
+"""
 
 from __future__ import annotations
 
-__all__ = ["WaitersMixin"]
+import time
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, cast
+
+from ._log import get_logger
+from .errors import NotFoundError, VMEC2Error, WaitTimeout
+
+if TYPE_CHECKING:
+    from .ec2._base import Poll, Resource
+    from .facade import Facade
+
+__all__ = ["UnexpectedState", "WaitProgress", "WaitersMixin", "backoff"]
+
+log = get_logger(__name__)
+
+#: Ids per describe call (AWS accepts at most 200 values in one filter).
+BATCH = 200
+
+#: VM::EC2's terminal states per kind: what ``wait_for_<kind>s()`` waits for without ``state=``.
+TERMINAL: Mapping[str, tuple[str, ...]] = {
+    "instance": ("running", "stopped", "terminated"),
+    "volume": ("available", "in-use", "deleted"),
+    "snapshot": ("completed",),
+    "image": ("available", "deregistered"),
+    "attachment": ("attached", "detached"),
+}
+
+#: States from which a target cannot be reached without another action, beyond each class's failed states.
+IMPOSSIBLE: Mapping[str, Mapping[str, frozenset[str]]] = {
+    "instance": {"running": frozenset({"stopping", "stopped"})},
+    "volume": {"available": frozenset({"deleting", "deleted"}), "in-use": frozenset({"deleting", "deleted"})},
+    "attachment": {"attached": frozenset({"detaching"}), "detached": frozenset({"attaching"})},
+}
+
+
+class UnexpectedState(VMEC2Error):
+    """An object reached a state from which the awaited one cannot follow (``failed``, ``terminated``...).
+
+    Attributes:
+        object_id: The object's id.
+        state: The state it reached.
+        wanted: The states that were awaited.
+    """
+
+    def __init__(self, object_id: str, state: str, wanted: Collection[str]) -> None:
+        super().__init__(f"{object_id} is {state!r}; it cannot become {' or '.join(map(repr, wanted))}")
+        self.object_id = object_id
+        self.state = state
+        self.wanted = tuple(wanted)
+
+
+@dataclass(frozen=True)
+class WaitProgress:
+    """What a progress callback receives after each polling round.
+
+    Attributes:
+        round: The round just finished (1 for the first describe).
+        elapsed: Seconds since the wait began.
+        states: ``{id: state}``; None for objects not seen yet.
+        pending: The ids still short of their target.
+    """
+
+    round: int
+    elapsed: float
+    states: Mapping[str, str | None]
+    pending: tuple[str, ...]
+
+
+def backoff(initial: float = 1.0, factor: float = 1.5, maximum: float = 15.0) -> Iterator[float]:
+    """Delays between polling rounds: ``initial``, then growing by ``factor`` up to ``maximum``."""
+    delay = initial
+    while True:
+        yield delay
+        delay = min(delay * factor, maximum)
+
+
+def _flatten(objects: Iterable[Any]) -> list[Any]:
+    out: list[Any] = []
+    for obj in objects:
+        if isinstance(obj, list | tuple | set | frozenset):
+            out.extend(obj)
+        else:
+            out.append(obj)
+    return out
 
 
 class WaitersMixin:
     """Waiter methods of the EC2 façade (``wait_for_instances``, ``wait_for_terminal_state``, ...)."""
+
+    #: The clock waits read (monotonic seconds); replace it in tests together with :attr:`wait_sleep`.
+    wait_clock: Callable[[], float] = staticmethod(time.monotonic)
+    #: How waits sleep between rounds.
+    wait_sleep: Callable[[float], None] = staticmethod(time.sleep)
+    #: Seconds an object may stay invisible to describe calls (eventual consistency after a create).
+    wait_not_found_grace: float = 30.0
+
+    @property
+    def wait_for_timeout(self) -> float:
+        """Default deadline of every wait in seconds (600); 0 waits forever. Settable."""
+        return float(self.__dict__.get("_wait_timeout", 600.0))
+
+    @wait_for_timeout.setter
+    def wait_for_timeout(self, seconds: float) -> None:
+        if seconds < 0:
+            raise ValueError("wait_for_timeout must be >= 0 (0 waits forever)")
+        self.__dict__["_wait_timeout"] = float(seconds)
+
+    # --- public waits ---------------------------------------------------------------------------------
+
+    def wait_for_terminal_state(
+        self,
+        objects: Iterable[Resource] | Resource,
+        states: Collection[str] | str,
+        timeout: float | None = None,
+        *,
+        fail_states: Collection[str] = (),
+        progress: Callable[[WaitProgress], Any] | None = None,
+    ) -> dict[str, str] | None:
+        """Wait until every object is in one of ``states``; VM::EC2's generic waiter.
+
+        Args:
+            objects: The objects (instances, volumes, snapshots, images, attachments, spot requests).
+            states: The acceptable final states.
+            timeout: Seconds before giving up (default :attr:`wait_for_timeout`; 0 waits forever).
+            fail_states: More states that end the wait with :class:`UnexpectedState` (each class already
+                knows its failures, e.g. a volume's ``error``).
+            progress: Called after each polling round with a :class:`WaitProgress`.
+
+        Returns:
+            ``{id: final_state}``; None on failure when the façade has ``raise_error=False``.
+
+        Raises:
+            WaitTimeout: the deadline passed.
+            UnexpectedState: an object reached a state from which ``states`` cannot follow.
+            NotFoundError: an object stayed invisible past :attr:`wait_not_found_grace`.
+        """
+        wanted = (states,) if isinstance(states, str) else tuple(states)
+        objs = [objects] if not isinstance(objects, Iterable) else _flatten(objects)
+        return self._guard_wait(lambda: self._wait(objs, wanted, timeout, frozenset(fail_states), progress))
+
+    def wait_for_instances(
+        self,
+        *instances: Resource | Iterable[Resource],
+        state: str | None = None,
+        timeout: float | None = None,
+        progress: Callable[[WaitProgress], Any] | None = None,
+    ) -> dict[str, str] | None:
+        """Wait for instances to reach ``state``, or by default any of running, stopped, terminated."""
+        return self._wait_kind("instance", instances, state, timeout, progress)
+
+    def wait_for_volumes(
+        self,
+        *volumes: Resource | Iterable[Resource],
+        state: str | None = None,
+        timeout: float | None = None,
+        progress: Callable[[WaitProgress], Any] | None = None,
+    ) -> dict[str, str] | None:
+        """Wait for volumes to reach ``state``, or by default any of available, in-use, deleted."""
+        return self._wait_kind("volume", volumes, state, timeout, progress)
+
+    def wait_for_snapshots(
+        self,
+        *snapshots: Resource | Iterable[Resource],
+        state: str | None = None,
+        timeout: float | None = None,
+        progress: Callable[[WaitProgress], Any] | None = None,
+    ) -> dict[str, str] | None:
+        """Wait for snapshots to complete (``error`` ends the wait with :class:`UnexpectedState`)."""
+        return self._wait_kind("snapshot", snapshots, state, timeout, progress)
+
+    def wait_for_images(
+        self,
+        *images: Resource | Iterable[Resource],
+        state: str | None = None,
+        timeout: float | None = None,
+        progress: Callable[[WaitProgress], Any] | None = None,
+    ) -> dict[str, str] | None:
+        """Wait for images to become available (``failed`` ends the wait with :class:`UnexpectedState`)."""
+        return self._wait_kind("image", images, state, timeout, progress)
+
+    def wait_for_attachments(
+        self,
+        *attachments: Resource | Iterable[Resource],
+        state: str | None = None,
+        timeout: float | None = None,
+        progress: Callable[[WaitProgress], Any] | None = None,
+    ) -> dict[str, str] | None:
+        """Wait for volume attachments to settle: ``attached`` or ``detached`` (or the given ``state``)."""
+        return self._wait_kind("attachment", attachments, state, timeout, progress)
+
+    # --- machinery ------------------------------------------------------------------------------------
+
+    def _guard_wait(self, run: Callable[[], dict[str, str]]) -> dict[str, str] | None:
+        from .ec2._base import guarded_call
+
+        facade = cast("Facade", self)
+        result: dict[str, str] | None = guarded_call(facade, "wait", None, run)
+        return result
+
+    def _wait_kind(
+        self,
+        kind: str,
+        objects: Iterable[Any],
+        state: str | None,
+        timeout: float | None,
+        progress: Callable[[WaitProgress], Any] | None,
+    ) -> dict[str, str] | None:
+        wanted = (state,) if state else TERMINAL[kind]
+        extra = IMPOSSIBLE.get(kind, {}).get(state or "", frozenset())
+        objs = _flatten(objects)
+        return self._guard_wait(lambda: self._wait(objs, wanted, timeout, extra, progress))
+
+    def _wait(
+        self,
+        objects: list[Resource],
+        states: tuple[str, ...],
+        timeout: float | None,
+        fail_states: frozenset[str],
+        progress: Callable[[WaitProgress], Any] | None,
+    ) -> dict[str, str]:
+        """The waiting loop (always raises on failure); see :meth:`wait_for_terminal_state`."""
+        clock, sleep = self.wait_clock, self.wait_sleep
+        limit = self.wait_for_timeout if timeout is None else timeout
+        start = clock()
+        deadline = start + limit if limit else None
+        pending = {str(obj): obj for obj in objects}
+        found: dict[str, str | None] = dict.fromkeys(pending)
+        delays = backoff()
+        rounds = 0
+        while pending:
+            rounds += 1
+            seen = self._poll_once(list(pending.values()))
+            now = clock()
+            for key, obj in list(pending.items()):
+                state = seen.get(key)
+                if state is None:
+                    state = self._missing(obj, states, now - start)
+                    if state is None:
+                        continue
+                found[key] = state
+                if state in states:
+                    del pending[key]
+                elif state in fail_states or state in _failed_states(obj):
+                    raise UnexpectedState(key, state, states)
+            log.debug("wait.round", round=rounds, pending=len(pending), seconds=round(now - start, 2))
+            if progress is not None:
+                progress(WaitProgress(rounds, now - start, dict(found), tuple(pending)))
+            if not pending:
+                break
+            delay = next(delays)
+            if deadline is not None:
+                if now >= deadline:
+                    summary = ", ".join(f"{k}={found[k]}" for k in pending)
+                    raise WaitTimeout(f"gave up after {limit:g} s waiting for {'/'.join(states)}: {summary}")
+                delay = min(delay, deadline - now)
+            sleep(delay)
+        return {k: str(v) for k, v in found.items()}
+
+    def _missing(self, obj: Resource, states: tuple[str, ...], elapsed: float) -> str | None:
+        """The state of an object absent from the describe answer, or None to keep waiting for it."""
+        gone = getattr(obj, "gone_state", None)
+        if gone is not None and gone in states:
+            return str(gone)
+        if elapsed > self.wait_not_found_grace:
+            raise NotFoundError(
+                "NotFound", f"{obj} does not exist (not seen for {elapsed:.0f} s)", operation="wait"
+            )
+        return None
+
+    def _poll_once(self, objects: list[Resource]) -> dict[str, str]:
+        """One polling round: ``{id: state}``, with one describe call per kind of object (and 200 ids)."""
+        facade = cast("Facade", self)
+        groups: dict[Poll, list[Resource]] = {}
+        for obj in objects:
+            poll = getattr(type(obj), "poll", None)
+            if poll is None:
+                raise TypeError(f"cannot wait for {type(obj).__name__} objects")
+            groups.setdefault(poll, []).append(obj)
+        states: dict[str, str] = {}
+        for poll, members in groups.items():
+            ids = sorted({poll.key(o) for o in members})
+            fresh: dict[str, Any] = {}
+            for i in range(0, len(ids), BATCH):
+                answer = facade.call(poll.service, poll.operation, Filters={poll.filter: ids[i : i + BATCH]})
+                fresh.update((poll.fresh_key(item), item) for item in answer)
+            for obj in members:
+                item = fresh.get(poll.key(obj))
+                state = None if item is None else poll.state(obj, item)
+                if state is not None:
+                    states[str(obj)] = state
+        return states
+
+
+def _failed_states(obj: Any) -> frozenset[str]:
+    return frozenset(getattr(obj, "failed_states", ()))

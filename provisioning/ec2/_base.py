@@ -1,0 +1,257 @@
+"""What every EC2 object class shares: the error mode of object methods, declared actions, ``current_status``.
+
+* :func:`vmec2_method` runs a hand-written method under its façade's error mode: in raise mode failures
+  propagate; with ``raise_error=False`` the method returns its declared default (None/False) and
+  ``ec2.is_error``/``ec2.error`` describe the failure, as VM::EC2's object methods did. Inner calls
+  always raise (``ec2.call``), so one failure is reported once, by the outermost method.
+* :class:`Action` declares a method that only calls one operation with the object as its id argument
+  (``reboot = Action("RebootInstances")``): one generic mechanism instead of dozens of two-line methods.
+* :class:`Resource` adds ``current_status()`` (a documented API call), ``error``/``error_str``, VM::EC2's
+  mixedCase spelling of our snake_case methods and properties (``bd.snapshotId`` -> ``bd.snapshot_id``), and
+  the ``_async``/``_sync`` suffixes on any method (``vol.current_status_async()`` returns a future).
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable, Mapping
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
+
+from ..dispatch import IGNORED_OUTPUT, dispatch
+from ..errors import NotFoundError, ParameterError, VMEC2Error
+from ..naming import normalize, service_model
+from ..objects import AWSObject
+
+if TYPE_CHECKING:
+    from ..facade import Facade
+
+__all__ = ["Action", "EC2Object", "Poll", "Resource", "fail", "guarded_call", "rewrap", "vmec2_method"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+#: True while an object method runs: nested methods then raise, and only the outermost applies the mode.
+_IN_METHOD: ContextVar[bool] = ContextVar("vmec2_in_method", default=False)
+
+
+def fail(facade: Facade | None, exc: VMEC2Error, where: str, default: Any) -> Any:
+    """Apply ``facade``'s error mode to a failure: record and maybe print it, raise or return ``default``."""
+    if facade is None:
+        raise exc
+    facade._error = exc
+    if facade.print_error:
+        print(f"{where}: {exc}", file=sys.stderr)
+    if facade.raise_error:
+        raise exc
+    return default
+
+
+def guarded_call(facade: Facade | None, where: str, default: Any, fn: Callable[[], Any]) -> Any:
+    """Run ``fn`` as one public call under ``facade``'s error mode (see :func:`vmec2_method`)."""
+    if facade is None or _IN_METHOD.get():
+        return fn()
+    token = _IN_METHOD.set(True)
+    facade._error = None
+    try:
+        return fn()
+    except ParameterError:
+        raise  # usage errors always raise, as VM::EC2's croaks did
+    except VMEC2Error as exc:
+        return fail(facade, exc, where, default)
+    finally:
+        _IN_METHOD.reset(token)
+
+
+def vmec2_method(default: Any = None) -> Callable[[F], F]:
+    """Decorator: run an object method under its façade's error mode, returning ``default`` on failure.
+
+    Args:
+        default: What the method returns when it fails and the façade has ``raise_error=False``.
+    """
+
+    def decorate(fn: F) -> F:
+        @functools.wraps(fn)
+        def method(self: AWSObject, *args: Any, **kwargs: Any) -> Any:
+            where = f"{type(self).__name__}.{fn.__name__}"
+            return guarded_call(self.ec2, where, default, lambda: fn(self, *args, **kwargs))
+
+        return cast(F, method)
+
+    return decorate
+
+
+class Action:
+    """A declared method that calls one operation with the object as its id argument.
+
+    ``reboot = Action("RebootInstances", "Reboot the instance.")`` makes ``instance.reboot(**extra)`` call
+    ``ec2.call("ec2", "RebootInstances", instance, **extra)``: the object fills the operation's primary
+    member (the translator turns it into its id), or ``member`` when given. The method runs under the
+    façade's error mode and returns ``default`` on failure with ``raise_error=False``.
+
+    Args:
+        operation: The API action.
+        doc: The method's docstring.
+        member: The input member the object fills, when it is not the operation's primary one.
+        service: Our short service name.
+        default: The result on failure in VM::EC2's no-raise mode.
+        fixed: Arguments always passed (``{"attribute": "launchPermission"}``).
+    """
+
+    def __init__(
+        self,
+        operation: str,
+        doc: str,
+        *,
+        member: str | None = None,
+        service: str = "ec2",
+        default: Any = False,
+        fixed: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.operation = operation
+        self.member = member
+        self.fixed = dict(fixed or {})
+        self.service = service
+        self.default = default
+        self.name = operation
+        self.__doc__ = doc
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, obj: AWSObject | None, owner: type | None = None) -> Any:
+        if obj is None:
+            return self
+        action = self
+
+        def method(*args: Any, **kwargs: Any) -> Any:
+            assert obj.ec2 is not None, "object is not bound to a façade"
+            facade = obj.ec2
+            kwargs = {**action.fixed, **kwargs}
+            if action.member is not None:
+                run = functools.partial(facade.call, action.service, action.operation, *args)
+                kwargs = {action.member: obj, **kwargs}
+            else:
+                run = functools.partial(facade.call, action.service, action.operation, obj, *args)
+            where = f"{type(obj).__name__}.{action.name}"
+            return guarded_call(facade, where, action.default, lambda: run(**kwargs))
+
+        method.__name__ = self.name
+        method.__doc__ = self.__doc__
+        return method
+
+
+@dataclass(frozen=True)
+class Poll:
+    """How waits find the current state of many objects of one class with one describe call.
+
+    Attributes:
+        operation: The describe action (``DescribeInstances``).
+        filter: The filter naming objects by id (``instance-id``); filters, unlike id lists, leave out
+            objects that do not exist yet instead of failing the whole call.
+        service: Our short service name.
+        key: The id used in the filter for a waited object (default: its id).
+        fresh_key: The id of a described object, matched against ``key``.
+        state: The state of a waited object given its fresh description.
+    """
+
+    operation: str
+    filter: str
+    service: str = "ec2"
+    key: Callable[[AWSObject], str] = field(default=lambda obj: str(obj.__vmec2_id__()))
+    fresh_key: Callable[[AWSObject], str] = field(default=lambda obj: str(obj.__vmec2_id__()))
+    state: Callable[[AWSObject, AWSObject], str | None] = field(
+        default=lambda waited, fresh: fresh.recorded_status() if isinstance(fresh, Resource) else None
+    )
+
+
+def rewrap(shape_name: str, service: str = "ec2") -> Callable[[Mapping[str, Any], Any, Any], AWSObject]:
+    """A dispatch handler giving an operation's answer the shape (and class) of the resource it made.
+
+    ``CreateSecurityGroup`` answers ``{GroupId, Tags}``; wrapped as a ``SecurityGroup`` it is a (partial)
+    security group whose ``refresh()`` fills in the rest, with no extra call made here.
+    """
+
+    def handler(response: Mapping[str, Any], facade: Any, operation: Any) -> AWSObject:
+        shape = service_model(service).shape_for(shape_name)
+        data = {k: v for k, v in response.items() if k not in IGNORED_OUTPUT}
+        return dispatch.wrap(service, shape, data, facade)
+
+    return handler
+
+
+_INDEXES: dict[type, Mapping[str, str]] = {}
+
+
+def _method_index(cls: type) -> Mapping[str, str]:
+    """``{normalised name: attribute}`` for the public methods and properties of a class (cached)."""
+    index = _INDEXES.get(cls)
+    if index is None:
+        index = _INDEXES[cls] = {normalize(n): n for n in dir(cls) if not n.startswith("_")}
+    return index
+
+
+class EC2Object(AWSObject):
+    """An EC2 object: VM::EC2's spellings of our methods, ``_async``/``_sync`` methods, ``error_str``."""
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return super().__getattr__(name)
+        except AttributeError:
+            for suffix in ("_async", "_sync"):
+                if name.endswith(suffix) and len(name) > len(suffix):
+                    from ..asynccalls import wrap_mode
+
+                    return wrap_mode(getattr(self, name[: -len(suffix)]), suffix[1:])
+            alias = _method_index(type(self)).get(normalize(name))
+            if alias is not None and alias != name:
+                return getattr(self, alias)
+            raise
+
+    @property
+    def error(self) -> VMEC2Error | None:
+        """The failure of the façade's last call (VM::EC2's ``$object->error``)."""
+        return None if self.ec2 is None else self.ec2.error
+
+    @property
+    def error_str(self) -> str:
+        """The façade's last failure as ``"message [code]"``, or ``""``."""
+        return "" if self.ec2 is None else self.ec2.error_str
+
+    def _facade(self) -> Facade:
+        assert self.ec2 is not None, "object is not bound to a façade"
+        return self.ec2
+
+
+class Resource(EC2Object):
+    """An EC2 object with a state: ``current_status()`` and what waits need to poll it."""
+
+    #: The member holding the state ``current_status()`` reports (``State``).
+    status_field: ClassVar[str | None] = None
+    #: How waits poll objects of this class (None: they cannot be waited on).
+    poll: ClassVar[Poll | None] = None
+    #: The kind of object in the waiters' tables (``instance``, ``volume``...).
+    kind: ClassVar[str] = ""
+    #: States that end every wait not aiming at them (a volume's ``error``, an image's ``failed``).
+    failed_states: ClassVar[frozenset[str]] = frozenset()
+    #: The state an object absent from describe answers is in (``terminated``, ``deleted``), if any.
+    gone_state: ClassVar[str | None] = None
+
+    def recorded_status(self) -> str | None:
+        """The state recorded in this snapshot (no API call); see :meth:`current_status`."""
+        if self.status_field is None:
+            return None
+        value = self.field(self.status_field)
+        return None if value is None else str(value)
+
+    @vmec2_method()
+    def current_status(self) -> str | None:
+        """Re-describe the object (one API call) and return its state, e.g. ``running`` or ``available``.
+
+        Raises:
+            NotFoundError: the object no longer exists.
+        """
+        if not self.refresh():
+            raise NotFoundError("NotFound", f"{self} does not exist", operation="current_status")
+        return self.recorded_status()

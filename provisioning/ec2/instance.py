@@ -1,0 +1,209 @@
+"""Instances: lifecycle with optional waits, user data, console output, images, volumes and addresses.
+
+``Instance`` wraps the ``Instance`` shape (DescribeInstances and RunInstances also give each instance its
+reservation's fields). Its state prints as its name (``str(inst.instanceState) == "running"``).
+Methods that call AWS are explicit: :meth:`Instance.current_status`, :meth:`Instance.key_pair`,
+:meth:`Instance.user_data` and friends each make one call; reading a field never does.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import TYPE_CHECKING, Any
+
+from ..dispatch import dispatch
+from ..errors import NotFoundError
+from ..objects import AWSObject
+from ._base import Action, Poll, Resource, vmec2_method
+
+if TYPE_CHECKING:
+    from .address import ElasticAddress
+    from .image import Image
+    from .security import KeyPair
+    from .volume import Attachment
+
+__all__ = ["Instance", "InstanceStateChange"]
+
+
+def _decode(text: str) -> bytes:
+    """Base64 text as bytes; text that is not base64 comes back as is (look-alikes may send plain text)."""
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        return text.encode()
+
+
+@dispatch.register_class("ec2", "Instance")
+class Instance(Resource):
+    """An EC2 instance (VM::EC2::Instance).
+
+    Fields are read by any spelling (``inst.dnsName``, ``inst.public_dns_name``); ``str(inst)`` is its id.
+    """
+
+    status_field = "State"
+    kind = "instance"
+    poll = Poll("DescribeInstances", "instance-id")
+    failed_states = frozenset({"shutting-down", "terminated"})
+    gone_state = "terminated"
+
+    monitor = Action("MonitorInstances", "Enable detailed monitoring (MonitorInstances).", default=None)
+    unmonitor = Action(
+        "UnmonitorInstances", "Disable detailed monitoring (UnmonitorInstances).", default=None
+    )
+
+    # --- lifecycle ------------------------------------------------------------------------------------
+
+    def _change(self, operation: str, target: str, wait: bool, **kwargs: Any) -> Any:
+        facade = self._facade()
+        changes = facade.call("ec2", operation, self, **kwargs)
+        if wait:
+            facade._wait([self], (target,), None, frozenset(), None)  # type: ignore[attr-defined]
+            self.refresh()
+        return changes[0] if isinstance(changes, list) and changes else changes
+
+    @vmec2_method()
+    def start(self, wait: bool = False) -> InstanceStateChange | None:
+        """Start the instance (StartInstances); with ``wait=True`` return once it is running."""
+        result: InstanceStateChange | None = self._change("StartInstances", "running", wait)
+        return result
+
+    @vmec2_method()
+    def stop(self, wait: bool = False, force: bool = False) -> InstanceStateChange | None:
+        """Stop the instance (StopInstances); with ``wait=True`` return once it is stopped."""
+        result: InstanceStateChange | None = self._change(
+            "StopInstances", "stopped", wait, force=force or None
+        )
+        return result
+
+    @vmec2_method()
+    def terminate(self, wait: bool = False) -> InstanceStateChange | None:
+        """Terminate the instance (TerminateInstances); with ``wait=True`` return once it is terminated."""
+        result: InstanceStateChange | None = self._change("TerminateInstances", "terminated", wait)
+        return result
+
+    @vmec2_method(default=False)
+    def reboot(self, wait: bool = False) -> bool:
+        """Reboot the instance (RebootInstances); with ``wait=True`` return once it is running again."""
+        return bool(self._change("RebootInstances", "running", wait))
+
+    # --- attributes that need a call ----------------------------------------------------------------
+
+    @vmec2_method()
+    def key_pair(self) -> KeyPair | None:
+        """The instance's key pair with its fingerprint (DescribeKeyPairs); None if launched without one."""
+        if not self.field("KeyName"):
+            return None
+        pairs = self._facade().call("ec2", "DescribeKeyPairs", self.field("KeyName"))
+        return pairs[0] if pairs else None
+
+    @vmec2_method()
+    def user_data_bytes(self) -> bytes | None:
+        """The user data as bytes (DescribeInstanceAttribute, base64 decoded); ``b""`` when there is none."""
+        attr = self._facade().call("ec2", "DescribeInstanceAttribute", self, "userData")
+        value = attr.UserData.Value if attr.UserData is not None else None
+        return _decode(value) if value else b""
+
+    @vmec2_method()
+    def user_data(self) -> str | None:
+        """The user data as text (DescribeInstanceAttribute, base64 decoded, UTF-8)."""
+        data = self.user_data_bytes()
+        return None if data is None else data.decode("utf-8", errors="replace")
+
+    @vmec2_method(default=False)
+    def set_user_data(self, data: str | bytes) -> bool:
+        """Replace the user data (ModifyInstanceAttribute; botocore base64-encodes it). The instance must be
+        stopped."""
+        raw = data.encode() if isinstance(data, str) else data
+        return bool(self._facade().call("ec2", "ModifyInstanceAttribute", instance_id=self, user_data=raw))
+
+    @vmec2_method()
+    def console_output(self) -> str | None:
+        """The console output as text (GetConsoleOutput, base64 decoded); ``""`` before there is any."""
+        out = self._facade().call("ec2", "GetConsoleOutput", self).Output
+        return _decode(out).decode("utf-8", errors="replace") if out else ""
+
+    @vmec2_method()
+    def password_data(self) -> str | None:
+        """The encrypted Windows administrator password (GetPasswordData); ``""`` until it is ready."""
+        return str(self._facade().call("ec2", "GetPasswordData", self).PasswordData or "")
+
+    # --- chained actions ----------------------------------------------------------------------------
+
+    @vmec2_method()
+    def create_image(
+        self, name: str, description: str | None = None, *, no_reboot: bool | None = None, **kwargs: Any
+    ) -> Image | None:
+        """Make an image of the instance (CreateImage) and return it (DescribeImages).
+
+        Other CreateImage arguments (``block_devices=``, ``tag_specifications=``...) pass through.
+        """
+        facade = self._facade()
+        image_id = facade.call("ec2", "CreateImage", self, name, description, no_reboot=no_reboot, **kwargs)
+        images = facade.call("ec2", "DescribeImages", image_id)
+        if not images:
+            raise NotFoundError("InvalidAMIID.NotFound", f"new image {image_id} not visible", operation="")
+        image: Image = images[0]
+        return image
+
+    @vmec2_method()
+    def attach_volume(self, volume: Any, device: str, **kwargs: Any) -> Attachment | None:
+        """Attach a volume (object or id) at ``device`` (AttachVolume); returns the attachment."""
+        attachment: Attachment = self._facade().call("ec2", "AttachVolume", volume, self, device, **kwargs)
+        return attachment
+
+    @vmec2_method()
+    def detach_volume(self, volume: Any, *, force: bool = False) -> Attachment | None:
+        """Detach a volume (object or id) from this instance (DetachVolume); returns the attachment."""
+        attachment: Attachment = self._facade().call("ec2", "DetachVolume", volume, self, force=force or None)
+        return attachment
+
+    @vmec2_method()
+    def associate_address(self, address: ElasticAddress | str) -> str | None:
+        """Associate an elastic address (object, public IP or allocation id); returns the association id."""
+        key = "allocation_id" if str(address).startswith("eipalloc-") else "public_ip"
+        alloc = getattr(address, "AllocationId", None) if isinstance(address, AWSObject) else None
+        if alloc:
+            key, address = "allocation_id", alloc
+        return str(self._facade().call("ec2", "AssociateAddress", instance_id=self, **{key: str(address)}))
+
+    @vmec2_method(default=False)
+    def disassociate_address(self) -> bool:
+        """Disassociate the elastic address of this instance (DescribeAddresses, DisassociateAddress).
+
+        Raises:
+            NotFoundError: the instance has no elastic address.
+        """
+        facade = self._facade()
+        addresses = facade.call("ec2", "DescribeAddresses", Filters={"instance-id": str(self)})
+        if not addresses:
+            raise NotFoundError("InvalidAddress.NotFound", f"{self} has no elastic address", operation="")
+        addr = addresses[0]
+        key = {"association_id": addr.AssociationId} if addr.AssociationId else {"public_ip": str(addr)}
+        return bool(facade.call("ec2", "DisassociateAddress", **key))
+
+
+@dispatch.register_class("ec2", "InstanceStateChange")
+class InstanceStateChange(Resource):
+    """The answer of Start/Stop/TerminateInstances for one instance (VM::EC2::Instance::State::Change).
+
+    ``str(change)`` is the instance id; ``change.current_state``/``previous_state`` print as state names.
+    """
+
+    kind = "instance"
+    poll = Poll("DescribeInstances", "instance-id", key=lambda obj: str(obj.InstanceId))
+    failed_states = Instance.failed_states
+    gone_state = "terminated"
+
+    @vmec2_method()
+    def current_status(self) -> str | None:
+        """The instance's state now (DescribeInstances)."""
+        instances = self._facade().call("ec2", "DescribeInstances", str(self.InstanceId))
+        if not instances:
+            raise NotFoundError("InvalidInstanceID.NotFound", f"{self} does not exist", operation="")
+        return instances[0].recorded_status()  # type: ignore[no-any-return]
+
+    def instance(self) -> Instance | None:
+        """The instance this change is about (DescribeInstances)."""
+        found = self._facade().call("ec2", "DescribeInstances", str(self.InstanceId))
+        return found[0] if found else None

@@ -1,0 +1,136 @@
+"""EBS snapshots: volumes and images from them, cross-region copies, sharing (VM::EC2::Snapshot)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ..dispatch import dispatch
+from ..errors import NotFoundError
+from ._base import Action, Poll, Resource, vmec2_method
+
+if TYPE_CHECKING:
+    from .image import Image
+    from .volume import Volume
+
+__all__ = ["Snapshot"]
+
+
+@dispatch.register_class("ec2", "Snapshot")
+class Snapshot(Resource):
+    """An EBS snapshot; ``snap.progress`` (``"100%"``) and ``snap.volumeSize`` are fields."""
+
+    status_field = "State"
+    kind = "snapshot"
+    poll = Poll("DescribeSnapshots", "snapshot-id")
+    failed_states = frozenset({"error"})
+    gone_state = "deleted"
+
+    delete = Action("DeleteSnapshot", "Delete the snapshot (DeleteSnapshot).")
+    reset_authorized_users = Action(
+        "ResetSnapshotAttribute",
+        "Make the snapshot private to its owner again (ResetSnapshotAttribute createVolumePermission).",
+        fixed={"attribute": "createVolumePermission"},
+    )
+
+    @property
+    def size(self) -> int:
+        """The size in GiB of the volume it was taken from (VM::EC2's alias of ``volumeSize``)."""
+        return int(self.field("VolumeSize") or 0)
+
+    @vmec2_method()
+    def create_volume(self, zone: str, size: int | None = None, **kwargs: Any) -> Volume | None:
+        """A new volume from the snapshot in ``zone`` (CreateVolume); size in GiB, default the snapshot's."""
+        volume: Volume = self._facade().call("ec2", "CreateVolume", zone, size, snapshot_id=self, **kwargs)
+        return volume
+
+    @vmec2_method()
+    def copy(
+        self, region: str | None = None, description: str | None = None, *, wait: bool = False, **kwargs: Any
+    ) -> Snapshot | None:
+        """Copy the snapshot into ``region`` (default: this one) and return the copy (CopySnapshot).
+
+        The call goes to the destination region's endpoint, as AWS requires. With ``wait=True`` it returns
+        once the copy is completed.
+        """
+        source = self._facade()
+        dest = source if region in (None, source.region) else source.clone(region=region)
+        new_id = dest.call(
+            "ec2",
+            "CopySnapshot",
+            source_region=source.region,
+            source_snapshot_id=self,
+            description=description,
+            **kwargs,
+        )
+        copies = dest.call("ec2", "DescribeSnapshots", new_id)
+        if not copies:
+            raise NotFoundError("InvalidSnapshot.NotFound", f"copy {new_id} not visible", operation="")
+        if wait:
+            dest._wait(copies, ("completed",), None, frozenset(), None)  # type: ignore[attr-defined]
+            copies[0].refresh()
+        copy: Snapshot = copies[0]
+        return copy
+
+    @vmec2_method()
+    def register_image(
+        self,
+        name: str,
+        *,
+        root_device_name: str = "/dev/sda1",
+        root_size: int | None = None,
+        delete_on_termination: bool = True,
+        block_devices: list[Any] | None = None,
+        **kwargs: Any,
+    ) -> Image | None:
+        """Register an EBS-backed image whose root device is this snapshot (RegisterImage, DescribeImages).
+
+        ``block_devices`` lists more devices (VM::EC2 strings or dicts); the root one is added first.
+        Other RegisterImage arguments (``architecture=``, ``description=``...) pass through.
+        """
+        ebs: dict[str, Any] = {"SnapshotId": str(self), "DeleteOnTermination": delete_on_termination}
+        if root_size is not None:
+            ebs["VolumeSize"] = root_size
+        devices = [{"DeviceName": root_device_name, "Ebs": ebs}, *(block_devices or [])]
+        facade = self._facade()
+        image_id = facade.call(
+            "ec2",
+            "RegisterImage",
+            name=name,
+            root_device_name=root_device_name,
+            block_device_mappings=devices,
+            **kwargs,
+        )
+        images = facade.call("ec2", "DescribeImages", image_id)
+        if not images:
+            raise NotFoundError("InvalidAMIID.NotFound", f"new image {image_id} not visible", operation="")
+        image: Image = images[0]
+        return image
+
+    # --- sharing ------------------------------------------------------------------------------------
+
+    @vmec2_method(default=[])
+    def authorized_users(self) -> list[Any]:
+        """Who may create volumes from the snapshot (DescribeSnapshotAttribute createVolumePermission)."""
+        attr = self._facade().call("ec2", "DescribeSnapshotAttribute", self, "createVolumePermission")
+        return list(attr.CreateVolumePermissions or [])
+
+    @vmec2_method(default=False)
+    def make_public(self, public: bool = True) -> bool:
+        """Share the snapshot with everyone, or stop sharing it (ModifySnapshotAttribute)."""
+        change = {"Add" if public else "Remove": [{"Group": "all"}]}
+        facade = self._facade()
+        return bool(facade.call("ec2", "ModifySnapshotAttribute", self, create_volume_permission=change))
+
+    @vmec2_method(default=False)
+    def add_authorized_users(self, *user_ids: str) -> bool:
+        """Let these accounts create volumes from the snapshot (ModifySnapshotAttribute)."""
+        change = {"Add": [{"UserId": u} for u in user_ids]}
+        facade = self._facade()
+        return bool(facade.call("ec2", "ModifySnapshotAttribute", self, create_volume_permission=change))
+
+    @vmec2_method(default=False)
+    def remove_authorized_users(self, *user_ids: str) -> bool:
+        """Stop sharing the snapshot with these accounts (ModifySnapshotAttribute)."""
+        change = {"Remove": [{"UserId": u} for u in user_ids]}
+        facade = self._facade()
+        return bool(facade.call("ec2", "ModifySnapshotAttribute", self, create_volume_permission=change))

@@ -1,0 +1,132 @@
+"""EBS volumes and their attachments (VM::EC2::Volume, VM::EC2::BlockDevice::Attachment)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ..dispatch import dispatch
+from ..errors import NotFoundError
+from ..objects import AWSObject
+from ._base import Action, Poll, Resource, vmec2_method
+
+if TYPE_CHECKING:
+    from .instance import Instance
+    from .snapshot import Snapshot
+
+__all__ = ["Attachment", "Volume"]
+
+
+@dispatch.register_class("ec2", "Volume")
+class Volume(Resource):
+    """An EBS volume: ``vol.zone`` (``availabilityZone``) and ``vol.size`` are fields, ``str(vol)`` its id."""
+
+    status_field = "State"
+    kind = "volume"
+    poll = Poll("DescribeVolumes", "volume-id")
+    failed_states = frozenset({"error"})
+    gone_state = "deleted"
+
+    delete = Action("DeleteVolume", "Delete the volume (DeleteVolume); it must not be attached.")
+
+    @property
+    def zone(self) -> str:
+        """The volume's availability zone name."""
+        return str(self.field("AvailabilityZone"))
+
+    @property
+    def attachment(self) -> Attachment | None:
+        """The first attachment recorded in this snapshot (None when unattached)."""
+        attachments = self.field("Attachments") or []
+        return attachments[0] if attachments else None  # type: ignore[no-any-return]
+
+    @vmec2_method()
+    def create_snapshot(self, description: str | None = None, **kwargs: Any) -> Snapshot | None:
+        """Snapshot the volume (CreateSnapshot); returns the new snapshot."""
+        snapshot: Snapshot = self._facade().call("ec2", "CreateSnapshot", self, description, **kwargs)
+        return snapshot
+
+    #: VM::EC2::Staging's spelling, used in VM::EC2's SYNOPSIS.
+    snapshot = create_snapshot
+
+    @vmec2_method()
+    def attach(self, instance: Any, device: str, **kwargs: Any) -> Attachment | None:
+        """Attach the volume to an instance (object or id) at ``device`` (AttachVolume)."""
+        attachment: Attachment = self._facade().call("ec2", "AttachVolume", self, instance, device, **kwargs)
+        return attachment
+
+    @vmec2_method()
+    def detach(self, *, force: bool = False) -> Attachment | None:
+        """Detach the volume from the instance it is attached to (DetachVolume).
+
+        The instance is taken from this snapshot's attachment (``refresh()`` first if it may be stale).
+
+        Raises:
+            NotFoundError: the volume is not attached, as far as this snapshot knows.
+        """
+        current = self.attachment
+        if current is None:
+            raise NotFoundError("IncorrectState", f"{self} is not attached", operation="DetachVolume")
+        attachment: Attachment = self._facade().call(
+            "ec2", "DetachVolume", self, current.InstanceId, force=force or None
+        )
+        return attachment
+
+
+def _attachment_state(waited: AWSObject, volume: AWSObject) -> str:
+    """The state of ``waited``'s attachment in a fresh volume description (``detached`` when absent)."""
+    for att in volume.field("Attachments") or []:
+        if att.InstanceId == waited.InstanceId:
+            return str(att.State)
+    return "detached"
+
+
+@dispatch.register_class("ec2", "VolumeAttachment")
+class Attachment(Resource):
+    """A volume's attachment to an instance; prints as ``vol-...=>i-...``; its id is the volume's."""
+
+    status_field = "State"
+    kind = "attachment"
+    poll = Poll("DescribeVolumes", "volume-id", key=lambda a: str(a.VolumeId), state=_attachment_state)
+    gone_state = "detached"
+
+    def __vmec2_id__(self) -> str | None:
+        volume = self._data.get("VolumeId")
+        return None if volume is None else str(volume)
+
+    def __str__(self) -> str:
+        return f"{self._data.get('VolumeId')}=>{self._data.get('InstanceId')}"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Attachment):
+            return NotImplemented
+        return str(self) == str(other)
+
+    def __hash__(self) -> int:
+        return hash((Attachment, str(self)))
+
+    @vmec2_method()
+    def current_status(self) -> str | None:
+        """The attachment's state now: attaching, attached, detaching or detached (DescribeVolumes)."""
+        volumes = self._facade().call("ec2", "DescribeVolumes", str(self.VolumeId))
+        return _attachment_state(self, volumes[0]) if volumes else "detached"
+
+    def refresh(self) -> bool:
+        """Re-read the attachment from its volume (DescribeVolumes); False once it is gone."""
+        volumes = self._facade().call("ec2", "DescribeVolumes", str(self.VolumeId))
+        for att in volumes[0].field("Attachments") or [] if volumes else []:
+            if att.InstanceId == self.InstanceId:
+                self._data, self._cache = att._data, {}
+                return True
+        return False
+
+    @vmec2_method()
+    def volume(self) -> Volume | None:
+        """The attached volume (DescribeVolumes)."""
+        found = self._facade().call("ec2", "DescribeVolumes", str(self.VolumeId))
+        return found[0] if found else None
+
+    @vmec2_method()
+    def instance(self) -> Instance | None:
+        """The instance the volume is attached to (DescribeInstances)."""
+        found = self._facade().call("ec2", "DescribeInstances", str(self.InstanceId))
+        return found[0] if found else None
