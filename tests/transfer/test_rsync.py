@@ -1,0 +1,214 @@
+"""rsync over SSH with real sshd servers and real rsync, in all three directions."""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import os
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from transfer.errors import RemoteCommandError
+from transfer.hostkeys import HostKeyPins
+from transfer.rsync import RsyncOptions, rsync
+from transfer.rsync_parse import RsyncProgress
+from transfer.ssh import SSHShell
+from transfer.sshd import SshdServer
+
+from .conftest import KeyPair
+
+HOSTILE_NAMES = [
+    b"with space", b"quote'single", b'quote"double', b"$(touch PWNED)", b"`touch PWNED2`", b"new\nline",
+    b"-leading-dash", b"--delete", b"\xff\xfe not utf8", "ünïcødé ☃ 日本".encode(), b"back\\slash",
+    b"*glob?[x]", b"a:colon", b"semi;colon&amp", b" leading space", b"tab\there", b"\x1b[31mansi",
+]  # fmt: skip
+
+
+@pytest.fixture
+def shell(sshd: SshdServer, client_key: KeyPair, sshd_pins: HostKeyPins) -> Iterator[SSHShell]:
+    """An SSHShell to the session sshd."""
+    with SSHShell(sshd.address, port=sshd.port, key_filename=client_key.private, host_keys=sshd_pins) as sh:
+        yield sh
+
+
+def snapshot(root: bytes) -> dict[bytes, tuple[str, bytes, int]]:
+    """Every entry below ``root`` as relative path → (kind, content or link target, mode), names as bytes."""
+    out: dict[bytes, tuple[str, bytes, int]] = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in dirnames + filenames:
+            p = os.path.join(dirpath, name)
+            rel = os.path.relpath(p, root)
+            st = os.lstat(p)
+            if os.path.islink(p):
+                out[rel] = ("link", os.readlink(p), 0)
+            elif os.path.isdir(p):
+                out[rel] = ("dir", b"", st.st_mode & 0o7777)
+            else:
+                out[rel] = ("file", Path(os.fsdecode(p)).read_bytes(), st.st_mode & 0o7777)
+    return out
+
+
+def make_hostile_tree(root: bytes) -> None:
+    """A tree where every name is hostile: files, a subdirectory, a symlink and a hard link."""
+    os.makedirs(root)
+    for i, name in enumerate(HOSTILE_NAMES):
+        with open(os.path.join(root, name), "wb") as f:
+            f.write(name * (i + 1) + os.urandom(i * 100))
+        os.chmod(os.path.join(root, name), 0o600 + i % 8)
+    sub = os.path.join(root, b"sub dir $(x) \xff")
+    os.makedirs(sub)
+    with open(os.path.join(sub, b"-n"), "wb") as f:
+        f.write(b"inner")
+    os.symlink(b"../with space", os.path.join(sub, b"link to \xfe"))
+    os.link(os.path.join(sub, b"-n"), os.path.join(root, b"hard link"))
+
+
+def test_hostile_names_round_trip_byte_identical(shell: SSHShell, tmp_path: Path) -> None:
+    """Push then pull a tree of hostile names (and hostile top-level paths): all comes back identical."""
+    base = os.fsencode(tmp_path)
+    src = base + b"/-src $(touch PWNED3) 'q\" \xff"
+    make_hostile_tree(src)
+    remote = base + b"/remote [a]* \n \xfe"
+    back = base + b"/--back"
+    seen: list[RsyncProgress] = []
+    pushed = rsync(src + b"/", remote, dest_shell=shell, progress=seen.append)
+    assert pushed.stats.files_transferred == len(HOSTILE_NAMES) + 1 and seen
+    pulled = rsync(remote + b"/", back, src_shell=shell)
+    assert pulled.stats.files_transferred == len(HOSTILE_NAMES) + 1
+    assert snapshot(src) == snapshot(remote) == snapshot(back)
+    assert os.stat(back + b"/hard link").st_ino == os.stat(back + b"/sub dir $(x) \xff/-n").st_ino
+    for where in (tmp_path, Path.home(), Path.cwd(), Path("/")):  # a command substitution would land here
+        assert not list(where.glob("PWNED*"))
+
+
+def test_progress_and_stats(shell: SSHShell, tmp_path: Path) -> None:
+    """Progress callbacks report growing byte counts and the final stats count what was sent."""
+    src = tmp_path / "src"
+    src.mkdir()
+    for i in range(4):
+        (src / f"f{i}").write_bytes(os.urandom(512 * 1024))
+    seen: list[RsyncProgress] = []
+    r = rsync(f"{src}/", str(tmp_path / "dst"), dest_shell=shell, progress=seen.append)
+    assert [p.bytes_done for p in seen] == sorted(p.bytes_done for p in seen)
+    assert seen[-1].bytes_done == 4 * 512 * 1024 and seen[-1].percent == 100
+    assert r.stats.files_transferred == 4 and r.stats.literal_data == 4 * 512 * 1024
+    assert r.stats.bytes_sent >= 4 * 512 * 1024 and r.compression is None and r.exit_code == 0
+    again = rsync(f"{src}/", str(tmp_path / "dst"), dest_shell=shell)
+    assert again.stats.files_transferred == 0 and again.stats.literal_data == 0
+
+
+def test_relative_delete_excludes_checksum_sudo(shell: SSHShell, tmp_path: Path) -> None:
+    """-R keeps the path below /./, --delete removes extras, excludes skip, sudo rsync writes as root."""
+    (tmp_path / "data/keep/sub").mkdir(parents=True)
+    (tmp_path / "data/keep/sub/a.txt").write_text("a")
+    (tmp_path / "data/keep/skip.tmp").write_text("tmp")
+    dst = tmp_path / "dst"
+    (dst / "keep").mkdir(parents=True)
+    (dst / "keep/stale").write_text("old")
+    opts = RsyncOptions(relative=True, delete=True, excludes=["*.tmp"], checksum=True, acls=True, xattrs=True)
+    rsync(f"{tmp_path}/data/./keep", str(dst), dest_shell=shell, options=opts, sudo=True)
+    assert sorted(p.relative_to(dst).as_posix() for p in dst.rglob("*")) == [
+        "keep",
+        "keep/sub",
+        "keep/sub/a.txt",
+    ]
+
+
+def _wait_for_receiver(dest: Path, deadline: float = 20.0) -> None:
+    """Wait until the killed transfer's receiver has saved its partial file (no rsync temp files left)."""
+    end = time.monotonic() + deadline
+    while any(p.name.startswith(".") for p in dest.iterdir()) and time.monotonic() < end:
+        time.sleep(0.05)
+
+
+def test_killed_transfer_resumes_sending_only_the_rest(shell: SSHShell, tmp_path: Path) -> None:
+    """A transfer killed half-way and run again completes, sending only the data still missing."""
+    src = tmp_path / "src"
+    src.mkdir()
+    size = 6 * 512 * 1024
+    for i in range(6):
+        (src / f"part{i}").write_bytes(os.urandom(512 * 1024))
+    dest = tmp_path / "dst"
+
+    class Dropped(Exception):
+        pass
+
+    def drop_halfway(p: RsyncProgress) -> None:
+        if p.bytes_done >= size // 2:
+            raise Dropped
+
+    slow = RsyncOptions(bwlimit=2048)  # slow enough that the kill lands mid-way
+    with pytest.raises(Dropped):
+        rsync(f"{src}/", str(dest), dest_shell=shell, options=slow, progress=drop_halfway)
+    _wait_for_receiver(dest)
+    present = sum(p.stat().st_size for p in dest.iterdir())
+    assert 0 < present < size
+    r = rsync(f"{src}/", str(dest), dest_shell=shell)
+    assert r.stats.literal_data <= size - present + 64 * 1024
+    assert r.stats.matched_data + r.stats.literal_data <= size
+    assert {p.name: p.read_bytes() for p in dest.iterdir()} == {p.name: p.read_bytes() for p in src.iterdir()}
+
+
+@pytest.fixture
+def second(
+    sshd_factory: Callable[..., SshdServer], client_key: KeyPair
+) -> Iterator[tuple[SshdServer, SSHShell]]:
+    """A second sshd and a shell to it (the destination of server-to-server copies)."""
+    server = sshd_factory()
+    pins = HostKeyPins.from_public_keys(server.host_public_keys())
+    with SSHShell("127.0.0.1", port=server.port, key_filename=client_key.private, host_keys=pins) as sh:
+        yield server, sh
+
+
+def test_server_to_server_leaves_no_key_behind(
+    shell: SSHShell, second: tuple[SshdServer, SSHShell], tmp_path: Path
+) -> None:
+    """A pushes to B with a one-time key; afterwards B's authorized_keys and A's temp dir are as before."""
+    server_b, shell_b = second
+    auth = server_b.workdir / "authorized_keys"
+    before_auth = auth.read_text()
+    before_tmp = set(glob.glob("/tmp/transfer-rsync.*"))
+    base = os.fsencode(tmp_path)
+    src = base + b"/on A \xff"
+    make_hostile_tree(src)
+    dest = base + b"/on B $(x)"
+    seen: list[RsyncProgress] = []
+    r = rsync(
+        src + b"/", dest, src_shell=shell, dest_shell=shell_b, sudo=True,
+        authorized_keys_file=str(auth), progress=seen.append,
+    )  # fmt: skip
+    assert snapshot(src) == snapshot(dest)
+    assert r.stats.files_transferred == len(HOSTILE_NAMES) + 1 and seen
+    assert auth.read_text() == before_auth
+    assert set(glob.glob("/tmp/transfer-rsync.*")) == before_tmp
+
+
+def test_server_to_server_cleans_up_after_failure(
+    shell: SSHShell, second: tuple[SshdServer, SSHShell], tmp_path: Path
+) -> None:
+    """When the copy fails, the one-time key is still removed from both servers."""
+    server_b, shell_b = second
+    auth = server_b.workdir / "authorized_keys"
+    before_auth = auth.read_text()
+    before_tmp = set(glob.glob("/tmp/transfer-rsync.*"))
+    with pytest.raises(RemoteCommandError, match="No such file"):
+        rsync(str(tmp_path / "missing"), str(tmp_path / "x"), src_shell=shell, dest_shell=shell_b,
+              authorized_keys_file=str(auth))  # fmt: skip
+    assert auth.read_text() == before_auth
+    assert set(glob.glob("/tmp/transfer-rsync.*")) == before_tmp
+
+
+def test_local_copy_and_pull_with_wildcards_in_source(shell: SSHShell, tmp_path: Path) -> None:
+    """A remote source named like a wildcard copies itself, not a sibling the pattern would match."""
+    (tmp_path / "x [a]*").mkdir()
+    (tmp_path / "x [a]*" / "right").write_text("r")
+    (tmp_path / "x a").mkdir()
+    (tmp_path / "x a" / "wrong").write_text("w")
+    rsync(f"{tmp_path}/x [a]*/", str(tmp_path / "out"), src_shell=shell, sudo_src=True)
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["right"]
+    local = rsync(f"{tmp_path}/x a/", str(tmp_path / "local"))
+    assert local.stats.files_transferred == 1
+    assert hashlib.sha256((tmp_path / "local/wrong").read_bytes()).hexdigest()
