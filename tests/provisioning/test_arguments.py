@@ -260,3 +260,11 @@ def test_primary_member_rules() -> None:
     assert primary_members("ec2", operation_model("ec2", "DeleteVolume")) == ("VolumeId",)
     assert primary_members("ec2", operation_model("ec2", "DescribeSnapshots")) == ("SnapshotIds",)
     assert primary_members("rds", operation_model("rds", "DescribeDBInstances")) == ("DBInstanceIdentifier",)
+
+
+def test_rds_member_hash_parameters_vmec2_form() -> None:
+    """VM::EC2's member_hash_parms form: a dict or list of dicts with the structure's own keys."""
+    one = {"ParameterName": "max_user_connections", "ParameterValue": "24", "ApplyMethod": "pending-reboot"}
+    two = {"ParameterName": "max_allowed_packet", "ParameterValue": "1024", "ApplyMethod": "immediate"}
+    assert t("ModifyDBParameterGroup", "pg", parameters=one, service="rds")["Parameters"] == [one]
+    assert t("ModifyDBParameterGroup", "pg", parameters=[one, two], service="rds")["Parameters"] == [one, two]
