@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import subprocess
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -62,3 +64,54 @@ def sshd(sshd_factory: Callable[..., SshdServer]) -> SshdServer:
 def sshd_pins(sshd: SshdServer) -> HostKeyPins:
     """The session sshd's host keys, pinned."""
     return HostKeyPins.from_public_keys(sshd.host_public_keys())
+
+
+@pytest.fixture
+def loop_device(tmp_path: Path) -> Iterator[Callable[..., str]]:
+    """Loop devices over sparse files: ``loop_device(size, data=b"")``; unmounted and detached after."""
+    made: list[str] = []
+
+    def make(size: int, data: bytes = b"") -> str:
+        image = tmp_path / f"disk{len(made)}.img"
+        image.write_bytes(data)
+        os.truncate(image, size)
+        dev = subprocess.run(
+            ["losetup", "-f", "--show", str(image)], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        made.append(dev)
+        return dev
+
+    try:
+        yield make
+    finally:
+        for dev in reversed(made):
+            # Unmount whatever is still mounted from *our* device, then detach it by name.
+            for line in Path("/proc/mounts").read_text().splitlines():
+                if line.split()[0] == dev:
+                    subprocess.run(["umount", "-l", line.split()[1].replace("\\040", " ")], check=False)
+            subprocess.run(["losetup", "-d", dev], check=False)
+
+
+@pytest.fixture
+def dev_links() -> Iterator[Callable[[str, str], None]]:
+    """Symlinks under /dev (e.g. a fake NVMe by-id link): ``dev_links(link, target)``; removed after."""
+    links: list[Path] = []
+    dirs: list[Path] = []
+
+    def make(link: str, target: str) -> None:
+        path = Path(link)
+        for parent in reversed(path.parents):
+            if not parent.exists():
+                parent.mkdir()
+                dirs.append(parent)
+        path.symlink_to(target)
+        links.append(path)
+
+    try:
+        yield make
+    finally:
+        for path in links:
+            path.unlink(missing_ok=True)
+        for d in reversed(dirs):
+            with contextlib.suppress(OSError):  # someone else may have put a link there meanwhile
+                d.rmdir()
