@@ -121,6 +121,7 @@ POSITIONAL: Mapping[Key, tuple[str, ...]] = {
     ("ec2", "DetachInternetGateway"): ("InternetGatewayId", "VpcId"),
     ("ec2", "AssociateRouteTable"): ("RouteTableId", "SubnetId"),
     ("ec2", "CreateSubnet"): ("VpcId", "CidrBlock"),
+    ("ec2", "CreateVpc"): ("CidrBlock",),
     ("ec2", "AttachNetworkInterface"): ("NetworkInterfaceId", "InstanceId", "DeviceIndex"),
     ("elb", "DescribeLoadBalancers"): ("LoadBalancerNames",),
     ("elb", "DescribeInstanceHealth"): ("LoadBalancerName", "Instances"),
