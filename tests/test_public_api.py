@@ -1,8 +1,8 @@
 """Each package's ``__all__`` is exactly its public namespace (httpx's test_exported_members)."""
 
 from __future__ import annotations
-
 import __future__
+
 import importlib
 import inspect
 
