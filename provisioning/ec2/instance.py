@@ -139,7 +139,9 @@ class Instance(Resource):
         Other CreateImage arguments (``block_devices=``, ``tag_specifications=``...) pass through.
         """
         facade = self._facade()
-        image_id = facade.call("ec2", "CreateImage", self, name, description, no_reboot=no_reboot, **kwargs)
+        image_id = facade.call(
+            "ec2", "CreateImage", self, name, description=description, no_reboot=no_reboot, **kwargs
+        )
         images = facade.call("ec2", "DescribeImages", image_id)
         if not images:
             raise NotFoundError("InvalidAMIID.NotFound", f"new image {image_id} not visible", operation="")

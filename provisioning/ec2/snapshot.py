@@ -40,7 +40,8 @@ class Snapshot(Resource):
     @vmec2_method()
     def create_volume(self, zone: str, size: int | None = None, **kwargs: Any) -> Volume | None:
         """A new volume from the snapshot in ``zone`` (CreateVolume); size in GiB, default the snapshot's."""
-        volume: Volume = self._facade().call("ec2", "CreateVolume", zone, size, snapshot_id=self, **kwargs)
+        facade = self._facade()
+        volume: Volume = facade.call("ec2", "CreateVolume", zone, size=size, snapshot_id=self, **kwargs)
         return volume
 
     @vmec2_method()

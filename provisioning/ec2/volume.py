@@ -42,7 +42,8 @@ class Volume(Resource):
     @vmec2_method()
     def create_snapshot(self, description: str | None = None, **kwargs: Any) -> Snapshot | None:
         """Snapshot the volume (CreateSnapshot); returns the new snapshot."""
-        snapshot: Snapshot = self._facade().call("ec2", "CreateSnapshot", self, description, **kwargs)
+        facade = self._facade()
+        snapshot: Snapshot = facade.call("ec2", "CreateSnapshot", self, description=description, **kwargs)
         return snapshot
 
     #: VM::EC2::Staging's spelling, used in VM::EC2's SYNOPSIS.
