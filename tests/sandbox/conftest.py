@@ -237,3 +237,13 @@ class Launcher:
 def launcher(cloud: Sandbox, track: Tracker, tmp_path: Path) -> Launcher:
     """A :class:`Launcher` for this test."""
     return Launcher(cloud, track, tmp_path)
+
+
+@pytest.fixture
+def client_for(cloud: Sandbox) -> Callable[..., Any]:
+    """``client_for(region, retries=N)``: a new plain boto3 EC2 client (e.g. with retries switched off)."""
+
+    def build(region: str, *, retries: int = 3) -> Any:
+        return make_client(cloud, region, retries=retries)
+
+    return build

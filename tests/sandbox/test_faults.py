@@ -1,0 +1,96 @@
+"""Faults on demand: throttling, ids unknown for a while after a create, slow states, dropped SSH sessions."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from staging.sandbox import Faults, Sandbox
+
+pytestmark = [pytest.mark.root, pytest.mark.slow]
+
+
+@pytest.fixture
+def faulty(cloud: Sandbox) -> Iterator[Sandbox]:
+    """The session sandbox, with every fault switched off again after the test."""
+    try:
+        yield cloud
+    finally:
+        cloud.set_faults(Faults())
+
+
+def test_throttling_answers_request_limit_exceeded(faulty: Sandbox, client_for: Callable[..., Any]) -> None:
+    """With throttle_rate=1 every call fails with RequestLimitExceeded (HTTP 503); with 0 none does."""
+    ec2 = client_for("us-east-1", retries=1)
+    faulty.set_faults(Faults(throttle_rate=1.0))
+    with pytest.raises(ClientError) as info:
+        ec2.describe_instances()
+    assert info.value.response["Error"]["Code"] == "RequestLimitExceeded"
+    assert info.value.response["ResponseMetadata"]["HTTPStatusCode"] == 503
+    faulty.set_faults(Faults(throttle_rate=0.0))
+    ec2.describe_instances()
+
+
+def test_new_ids_are_not_found_for_a_while(faulty: Sandbox, east: Any, track: Any) -> None:
+    """With not_found_for set, a new volume is InvalidVolume.NotFound to describe and tag calls at first."""
+    faulty.set_faults(Faults(not_found_for=600))
+    volume_id = east.create_volume(Size=1, AvailabilityZone="us-east-1a")["VolumeId"]
+    track.volumes.append(("us-east-1", volume_id))
+    for call in (
+        lambda: east.describe_volumes(VolumeIds=[volume_id]),
+        lambda: east.create_tags(Resources=[volume_id], Tags=[{"Key": "k", "Value": "v"}]),
+    ):
+        with pytest.raises(ClientError) as info:
+            call()
+        assert info.value.response["Error"]["Code"] == "InvalidVolume.NotFound"
+    faulty.set_faults(Faults())
+    assert east.describe_volumes(VolumeIds=[volume_id])["Volumes"][0]["State"] == "available"
+
+
+def test_pending_states_and_late_sshd(faulty: Sandbox, launcher: Any, east: Any, track: Any) -> None:
+    """Instances stay pending, snapshots pending and sshd silent while the configured delays last."""
+    faulty.set_faults(Faults(pending_for=600, snapshot_pending_for=600, attaching_for=600))
+    key_name, _ = launcher.key_pair("us-east-1")
+    instance = launcher.instance("us-east-1", key_name, zone="us-east-1a")
+    described = east.describe_instances(InstanceIds=[instance["InstanceId"]])["Reservations"][0]["Instances"][
+        0
+    ]
+    assert described["State"]["Name"] == "pending"
+    console = east.get_console_output(InstanceId=instance["InstanceId"])["Output"]
+    assert "BEGIN SSH HOST KEY" not in console  # sshd has no keys yet: it has not started
+    assert instance["InstanceId"] in faulty.status()["hosts"]
+    assert faulty.status()["hosts"][instance["InstanceId"]]["sshd_pid"] is None
+    volume_id = east.create_volume(Size=1, AvailabilityZone="us-east-1a")["VolumeId"]
+    track.volumes.append(("us-east-1", volume_id))
+    east.attach_volume(VolumeId=volume_id, InstanceId=instance["InstanceId"], Device="/dev/sdf")
+    attachment = east.describe_volumes(VolumeIds=[volume_id])["Volumes"][0]["Attachments"][0]
+    assert attachment["State"] == "attaching"
+    snapshot_id = east.create_snapshot(VolumeId=volume_id)["SnapshotId"]
+    track.snapshots.append(("us-east-1", snapshot_id))
+    snapshot = east.describe_snapshots(SnapshotIds=[snapshot_id])["Snapshots"][0]
+    assert snapshot["State"] == "pending"
+    assert snapshot["Progress"] != "100%"
+
+
+def test_dropped_ssh_session(faulty: Sandbox, launcher: Any) -> None:
+    """drop_ssh_connections cuts a running session (ssh exits 255) while sshd keeps accepting new ones."""
+    key_name, key_file = launcher.key_pair("us-east-1")
+    instance = launcher.instance("us-east-1", key_name)
+    login = launcher.login("us-east-1", instance, key_file)
+    session = subprocess.Popen(
+        [*login.ssh_argv(), f"{login.user}@{login.address}", "echo started; sleep 120"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert session.stdout is not None and session.stdout.readline().strip() == "started"
+        assert faulty.drop_ssh_connections(instance["InstanceId"]) >= 1
+        assert session.wait(timeout=60) == 255
+    finally:
+        session.kill()
+        session.wait()
+    assert login.run("echo again").stdout.strip() == "again"

@@ -1,0 +1,153 @@
+"""Start and stop: clear refusals on a bad machine, nothing left behind after down (even after a crash)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from staging.sandbox import EnvironmentProblem, Sandbox, SandboxError, by_id_path
+from staging.sandbox import _preflight as preflight
+
+pytestmark = [pytest.mark.root, pytest.mark.slow]
+
+
+def test_not_root_is_refused_before_anything_exists(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Without root, start() explains why and creates nothing."""
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    with pytest.raises(EnvironmentProblem, match="needs root"):
+        Sandbox(tmp_path / "cloud").start()
+    assert not (tmp_path / "cloud").exists()
+
+
+def test_missing_tools_name_their_packages(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A missing tool gives one message with the apt-get line for its Debian package."""
+    real_which = preflight.which
+    monkeypatch.setattr(preflight, "which", lambda t: None if t in ("rsync", "mkfs.ext4") else real_which(t))
+    with pytest.raises(EnvironmentProblem, match=r"apt-get install -y e2fsprogs rsync"):
+        Sandbox(tmp_path / "cloud").start()
+    assert not (tmp_path / "cloud").exists()
+
+
+def busy_sandbox(state_dir: Path, endpoint: str, key_dir: Path) -> dict[str, Any]:
+    """Launch an instance with a mounted volume in the sandbox; returns what must disappear on down."""
+    state = json.loads((state_dir / "state.json").read_text())
+    ec2 = boto3.client(
+        "ec2",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="x",
+        aws_secret_access_key="y",
+    )
+    key = ec2.create_key_pair(KeyName="leak-check", KeyType="ed25519")["KeyMaterial"]
+    key_file = key_dir / "leak-check.pem"
+    key_file.write_text(key)
+    key_file.chmod(0o600)
+    image = state["images"]["us-east-1"]["debian-12-amd64-sandbox"]
+    instance = ec2.run_instances(
+        ImageId=image, MinCount=1, MaxCount=1, InstanceType="t3.micro", KeyName="leak-check"
+    )["Instances"][0]
+    volume = ec2.create_volume(Size=1, AvailabilityZone=instance["Placement"]["AvailabilityZone"])["VolumeId"]
+    ec2.attach_volume(VolumeId=volume, InstanceId=instance["InstanceId"], Device="/dev/sdf")
+    ssh = ["ssh", "-F", "/dev/null", "-i", str(key_file), "-o", "BatchMode=yes"]
+    ssh += ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR"]
+    device = by_id_path(volume)
+    script = f"sudo mkfs.ext4 -q {device} && mkdir ~/v && sudo mount {device} ~/v && sudo touch ~/v/f"
+    subprocess.run([*ssh, f"admin@{instance['PublicIpAddress']}", script], check=True, timeout=60)
+    state = json.loads((state_dir / "state.json").read_text())
+    sshd_pids = [
+        int(p)
+        for p in subprocess.run(
+            ["pgrep", "-f", str(state_dir)], capture_output=True, text=True
+        ).stdout.split()
+    ]
+    return {
+        "state": state,
+        "pids": [state["daemon_pid"], *sshd_pids],
+        "netns": [h["netns"] for h in state["hosts"].values()],
+        "bridge": state["network"]["bridge"],
+        "loops": [v["device"] for v in state["loops"].values()],
+    }
+
+
+def is_gone(pid: int) -> bool:
+    """True if ``pid`` no longer runs (gone, or a zombie waiting for its parent)."""
+    stat = Path(f"/proc/{pid}/stat")
+    try:
+        return stat.read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
+def wait_dead(pid: int) -> None:
+    """Wait until a killed process has actually died (SIGKILL is delivered asynchronously)."""
+    for _ in range(500):
+        if is_gone(pid):
+            return
+        time.sleep(0.01)
+
+
+def assert_nothing_left(state_dir: Path, made: dict[str, Any]) -> None:
+    """No process, mount, loop device, namespace, bridge or file of the sandbox remains."""
+    assert [pid for pid in made["pids"] if not is_gone(pid)] == []
+    assert str(state_dir) not in Path("/proc/self/mounts").read_text()
+    assert str(state_dir) not in subprocess.run(["losetup", "-a"], capture_output=True, text=True).stdout
+    namespaces = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+    assert not any(ns in namespaces.split() for ns in made["netns"])
+    assert not Path(f"/sys/class/net/{made['bridge']}").exists()
+    assert not state_dir.exists()
+    assert not Path(f"/run/vmec2-sandbox/refs/{made['state']['token']}").exists()
+
+
+def test_cli_up_status_down_leaves_nothing(tmp_path: Path) -> None:
+    """`up` prints the environment, `status` lists the host, `down` removes every trace of the sandbox."""
+    state_dir = tmp_path / "cloud"
+    cli = [sys.executable, "-m", "staging.sandbox"]
+    try:
+        up = subprocess.run(
+            [*cli, "up", "--state-dir", str(state_dir)], capture_output=True, text=True, timeout=120
+        )
+        assert up.returncode == 0, up.stderr
+        env = dict(
+            line.removeprefix("export ").split("=", 1) for line in up.stdout.splitlines() if "=" in line
+        )
+        assert set(env) >= {
+            "AWS_ENDPOINT_URL",
+            "AWS_ACCESS_KEY_ID",
+            "AWS_SECRET_ACCESS_KEY",
+            "AWS_DEFAULT_REGION",
+        }
+        made = busy_sandbox(state_dir, env["AWS_ENDPOINT_URL"], tmp_path)
+        status = subprocess.run(
+            [*cli, "status", "--state-dir", str(state_dir)], capture_output=True, text=True
+        )
+        assert list(json.loads(status.stdout)["hosts"]) == list(made["state"]["hosts"])
+        down = subprocess.run([*cli, "down", "--state-dir", str(state_dir)], capture_output=True, text=True)
+        assert down.returncode == 0, down.stderr
+        assert_nothing_left(state_dir, made)
+    finally:
+        subprocess.run([*cli, "down", "--force", "--state-dir", str(state_dir)], capture_output=True)
+
+
+def test_down_force_cleans_up_after_a_crash(tmp_path: Path) -> None:
+    """After the daemon is killed, down refuses and down --force removes everything from the state file."""
+    sandbox = Sandbox(tmp_path / "cloud", regions=["us-east-1"])
+    try:
+        sandbox.start()
+        made = busy_sandbox(sandbox.state_dir, sandbox.endpoint, tmp_path)
+        os.kill(made["state"]["daemon_pid"], signal.SIGKILL)
+        wait_dead(made["state"]["daemon_pid"])
+        with pytest.raises(SandboxError, match="--force"):
+            sandbox.stop()
+        sandbox.stop(force=True)
+        assert_nothing_left(sandbox.state_dir, made)
+    finally:
+        sandbox.stop(force=True)

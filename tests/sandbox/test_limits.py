@@ -1,0 +1,77 @@
+"""AWS limits that moto does not check are enforced by the sandbox, with AWS's error codes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+pytestmark = [pytest.mark.root, pytest.mark.slow]
+
+
+def error_code(call: Any, **kwargs: Any) -> str:
+    """The error code ``call(**kwargs)`` fails with."""
+    with pytest.raises(ClientError) as info:
+        call(**kwargs)
+    return str(info.value.response["Error"]["Code"])
+
+
+def test_no_attach_across_zones(launcher: Any, track: Any, east: Any) -> None:
+    """A volume in another availability zone cannot be attached."""
+    key_name, _ = launcher.key_pair("us-east-1")
+    instance = launcher.instance("us-east-1", key_name, zone="us-east-1a")
+    volume_id = east.create_volume(Size=1, AvailabilityZone="us-east-1b")["VolumeId"]
+    track.volumes.append(("us-east-1", volume_id))
+    code = error_code(
+        east.attach_volume, VolumeId=volume_id, InstanceId=instance["InstanceId"], Device="/dev/sdf"
+    )
+    assert code == "InvalidVolume.ZoneMismatch"
+
+
+def test_no_double_attach_and_no_busy_device_name(launcher: Any, track: Any, east: Any) -> None:
+    """An attached volume cannot be attached again, and a device name cannot be used twice."""
+    key_name, _ = launcher.key_pair("us-east-1")
+    instance = launcher.instance("us-east-1", key_name, zone="us-east-1a")
+    other = launcher.instance("us-east-1", key_name, zone="us-east-1a")
+    first, second = (east.create_volume(Size=1, AvailabilityZone="us-east-1a")["VolumeId"] for _ in range(2))
+    track.volumes += [("us-east-1", first), ("us-east-1", second)]
+    east.attach_volume(VolumeId=first, InstanceId=instance["InstanceId"], Device="/dev/sdf")
+    code = error_code(east.attach_volume, VolumeId=first, InstanceId=other["InstanceId"], Device="/dev/sdf")
+    assert code == "VolumeInUse"
+    code = error_code(
+        east.attach_volume, VolumeId=second, InstanceId=instance["InstanceId"], Device="/dev/sdf"
+    )
+    assert code == "InvalidParameterValue"
+    assert error_code(east.delete_volume, VolumeId=first) == "VolumeInUse"
+
+
+def test_no_volume_smaller_than_its_snapshot(track: Any, east: Any) -> None:
+    """A volume made from a snapshot must be at least as large as the snapshot."""
+    volume_id = east.create_volume(Size=3, AvailabilityZone="us-east-1a")["VolumeId"]
+    track.volumes.append(("us-east-1", volume_id))
+    snapshot_id = east.create_snapshot(VolumeId=volume_id)["SnapshotId"]
+    track.snapshots.append(("us-east-1", snapshot_id))
+    code = error_code(east.create_volume, SnapshotId=snapshot_id, Size=2, AvailabilityZone="us-east-1a")
+    assert code == "InvalidParameterValue"
+
+
+def test_no_start_of_a_terminated_instance(launcher: Any, east: Any) -> None:
+    """A terminated instance cannot be started (or stopped) again."""
+    key_name, _ = launcher.key_pair("us-east-1")
+    iid = launcher.instance("us-east-1", key_name)["InstanceId"]
+    east.terminate_instances(InstanceIds=[iid])
+    assert error_code(east.start_instances, InstanceIds=[iid]) == "IncorrectInstanceState"
+    assert error_code(east.stop_instances, InstanceIds=[iid]) == "IncorrectInstanceState"
+
+
+def test_validation_is_on(east: Any, cloud: Any) -> None:
+    """Unknown images, instance types and key pairs are refused, as on AWS."""
+    image = cloud.images["us-east-1"]["debian-12-amd64-sandbox"]
+    base = {"MinCount": 1, "MaxCount": 1}
+    code = error_code(east.run_instances, ImageId="ami-12345678", InstanceType="t3.micro", **base)
+    assert code == "InvalidAMIID.NotFound"
+    code = error_code(east.run_instances, ImageId=image, InstanceType="t9.huge", **base)
+    assert code.startswith("InvalidInstanceType")
+    code = error_code(east.run_instances, ImageId=image, InstanceType="t3.micro", KeyName="nope", **base)
+    assert code == "InvalidKeyPair.NotFound"
