@@ -1,10 +1,20 @@
 """The transfer layer: remote shells over SSH, rsync, block copies and device helpers.
 
-It knows hosts, keys and paths, never EC2 (STYLE P1).
+It knows hosts, keys and paths, never EC2 (STYLE P1). Entry points:
+
+* :class:`SSHShell` — commands, sudo, SFTP on one host, with pinned host keys (:class:`HostKeyPins`).
+* :func:`rsync` — local→remote, remote→local and server→server copies with progress and stats.
+* :func:`block_copy` — dd-style device copies between hosts, verified by SHA-256.
+* :func:`find_block_device` — the real device of an attached volume (NVMe by-id, sd/xvd).
+* :mod:`transfer.commands` — pure mkfs/mount/resize/blkid/lsblk/df builders and parsers.
+* :class:`SshdServer` — a real sshd for tests and the local sandbox cloud.
+* :class:`transfer.testing.FakeShell` — the test double for :class:`Shell`.
 """
 
 from __future__ import annotations
 
+from transfer.blockcopy import BlockCopyResult, block_copy
+from transfer.devices import device_candidates, find_block_device
 from transfer.errors import (
     AuthenticationError,
     ChecksumMismatch,
@@ -17,11 +27,17 @@ from transfer.errors import (
     TransferError,
 )
 from transfer.hostkeys import HostKey, HostKeyPins, parse_cloud_init_console
+from transfer.openssh import SSHTarget
 from transfer.result import CommandResult
+from transfer.rsync import RsyncOptions, RsyncResult, rsync, rsync_argv
+from transfer.rsync_parse import RsyncProgress, RsyncStats
+from transfer.shell import LocalShell, Shell, join_argv
+from transfer.ssh import SSHShell
 from transfer.sshd import SshdServer, render_sshd_config
 
 __all__ = [
     "AuthenticationError",
+    "BlockCopyResult",
     "ChecksumMismatch",
     "CommandResult",
     "CommandTimeout",
@@ -30,10 +46,24 @@ __all__ = [
     "HostKey",
     "HostKeyMismatch",
     "HostKeyPins",
+    "LocalShell",
     "RemoteCommandError",
+    "RsyncOptions",
+    "RsyncProgress",
+    "RsyncResult",
+    "RsyncStats",
+    "SSHShell",
+    "SSHTarget",
+    "Shell",
     "SshdError",
     "SshdServer",
     "TransferError",
+    "block_copy",
+    "device_candidates",
+    "find_block_device",
+    "join_argv",
     "parse_cloud_init_console",
     "render_sshd_config",
+    "rsync",
+    "rsync_argv",
 ]
