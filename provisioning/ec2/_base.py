@@ -135,7 +135,9 @@ class Action:
             else:
                 run = functools.partial(facade.call, action.service, action.operation, obj, *args)
             where = f"{type(obj).__name__}.{action.name}"
-            return guarded_call(facade, where, action.default, lambda: run(**kwargs))
+            result = guarded_call(facade, where, action.default, lambda: run(**kwargs))
+            # Boolean actions answer True/False even where the output also carries details.
+            return bool(result) if isinstance(action.default, bool) else result
 
         method.__name__ = self.name
         method.__doc__ = self.__doc__

@@ -118,20 +118,29 @@ class Snapshot(Resource):
     @vmec2_method(default=False)
     def make_public(self, public: bool = True) -> bool:
         """Share the snapshot with everyone, or stop sharing it (ModifySnapshotAttribute)."""
-        change = {"Add" if public else "Remove": [{"Group": "all"}]}
-        facade = self._facade()
-        return bool(facade.call("ec2", "ModifySnapshotAttribute", self, create_volume_permission=change))
+        return self._permission("add" if public else "remove", group_names=["all"])
 
     @vmec2_method(default=False)
     def add_authorized_users(self, *user_ids: str) -> bool:
         """Let these accounts create volumes from the snapshot (ModifySnapshotAttribute)."""
-        change = {"Add": [{"UserId": u} for u in user_ids]}
-        facade = self._facade()
-        return bool(facade.call("ec2", "ModifySnapshotAttribute", self, create_volume_permission=change))
+        return self._permission("add", user_ids=list(user_ids))
 
     @vmec2_method(default=False)
     def remove_authorized_users(self, *user_ids: str) -> bool:
         """Stop sharing the snapshot with these accounts (ModifySnapshotAttribute)."""
-        change = {"Remove": [{"UserId": u} for u in user_ids]}
+        return self._permission("remove", user_ids=list(user_ids))
+
+    def _permission(self, verb: str, **who: list[str]) -> bool:
+        # The operation_type form is as valid on AWS as the CreateVolumePermission structure, and moto
+        # 5.2 honours only this one.
         facade = self._facade()
-        return bool(facade.call("ec2", "ModifySnapshotAttribute", self, create_volume_permission=change))
+        return bool(
+            facade.call(
+                "ec2",
+                "ModifySnapshotAttribute",
+                self,
+                attribute="createVolumePermission",
+                operation_type=verb,
+                **who,
+            )
+        )
