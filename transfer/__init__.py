@@ -29,11 +29,11 @@ from transfer.errors import (
 from transfer.hostkeys import HostKey, HostKeyPins, parse_cloud_init_console
 from transfer.openssh import SSHTarget
 from transfer.result import CommandResult
-from transfer.rsync import RsyncOptions, RsyncResult, rsync, rsync_argv
 from transfer.rsync_parse import RsyncProgress, RsyncStats
 from transfer.shell import LocalShell, Shell, join_argv
 from transfer.ssh import SSHShell
 from transfer.sshd import SshdServer, render_sshd_config
+from transfer.sync import RsyncOptions, RsyncResult, rsync, rsync_argv
 
 __all__ = [
     "AuthenticationError",

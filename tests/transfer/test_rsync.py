@@ -13,10 +13,10 @@ import pytest
 
 from transfer.errors import RemoteCommandError
 from transfer.hostkeys import HostKeyPins
-from transfer.rsync import RsyncOptions, rsync
 from transfer.rsync_parse import RsyncProgress
 from transfer.ssh import SSHShell
 from transfer.sshd import SshdServer
+from transfer.sync import RsyncOptions, rsync
 
 from .conftest import KeyPair
 

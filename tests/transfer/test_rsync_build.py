@@ -5,14 +5,14 @@ from __future__ import annotations
 import pytest
 
 from transfer.openssh import SSHTarget, remote_spec, ssh_argv, ssh_command, ssh_options
-from transfer.rsync import (
+from transfer.rsync_parse import ProgressParser, RsyncProgress, parse_progress_line, parse_stats
+from transfer.sync import (
     RsyncOptions,
     choose_compression,
     local_path_arg,
     remote_source_arg,
     rsync_argv,
 )
-from transfer.rsync_parse import ProgressParser, RsyncProgress, parse_progress_line, parse_stats
 
 
 def test_default_argv() -> None:
