@@ -1,0 +1,247 @@
+"""Waiters: batched polling, backoff, deadlines, NotFound tolerance, impossible states, progress.
+
+Real transitions run against moto's server; slow or odd ones are injected with a Stubber, and time is a
+fake clock whose sleep only advances it (nothing really sleeps).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from botocore.stub import Stubber
+
+from provisioning import EC2, NotFoundError, WaitTimeout
+from provisioning.ec2.instance import Instance
+from provisioning.naming import service_model
+from provisioning.waiters import UnexpectedState, WaitProgress, backoff
+
+
+class FakeTime:
+    """A clock that only moves when something sleeps."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.sleeps: list[float] = []
+
+    def clock(self) -> float:
+        """The current fake time."""
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        """Record the sleep and advance the clock."""
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+@pytest.fixture
+def clock() -> FakeTime:
+    """A fresh fake clock."""
+    return FakeTime()
+
+
+@pytest.fixture
+def ec2(moto_endpoint: str, clock: FakeTime) -> EC2:
+    """A raising façade on a fresh moto, waiting on the fake clock."""
+    facade = EC2(endpoint=moto_endpoint, region="us-east-1")
+    facade.wait_clock = clock.clock
+    facade.wait_sleep = clock.sleep
+    return facade
+
+
+@pytest.fixture
+def calls(ec2: EC2) -> list[str]:
+    """The names of the API calls the façade's ec2 client makes from now on."""
+    made: list[str] = []
+    ec2._pool.client("ec2").meta.events.register(
+        "before-call.ec2.*", lambda model, **_: made.append(model.name)
+    )
+    return made
+
+
+@pytest.fixture
+def instances(ec2: EC2) -> list[Instance]:
+    """Five instances just launched."""
+    image_id = ec2.register_image(name="wait-image", root_device_name="/dev/sda1")
+    launched: list[Instance] = ec2.run_instances(image_id, min_count=5)
+    return launched
+
+
+def fake_instance(ec2: EC2, iid: str) -> Instance:
+    """An Instance object for ``iid`` (for stubbed waits)."""
+    return Instance({"InstanceId": iid}, ec2, service_model("ec2").shape_for("Instance"))
+
+
+def answer(*states: tuple[str, str]) -> dict[str, Any]:
+    """A DescribeInstances answer with these (id, state) pairs."""
+    items = [{"InstanceId": i, "State": {"Name": s, "Code": 0}} for i, s in states]
+    return {"Reservations": [{"ReservationId": "r-1", "Instances": items}]} if items else {"Reservations": []}
+
+
+@pytest.fixture
+def stub(ec2: EC2) -> Iterator[Stubber]:
+    """A Stubber on the façade's ec2 client."""
+    with Stubber(ec2._pool.client("ec2")) as stubber:
+        yield stubber
+
+
+def test_backoff_grows_to_a_cap() -> None:
+    """The polling schedule starts at 1 s and grows by half up to 15 s."""
+    schedule = backoff()
+    assert [next(schedule) for _ in range(9)] == [
+        1.0,
+        1.5,
+        2.25,
+        3.375,
+        5.0625,
+        7.59375,
+        11.390625,
+        15.0,
+        15.0,
+    ]
+
+
+def test_wait_for_instances_makes_one_describe_per_round(
+    ec2: EC2, instances: list[Instance], calls: list[str]
+) -> None:
+    """Five instances reach running with one DescribeInstances call and no sleep."""
+    assert ec2.wait_for_instances(instances) == {str(i): "running" for i in instances}
+    assert calls == ["DescribeInstances"]
+
+
+def test_one_batched_call_per_round_while_pending(ec2: EC2, clock: FakeTime, stub: Stubber) -> None:
+    """Three pending rounds of two instances cost three calls, with growing sleeps between them."""
+    objs = [fake_instance(ec2, "i-1"), fake_instance(ec2, "i-2")]
+    stub.add_response("describe_instances", answer(("i-1", "pending"), ("i-2", "pending")))
+    stub.add_response("describe_instances", answer(("i-1", "running"), ("i-2", "pending")))
+    stub.add_response("describe_instances", answer(("i-1", "running"), ("i-2", "running")))
+    seen: list[WaitProgress] = []
+    assert ec2.wait_for_instances(objs, state="running", progress=seen.append) == {
+        "i-1": "running",
+        "i-2": "running",
+    }
+    stub.assert_no_pending_responses()
+    assert clock.sleeps == [1.0, 1.5]
+    assert [p.pending for p in seen] == [("i-1", "i-2"), ("i-2",), ()]
+    assert (
+        seen[-1].round == 3
+        and seen[-1].elapsed == 2.5
+        and seen[0].states == {"i-1": "pending", "i-2": "pending"}
+    )
+
+
+@pytest.mark.parametrize("raise_error", [True, False])
+def test_timeout(ec2: EC2, clock: FakeTime, stub: Stubber, raise_error: bool) -> None:
+    """Past the deadline the wait raises WaitTimeout, or returns None and sets ec2.error."""
+    ec2.raise_error = raise_error
+    for _ in range(6):
+        stub.add_response("describe_instances", answer(("i-1", "pending")))
+    wait = lambda: ec2.wait_for_instances(fake_instance(ec2, "i-1"), timeout=10)  # noqa: E731
+    if raise_error:
+        with pytest.raises(WaitTimeout, match="i-1=pending"):
+            wait()
+    else:
+        assert wait() is None and isinstance(ec2.error, WaitTimeout)
+    assert sum(clock.sleeps) == 10 and clock.sleeps[-1] < 3.375
+
+
+def test_wait_for_timeout_property(ec2: EC2, clock: FakeTime, stub: Stubber) -> None:
+    """wait_for_timeout defaults to 600 s, is settable, refuses negatives; 0 waits forever."""
+    assert ec2.wait_for_timeout == 600
+    ec2.wait_for_timeout = 0
+    with pytest.raises(ValueError):
+        ec2.wait_for_timeout = -1
+    for _ in range(12):
+        stub.add_response("describe_instances", answer(("i-1", "pending")))
+    stub.add_response("describe_instances", answer(("i-1", "running")))
+    assert ec2.wait_for_instances(fake_instance(ec2, "i-1")) == {"i-1": "running"}
+    assert sum(clock.sleeps) > 100
+
+
+def test_not_found_is_tolerated_for_a_while(ec2: EC2, clock: FakeTime, stub: Stubber) -> None:
+    """An instance invisible right after launch is waited for; it counts once it shows up."""
+    stub.add_response("describe_instances", answer())
+    stub.add_response("describe_instances", answer())
+    stub.add_response("describe_instances", answer(("i-1", "running")))
+    assert ec2.wait_for_instances(fake_instance(ec2, "i-1"), state="running") == {"i-1": "running"}
+
+
+@pytest.mark.parametrize("raise_error", [True, False])
+def test_not_found_past_the_grace_fails(ec2: EC2, moto_endpoint: str, raise_error: bool) -> None:
+    """An object that never appears ends the wait with NotFoundError after the grace period (moto)."""
+    ec2.raise_error = raise_error
+    ghost = fake_instance(ec2, "i-0123456789abcdef0")
+    if raise_error:
+        with pytest.raises(NotFoundError):
+            ec2.wait_for_instances(ghost, state="running")
+    else:
+        assert ec2.wait_for_instances(ghost, state="running") is None and isinstance(ec2.error, NotFoundError)
+
+
+@pytest.mark.parametrize("raise_error", [True, False])
+def test_impossible_state_ends_the_wait_at_once(
+    ec2: EC2, instances: list[Instance], calls: list[str], raise_error: bool
+) -> None:
+    """Waiting for running on a terminated instance fails after one round with UnexpectedState."""
+    ec2.raise_error = raise_error
+    instances[0].terminate()
+    calls.clear()
+    if raise_error:
+        with pytest.raises(UnexpectedState, match="terminated") as info:
+            ec2.wait_for_instances(instances, state="running")
+        assert info.value.object_id == str(instances[0]) and info.value.state == "terminated"
+    else:
+        assert ec2.wait_for_instances(instances, state="running") is None
+        assert isinstance(ec2.error, UnexpectedState)
+    assert calls == ["DescribeInstances"]
+
+
+def test_failed_image_ends_the_wait(ec2: EC2, stub: Stubber) -> None:
+    """An image in state failed ends wait_for_images with UnexpectedState."""
+    from provisioning.ec2.image import Image
+
+    img = Image({"ImageId": "ami-1"}, ec2, service_model("ec2").shape_for("Image"))
+    stub.add_response("describe_images", {"Images": [{"ImageId": "ami-1", "State": "failed"}]})
+    with pytest.raises(UnexpectedState, match="failed"):
+        ec2.wait_for_images(img)
+
+
+def test_volumes_snapshots_images_attachments(ec2: EC2, instances: list[Instance], calls: list[str]) -> None:
+    """Each kind's waiter returns {id: state} from real transitions on moto."""
+    vol = ec2.create_volume(availability_zone=instances[0].placement.availabilityZone, size=1)
+    assert ec2.wait_for_volumes(vol) == {str(vol): "available"}
+    snap = vol.create_snapshot("w")
+    assert ec2.wait_for_snapshots(snap) == {str(snap): "completed"}
+    img = instances[0].create_image("waited-image")
+    assert ec2.wait_for_images([img]) == {str(img): "available"}
+    att = vol.attach(instances[0], "/dev/sdf")
+    assert ec2.wait_for_attachments(att) == {str(att): "attached"}
+    assert ec2.wait_for_volumes(vol, state="in-use") == {str(vol): "in-use"}
+    vol.refresh()
+    vol.detach()
+    assert ec2.wait_for_attachments(att, state="detached") == {str(att): "detached"}
+    vol.delete()
+    assert ec2.wait_for_volumes(vol, state="deleted") == {str(vol): "deleted"}
+
+
+def test_generic_wait_batches_per_kind(ec2: EC2, instances: list[Instance], calls: list[str]) -> None:
+    """wait_for_terminal_state on instances and a volume makes one call per kind per round."""
+    vol = ec2.create_volume(availability_zone="us-east-1a", size=1)
+    calls.clear()
+    result = ec2.wait_for_terminal_state([*instances, vol], ["running", "available"], 30)
+    assert result == {**{str(i): "running" for i in instances}, str(vol): "available"}
+    assert sorted(calls) == ["DescribeInstances", "DescribeVolumes"]
+
+
+def test_generic_wait_with_fail_states(ec2: EC2, instances: list[Instance]) -> None:
+    """fail_states makes more states end the wait."""
+    with pytest.raises(UnexpectedState):
+        ec2.wait_for_terminal_state(instances[0], "stopped", fail_states=["running"])
+
+
+def test_waiting_for_unpollable_objects_is_a_type_error(ec2: EC2) -> None:
+    """Objects without a describe rule cannot be waited on."""
+    zone = ec2.describe_availability_zones()[0]
+    with pytest.raises(TypeError):
+        ec2.wait_for_terminal_state([zone], ["available"])
