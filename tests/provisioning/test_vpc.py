@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
+from pathlib import Path
+
 import pytest
 
 from provisioning import EC2, AWSError, NotFoundError, ParameterError
@@ -32,7 +35,7 @@ def vpc(ec2: EC2) -> Vpc:
 
 def test_manual_chain(ec2: EC2) -> None:
     """The manual's VPC example: VPC, subnet, attached gateway, associated route table, default route."""
-    vpc = ec2.create_vpc(cidr_block="10.0.0.0/16")
+    vpc = ec2.create_vpc("10.0.0.0/16")
     subnet = vpc.create_subnet("10.0.0.0/24")
     gateway = vpc.create_internet_gateway()
     table = subnet.create_route_table()
@@ -49,10 +52,19 @@ def test_manual_chain(ec2: EC2) -> None:
     assert routes["10.0.0.0/16"] == "local"
 
 
-@pytest.mark.xfail(reason="translator: create_vpc has no positional member (CidrBlock is not required)")
-def test_create_vpc_positional_cidr(ec2: EC2) -> None:
-    """``create_vpc("10.0.0.0/16")`` as the manual writes it."""
-    assert ec2.create_vpc("10.0.0.0/16").cidr_block == "10.0.0.0/16"
+def test_example_script_runs(moto_endpoint: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """docs/examples/vpc.py runs its chain, load balancer and federation steps in no-raise mode."""
+    path = Path(__file__).parents[2] / "docs" / "examples" / "vpc.py"
+    spec = importlib.util.spec_from_file_location("vpc_example", path)
+    assert spec is not None and spec.loader is not None
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    ec2 = EC2(endpoint=moto_endpoint, region="us-east-1", raise_error=False)
+    made = example.vpc_chain(ec2)
+    example.load_balancer(ec2, made["subnet"])
+    example.federation(ec2)
+    out = capsys.readouterr().out
+    assert f"routes 0.0.0.0/0 via {made['gateway']}" in out and "InService" in out and "visitor" in out
 
 
 def test_vpc_queries_and_state(ec2: EC2, vpc: Vpc) -> None:
