@@ -21,6 +21,7 @@ from pathlib import Path
 
 import structlog
 
+from staging.sandbox import _shared
 from staging.sandbox._net import netns_pids
 from staging.sandbox._system import run
 from transfer.sshd import SshdServer
@@ -154,9 +155,11 @@ class Host:
         """Unmount (lazily) and unlink the volume inside the host; returns the attachment it had."""
         attachment = self.attachments.pop(volume_id, None)
         if attachment is not None and self.pid is not None:
-            loop = shlex.quote(attachment.loop)
+            names = [attachment.loop] + ([legacy_name(attachment.device)] if self.legacy_devices else [])
+            sources = " ".join(shlex.quote(n) for n in names)
             script = (
-                f"awk -v d={loop} '$1 == d {{print $2}}' /proc/mounts | sort -r | "
+                f"for d in {sources}; do awk -v d=\"$d\" '$1 == d {{print $2}}' /proc/mounts; done | "
+                "sort -r | "
                 'while read -r m; do umount -l "$m"; done; '
                 f"rm -f {shlex.quote(by_id_path(volume_id))}"
             )
@@ -168,10 +171,11 @@ class Host:
     def _link(self, attachment: Attachment) -> None:
         script = f"ln -sfn {shlex.quote(attachment.loop)} {shlex.quote(by_id_path(attachment.volume_id))}"
         if self.legacy_devices:
-            # /dev is shared by all hosts; an empty placeholder file there gets the device bound over it
-            # only inside this host's mount table.
-            name = shlex.quote(legacy_name(attachment.device))
-            script += f"; [ -e {name} ] || : > {name}; mount --bind {shlex.quote(attachment.loop)} {name}"
+            # /dev is shared by all hosts: an empty placeholder file there gets the device bound over it
+            # only inside this host's mount table, so other hosts do not see this volume under that name.
+            name = legacy_name(attachment.device)
+            _shared.placeholder(Path(name))
+            script += f"; mount --bind {shlex.quote(attachment.loop)} {shlex.quote(name)}"
         self._in_host(script)
 
     def _in_host(self, script: str) -> None:

@@ -76,6 +76,22 @@ def acquire(token: str, user: str) -> None:
     log.info("sandbox.shared_acquired", token=token, user=user)
 
 
+def placeholder(path: Path) -> None:
+    """Make sure the empty file ``path`` (e.g. ``/dev/xvdf``) exists as a mount point for legacy device names.
+
+    /dev is shared by all hosts, so the file is machine-wide; it is removed with the other shared resources by
+    the last sandbox to leave (removing it earlier would detach the device in other sandboxes' hosts).
+    """
+    with machine_lock():
+        created_file = REGISTRY / "created.json"
+        created: dict[str, Any] = json.loads(created_file.read_text()) if created_file.exists() else {}
+        if path.exists():
+            return
+        created.setdefault("placeholders", []).append(str(path))
+        created_file.write_text(json.dumps(created))
+        path.touch(mode=0o600)
+
+
 def release(token: str) -> None:
     """Drop sandbox ``token``'s reference; the last sandbox removes what the first one created."""
     with machine_lock():
@@ -86,6 +102,9 @@ def release(token: str) -> None:
             return
         created_file = REGISTRY / "created.json"
         created: dict[str, Any] = json.loads(created_file.read_text()) if created_file.exists() else {}
+        for path in created.get("placeholders", []):
+            if Path(path).is_file():
+                Path(path).unlink()
         if "sudoers" in created:
             Path(created["sudoers"]).unlink(missing_ok=True)
         if "user" in created and _user_exists(created["user"]):

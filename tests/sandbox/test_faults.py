@@ -76,6 +76,41 @@ def test_pending_states_and_late_sshd(faulty: Sandbox, launcher: Any, east: Any,
     assert snapshot["Progress"] != "100%"
 
 
+def test_sshd_comes_up_late(faulty: Sandbox, launcher: Any, east: Any) -> None:
+    """With boot_delay the instance is running at once but its sshd does not answer yet."""
+    faulty.set_faults(Faults(boot_delay=600))
+    key_name, key_file = launcher.key_pair("us-east-1")
+    instance = launcher.instance("us-east-1", key_name)
+    described = east.describe_instances(InstanceIds=[instance["InstanceId"]])["Reservations"][0]["Instances"][
+        0
+    ]
+    assert described["State"]["Name"] == "running"
+    assert faulty.status()["hosts"][instance["InstanceId"]]["sshd_pid"] is None
+    probe = subprocess.run(
+        [
+            "ssh",
+            "-F",
+            "/dev/null",
+            "-i",
+            str(key_file),
+            "-o",
+            "BatchMode=yes",
+            "-o",
+            "ConnectTimeout=5",
+            "-o",
+            "StrictHostKeyChecking=no",
+            "-o",
+            "UserKnownHostsFile=/dev/null",
+            f"admin@{instance['PublicIpAddress']}",
+            "true",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert probe.returncode == 255
+
+
 def test_dropped_ssh_session(faulty: Sandbox, launcher: Any) -> None:
     """drop_ssh_connections cuts a running session (ssh exits 255) while sshd keeps accepting new ones."""
     key_name, key_file = launcher.key_pair("us-east-1")

@@ -151,3 +151,23 @@ def test_down_force_cleans_up_after_a_crash(tmp_path: Path) -> None:
         assert_nothing_left(sandbox.state_dir, made)
     finally:
         sandbox.stop(force=True)
+
+
+def test_legacy_device_names(tmp_path: Path) -> None:
+    """In legacy mode a volume attached as /dev/sdf is the block device /dev/xvdf in its host only."""
+    with Sandbox(tmp_path / "cloud", regions=["us-east-1"], legacy_devices=True) as sandbox:
+        made = busy_sandbox(sandbox.state_dir, sandbox.endpoint, tmp_path)
+        ssh = ["ssh", "-F", "/dev/null", "-i", str(tmp_path / "leak-check.pem"), "-o", "BatchMode=yes"]
+        ssh += [
+            "-o",
+            "StrictHostKeyChecking=no",
+            "-o",
+            "UserKnownHostsFile=/dev/null",
+            "-o",
+            "LogLevel=ERROR",
+        ]
+        host = next(iter(made["state"]["hosts"].values()))["address"]
+        check = "test -b /dev/xvdf && sudo blkid -o value -s TYPE /dev/xvdf"
+        result = subprocess.run([*ssh, f"admin@{host}", check], capture_output=True, text=True, timeout=60)
+        assert result.stdout.strip() == "ext4"
+        assert not Path("/dev/xvdf").is_block_device()  # the machine itself only has the placeholder
