@@ -1,8 +1,7 @@
 """A local EC2 cloud made of real parts, for end-to-end tests and AWS-free staging runs.
 
 moto's server answers the EC2 API on loopback; every running instance is a real host (its own network
-namespace,
-sshd and mount table) and every attached volume a real loop device. See docs/sandbox.md.
+namespace, sshd and mount table) and every attached volume a real loop device. See docs/sandbox.md.
 
 Example::
 

@@ -40,8 +40,8 @@ class Sandbox:
         regions: Regions that get the sandbox images (any region can be called).
         faults: Faults to inject from the start (change later with :meth:`set_faults`).
         login_user: The cloud-image-like user with password-less sudo that hosts accept the launch key for.
-        legacy_devices: Also show attached volumes under their requested Xen name (``/dev/sdf`` ->
-        ``/dev/xvdf``).
+        legacy_devices: Also show attached volumes under the requested Xen-style name (``/dev/sdf`` is
+            ``/dev/xvdf``), inside the attached host only.
         port: Loopback port of the API (0: any free port).
         start_timeout: Seconds to wait for the daemon to come up.
     """

@@ -1,10 +1,8 @@
 """The daemon's side-effect engine: what happens on the machine when the EC2 API changes something.
 
 :mod:`staging.sandbox._hooks` calls these methods from inside moto (synchronously, while the API call that
-causes
-them is being answered, under :attr:`SandboxCloud.lock`). Every resource is written to the state file
-before it
-is created, so ``down --force`` can remove it after a crash.
+causes them is being answered, under :attr:`SandboxCloud.lock`). Every resource is written to the state file
+before it is created, so ``down --force`` can remove it after a crash.
 """
 
 from __future__ import annotations
@@ -280,8 +278,7 @@ class SandboxCloud:
             self.set_image_mappings(backend, ami, mappings)
 
     def set_image_mappings(self, backend: Moto, ami: Moto, mappings: list[dict[str, Any]]) -> None:
-        """Attach ``mappings`` to ``ami`` and drop moto's placeholder snapshot in favour of the real root
-        one."""
+        """Give ``ami`` its ``mappings``; moto's placeholder root snapshot is replaced by the real one."""
         if not mappings:
             return
         ami.sandbox_mappings = mappings

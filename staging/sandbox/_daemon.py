@@ -1,10 +1,8 @@
-"""The sandbox daemon: moto's server plus the hooks, as its own process (``python -m staging.sandbox
-daemon``).
+"""The sandbox daemon: moto's server plus the hooks, as a process (``python -m staging.sandbox daemon``).
 
 It is started by :meth:`staging.sandbox.Sandbox.start` in a new session and writes everything it creates to
-the
-state file first. On SIGTERM it stops serving and exits; the resources are removed by ``down`` from the state
-file, so a graceful stop and a crash are cleaned up by the same code.
+the state file first. On SIGTERM it stops serving and exits; the resources are removed by ``down`` from the
+state file, so a graceful stop and a crash are cleaned up by the same code.
 """
 
 from __future__ import annotations

@@ -2,9 +2,9 @@
 
 Backend methods are wrapped on moto's ``EC2Backend`` class: AWS limits moto does not check are raised first as
 moto's own ``EC2ClientError`` (so clients get proper error codes), then moto runs, then the side effect
-happens
-before the response is sent. ``register_image`` and ``get_console_output`` are replaced at the response layer,
-because moto drops the block device mappings before the backend sees them and returns fixed console text.
+happens before the response is sent. ``register_image`` and ``get_console_output`` are replaced at the
+response layer, because moto drops the block device mappings before the backend sees them and returns fixed
+console text.
 """
 
 from __future__ import annotations

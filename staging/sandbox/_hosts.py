@@ -1,12 +1,10 @@
 """One sandbox host per running instance: a network namespace, a private mount table and a real sshd.
 
-sshd is started (through :class:`transfer.sshd.SshdServer`) as
-``ip netns exec NS unshare -m --propagation private sh -c SETUP sshd ...``: SETUP mounts a tmpfs on
-``/dev/disk``
-and binds the host's own home over ``/home/<user>``, then execs sshd, so the pid we hold is sshd's and
-``nsenter -t <pid> -m`` enters exactly this host's mount table. Stopping the instance kills every process
-in the
-namespace, which also drops its mounts (like a power-off); starting it again builds a fresh mount table.
+sshd is started (through :class:`transfer.sshd.SshdServer`) as ``ip netns exec NS unshare -m --propagation
+private sh -c SETUP sshd ...``: SETUP mounts a tmpfs on ``/dev/disk`` and binds the host's own home over
+``/home/<user>``, then execs sshd, so the pid we hold is sshd's and ``nsenter -t <pid> -m`` enters exactly
+this host's mount table. Stopping the instance kills every process in the namespace, which also drops its
+mounts (like a power-off); starting it again builds a fresh mount table.
 """
 
 from __future__ import annotations

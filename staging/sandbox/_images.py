@@ -3,8 +3,7 @@
 Each region gets ``debian-12-amd64-sandbox``: owner ``136693071363`` (the account that publishes the official
 Debian cloud images, so code that looks images up as on AWS works unchanged), public, HVM, x86_64, EBS root
 ``/dev/xvda`` of 8 GiB backed by an (empty) root snapshot. Its login user is the sandbox's (``admin`` by
-default,
-as on Debian's images).
+default, as on Debian's images).
 """
 
 from __future__ import annotations

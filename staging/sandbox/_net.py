@@ -4,8 +4,7 @@ Addresses come from the first /24 inside 100.64.0.0/10 (then 198.18.0.0/15) that
 address this machine already has (read from ``ip route show table all`` and ``ip addr``), so the sandbox never
 shadows a real network. The bridge has no uplink, the namespaces have no default route, and forwarding is
 switched off for packets arriving on the bridge, so no sandbox packet can leave the machine even if a user
-inside a
-host adds a route.
+inside a host adds a route.
 """
 
 from __future__ import annotations

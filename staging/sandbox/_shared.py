@@ -2,12 +2,10 @@
 
 All hosts share the machine's /etc, so the login user (e.g. ``admin``, password-less sudo like a cloud image's
 default user) exists once for the machine, with its sudoers drop-in, the ``/home/<user>`` mount point (each
-host
-binds its own home over it) and the ``/dev/disk`` mount point (each host mounts its own tmpfs there). The
-first
-sandbox creates whatever is missing and records it in ``/run/vmec2-sandbox/created.json``; each sandbox
-holds a
-reference file; the last one to leave undoes exactly what was created (a pre-existing user is never touched).
+host binds its own home over it) and the ``/dev/disk`` mount point (each host mounts its own tmpfs there). The
+first sandbox creates whatever is missing and records it in ``/run/vmec2-sandbox/created.json``; each sandbox
+holds a reference file; the last one to leave undoes exactly what was created (a pre-existing user is never
+touched).
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ Layout (``state.json``)::
      "daemon_pid": 123, "endpoint": "http://127.0.0.1:PORT", "regions": [...], "login_user": "admin",
      "network": {"cidr": "100.64.0.0/24", "bridge": "vsbab12", "gateway": "100.64.0.1"},
      "shared": ["admin"],                      # machine-wide things we hold a reference on
-     "hosts": {"i-...": {"netns": "...", "veth": "...", "address": "...", "pid": 456}},
+     "hosts": {"i-...": {"netns": "...", "veth": "...", "address": "..."}},
      "loops": {"vol-...": {"file": "...", "device": "/dev/loop3"}},
      "images": {"us-east-1": {"debian-12-amd64-sandbox": "ami-..."}},
      "error": "..."}

@@ -116,8 +116,7 @@ def machine_lock(timeout: float = 60.0) -> Iterator[None]:
     """Hold the machine-wide sandbox lock (choosing a network, taking or releasing shared resources).
 
     The lock is an abstract unix socket name: binding it is exclusive, the kernel drops it when the holder
-    dies,
-    and it leaves no file behind (a lock file would be one more thing ``down`` could not remove safely).
+    dies, and it leaves no file behind (a lock file would be one more thing ``down`` could not remove).
     """
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     deadline = time.monotonic() + timeout

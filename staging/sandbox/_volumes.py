@@ -2,8 +2,8 @@
 
 A volume is ``volumes/<vol-id>.img`` of its full size (sparse, so an empty 100 GiB volume costs nothing); a
 snapshot is a sparse (or, where the file system can, reflinked) point-in-time copy
-``snapshots/<snap-id>.img``.
-A snapshot without a file (moto's own placeholder snapshots for images) reads as zeros.
+``snapshots/<snap-id>.img``. A snapshot without a file (moto's own placeholder snapshots for images) reads as
+zeros.
 """
 
 from __future__ import annotations

@@ -1,12 +1,10 @@
 """Faults on demand, for reliability tests of code that talks to the sandbox.
 
 API-level faults (throttling, latency, ids unknown for a while after a create) are applied by a WSGI
-middleware in
-front of moto, so every client sees them the same way. Time-taking states (pending instances, attaching
-volumes,
-pending snapshots) and a slow sshd are applied by the daemon's hooks. A test can also drop every SSH
-session of a
-host in the middle of a transfer (:meth:`staging.sandbox.Sandbox.drop_ssh_connections`).
+middleware in front of moto, so every client sees them the same way. Time-taking states (pending instances,
+attaching volumes, pending snapshots) and a slow sshd are applied by the daemon's hooks. A test can also drop
+every SSH session of a host in the middle of a transfer
+(:meth:`staging.sandbox.Sandbox.drop_ssh_connections`).
 """
 
 from __future__ import annotations
