@@ -13,14 +13,13 @@ so their dispatch registrations are in place whenever the façade is.
 
 from __future__ import annotations
 
-import contextvars
 import functools
-import sys
 import types
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar, cast, overload
 
-from .errors import ParameterError, VMEC2Error
+from .ec2._base import EC2Object, guarded_call
+from .errors import ParameterError
 from .objects import AWSObject
 
 if TYPE_CHECKING:
@@ -30,8 +29,6 @@ if TYPE_CHECKING:
 __all__ = ["ServiceObject", "ServicesMixin", "action", "guarded"]
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-_INSIDE: contextvars.ContextVar[bool] = contextvars.ContextVar("vmec2_guarded", default=False)
 
 
 def _facade_of(obj: Any) -> Any:
@@ -49,6 +46,9 @@ def guarded(*, empty: Callable[[], Any] | None = None) -> Callable[[F], F]: ...
 def guarded(fn: F | None = None, /, *, empty: Callable[[], Any] | None = None) -> Any:
     """Decorate a hand-written method so that it honours the façade's ``raise_error``/``print_error``.
 
+    The same mechanism as the EC2 classes' ``vmec2_method`` (one flag for nesting, so a method calling
+    another reports a failure once, from the outermost), for methods whose ``self`` may also be a façade.
+
     Args:
         fn: The method (``self`` is an :class:`~provisioning.objects.AWSObject` or a façade).
         empty: Factory for the value returned on failure in no-raise mode (default None; ``list`` for
@@ -58,24 +58,9 @@ def guarded(fn: F | None = None, /, *, empty: Callable[[], Any] | None = None) -
     def decorate(method: F) -> F:
         @functools.wraps(method)
         def run(self: Any, *args: Any, **kwargs: Any) -> Any:
-            facade = _facade_of(self)
-            if facade is None or _INSIDE.get():
-                return method(self, *args, **kwargs)
-            token = _INSIDE.set(True)
-            facade._error = None
-            try:
-                return method(self, *args, **kwargs)
-            except ParameterError:
-                raise
-            except VMEC2Error as exc:
-                facade._error = exc
-                if facade.print_error:
-                    print(f"{type(self).__name__}.{method.__name__}: {exc}", file=sys.stderr)
-                if facade.raise_error:
-                    raise
-                return empty() if empty is not None else None
-            finally:
-                _INSIDE.reset(token)
+            where = f"{type(self).__name__}.{method.__name__}"
+            default = empty() if empty is not None else None
+            return guarded_call(_facade_of(self), where, default, lambda: method(self, *args, **kwargs))
 
         return cast(F, run)
 
@@ -139,24 +124,18 @@ class action:  # lower case: used like a function in class bodies
         return self if obj is None else types.MethodType(self._fn, obj)
 
 
-class ServiceObject(AWSObject):
-    """Base of the VPC, ELB, Auto Scaling, RDS and STS classes: typed calls and VM::EC2's error accessors."""
+class ServiceObject(EC2Object):
+    """Base of the VPC, ELB, Auto Scaling, RDS and STS classes.
+
+    From ``EC2Object``: VM::EC2's spellings of our methods (``vpc.createSubnet``), ``_async`` methods and
+    ``error``/``error_str``; here: a typed ``_call`` to the façade.
+    """
 
     def _call(self, service: str, operation: str, /, *args: Any, **kwargs: Any) -> Any:
         """``ec2.call(...)`` on the façade that made this object (always raises)."""
         if self.ec2 is None:
             raise ParameterError(f"{self!r} is not bound to a façade")
         return self.ec2.call(service, operation, *args, **kwargs)
-
-    @property
-    def error(self) -> VMEC2Error | None:
-        """The failure of the façade's last call (VM::EC2's ``$object->error``)."""
-        return None if self.ec2 is None else self.ec2.error
-
-    @property
-    def error_str(self) -> str:
-        """The façade's last failure as ``"message [code]"``, or ``""`` (VM::EC2's ``error_str``)."""
-        return "" if self.ec2 is None else self.ec2.error_str
 
 
 class ServicesMixin:

@@ -338,3 +338,13 @@ def test_delete_vpc_errors_both_modes(ec2: EC2, quiet: EC2, vpc: Vpc) -> None:
     assert loose.delete() is None and "DependencyViolation" in quiet.error_str
     assert subnet.delete() is True
     assert vpc.delete() is True
+
+
+def test_vmec2_spellings_and_async(ec2: EC2, vpc: Vpc) -> None:
+    """VM::EC2's mixedCase method names and ``_async`` calls work on VPC objects."""
+    subnet = vpc.createSubnet("10.0.7.0/24")
+    assert isinstance(subnet, Subnet) and subnet.vpcId == str(vpc)
+    future = subnet.create_route_table_async()
+    table = future.result(timeout=30)
+    assert isinstance(table, RouteTable) and table.associations[0].subnet_id == str(subnet)
+    assert vpc.error_str == "" and vpc.error is None
