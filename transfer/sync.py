@@ -245,7 +245,7 @@ def rsync(
     dest_shell: SSHShell | None = None,
     options: RsyncOptions = RsyncOptions(),
     sudo: bool = False,
-    sudo_src: bool | None = None,
+    sudo_src: bool = False,
     progress: Callable[[RsyncProgress], None] | None = None,
     timeout: float | None = None,
     dest_address: str | None = None,
@@ -268,7 +268,8 @@ def rsync(
         dest_shell: Shell of the destination host.
         options: See :class:`RsyncOptions`.
         sudo: Run the *receiving* rsync as root (``--rsync-path="sudo -n rsync"`` or ``sudo -n rsync``).
-        sudo_src: Run the *sending* rsync as root (default: same as ``sudo``), for unreadable sources.
+        sudo_src: Run the *sending* rsync as root, for sources only root can read. Kept apart from
+            ``sudo`` so that pushing from a workstation never needs local root.
         progress: Called with each :class:`RsyncProgress` update. Raising from it aborts the transfer.
         timeout: Seconds before the transfer is killed.
         dest_address: Address the *source server* uses to reach the destination (remote → remote; default:
@@ -282,7 +283,6 @@ def rsync(
         CommandTimeout: ``timeout`` passed.
     """
     sources = _sources(src)
-    sudo_src = sudo if sudo_src is None else sudo_src
     local = local or LocalShell()
     if src_shell is not None and dest_shell is not None:
         return _rsync_between(

@@ -177,7 +177,7 @@ def test_server_to_server_leaves_no_key_behind(
     dest = base + b"/on B $(x)"
     seen: list[RsyncProgress] = []
     r = rsync(
-        src + b"/", dest, src_shell=shell, dest_shell=shell_b, sudo=True,
+        src + b"/", dest, src_shell=shell, dest_shell=shell_b, sudo=True, sudo_src=True,
         authorized_keys_file=str(auth), progress=seen.append,
     )  # fmt: skip
     assert snapshot(src) == snapshot(dest)
