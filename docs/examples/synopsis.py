@@ -30,12 +30,8 @@ from typing import Any
 
 from provisioning import EC2
 
-PUBLIC_KEY = (
-    "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQDGxX6hw5YuOAjWFsL/ZfzVpWfxgQb6ZCmWDqYZCv3pJ5w6DCJdXGS0hBIK8oJ"
-    "tFWVh+5Y8k8N7k0rITaqMqyuFcAGugrd3UnqVTyDvCBXGvTgaBBxv4LfNUu96CBZZOb4EVqWCmu9dU5Fq5Lnrs1pkNp5cSQoS6"
-    "cgpTpY1jxR5pW2VXeKVBlhHGK5vDSo3K1oRi2Uw5bCqYsMBHTxLECngGT6MdNyXjjPd3cHRwV6rGFOvSHY4U60XzzWbvBaDRSO"
-    "dkP37ZJ1mxWkzqrt7Ch3APyHFxIa0c2jGTW4QsNsnRZlgrHKD5aDn2qT2hkaJfrmS6L1YIQGknvGkZ1d5yYOsP example"
-)
+#: An existing public key (the manual elides its ssh-rsa one).
+PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAICkH7BoJ41SHUkB2Qj4KewhKw79auqtuVrqV6fXm9wpq example"
 
 
 def prepare(ec2: EC2) -> str:

@@ -1,0 +1,118 @@
+"""Asynchronous calls: `_async` futures, `async_mode()` blocks, `_sync` escapes, asyncio, parallelism."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from typing import Any
+
+import pytest
+
+from provisioning import EC2, NotFoundError
+from provisioning.asynccalls import Future, async_enabled, async_mode
+
+
+@pytest.fixture
+def ec2(moto_endpoint: str) -> EC2:
+    """A raising façade on a fresh moto."""
+    return EC2(endpoint=moto_endpoint, region="us-east-1")
+
+
+def test_async_suffix_returns_a_future(ec2: EC2) -> None:
+    """describe_volumes_async returns a Future at once; result()/recv() give the objects."""
+    vol = ec2.create_volume(availability_zone="us-east-1a", size=1)
+    future = ec2.describe_volumes_async(str(vol))
+    assert isinstance(future, Future)
+    assert [str(v) for v in future.result(timeout=10)] == [str(vol)] == [str(v) for v in future.recv()]
+    assert future.error() is None
+
+
+def test_callbacks_receive_the_future(ec2: EC2) -> None:
+    """cb(fn) runs fn(future) once the call is done."""
+    done = threading.Event()
+    seen: list[Any] = []
+
+    def callback(f: Future) -> None:
+        seen.append(f.recv())
+        done.set()
+
+    ec2.describe_regions_async().cb(callback)
+    assert done.wait(10) and seen[0]
+
+
+def test_errors_in_raise_mode(ec2: EC2) -> None:
+    """In raise mode result() raises the call's error and error() returns it."""
+    future = ec2.describe_volumes_async("vol-0123456789abcdef0")
+    with pytest.raises(NotFoundError):
+        future.result(timeout=10)
+    assert isinstance(future.error(), NotFoundError)
+
+
+def test_errors_in_no_raise_mode(ec2: EC2) -> None:
+    """With raise_error=False result() is [] (list calls) and error() holds the failure."""
+    ec2.raise_error = False
+    future = ec2.describe_volumes_async("vol-0123456789abcdef0")
+    assert future.result(timeout=10) == []
+    assert isinstance(future.error(), NotFoundError)
+    assert ec2.delete_volume_async("vol-0123456789abcdef0").result(timeout=10) is None
+
+
+def test_async_mode_block_and_sync_escape(ec2: EC2) -> None:
+    """Inside async_mode() operations return futures, _sync calls do not; the mode ends with the block."""
+    with ec2.async_mode():
+        assert async_enabled()
+        pending = ec2.create_volume(availability_zone="us-east-1a", size=1)
+        assert isinstance(pending, Future)
+        vol = pending.result(timeout=10)
+        assert isinstance(ec2.describe_volumes_sync(), list)
+        assert vol.current_status() == "available"  # object methods that chain calls stay synchronous
+    assert not async_enabled() and isinstance(ec2.describe_volumes(), list)
+    with async_mode():
+        assert isinstance(ec2.describe_volumes(), Future)
+
+
+def test_async_mode_is_per_thread(ec2: EC2) -> None:
+    """Turning async mode on in one thread leaves other threads synchronous."""
+    results: list[Any] = []
+    with async_mode():
+        worker = threading.Thread(target=lambda: results.append(ec2.describe_volumes()))
+        worker.start()
+        worker.join(10)
+    assert results == [[]]
+
+
+def test_object_and_waiter_methods_have_async_forms(ec2: EC2) -> None:
+    """Any object method or façade method takes the _async suffix."""
+    vol = ec2.create_volume(availability_zone="us-east-1a", size=1)
+    assert vol.current_status_async().result(timeout=10) == "available"
+    assert vol.currentStatus_async().result(timeout=10) == "available"
+    assert ec2.wait_for_volumes_async(vol).result(timeout=10) == {str(vol): "available"}
+
+
+def test_futures_can_be_awaited(ec2: EC2) -> None:
+    """asyncio code can await the futures, alone or gathered."""
+    ec2.create_volume(availability_zone="us-east-1a", size=1)
+
+    async def main() -> tuple[Any, ...]:
+        one = await ec2.describe_volumes_async()
+        many = await asyncio.gather(ec2.describe_regions_async(), ec2.describe_availability_zones_async())
+        return one, *many
+
+    volumes, regions, zones = asyncio.run(main())
+    assert len(volumes) == 1 and regions and zones
+
+
+def test_outstanding_calls_run_in_parallel(ec2: EC2) -> None:
+    """Four outstanding calls are all in flight at once: each waits at a barrier only all four can pass."""
+    barrier = threading.Barrier(4, timeout=10)
+    client = ec2._pool.client("ec2")
+
+    def meet(**_: Any) -> None:
+        barrier.wait()  # returns None so botocore goes on to send the request
+
+    client.meta.events.register("before-call.ec2.DescribeRegions", meet)
+    try:
+        futures = [ec2.describe_regions_async() for _ in range(4)]
+        assert all(f.result(timeout=20) for f in futures)
+    finally:
+        client.meta.events.unregister("before-call.ec2.DescribeRegions", meet)
