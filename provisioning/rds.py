@@ -71,7 +71,7 @@ class _RDSTagged(ServiceObject):
     @guarded
     def current_status(self) -> str | None:
         """Re-describe the resource (an API call) and return its status (``available``, ``creating``...)."""
-        self.refresh()
+        self._refresh_or_raise()
         status = self.field(self.status_field)
         return None if status is None else str(status)
 

@@ -137,6 +137,13 @@ class ServiceObject(EC2Object):
             raise ParameterError(f"{self!r} is not bound to a façade")
         return self.ec2.call(service, operation, *args, **kwargs)
 
+    def _refresh_or_raise(self) -> None:
+        """``refresh()``, raising ``NotFoundError`` when the resource no longer exists."""
+        from .errors import NotFoundError
+
+        if not self.refresh():
+            raise NotFoundError("NotFound", f"{self} does not exist", operation="refresh")
+
 
 class ServicesMixin:
     """Extra VM::EC2 methods that are not API operations (``instance_metadata``, ``login_url``)."""

@@ -88,7 +88,7 @@ class _StateMixin(ServiceObject):
     @guarded
     def current_state(self) -> str | None:
         """Re-describe the resource (an API call) and return its ``state``."""
-        self.refresh()
+        self._refresh_or_raise()
         state = self.field("State")
         return None if state is None else str(state)
 

@@ -25,6 +25,12 @@ class NetworkInterfaceAttachment(ServiceObject):
         """The interface name the instance sees, ``eth<DeviceIndex>``."""
         return f"eth{self._data.get('DeviceIndex', 0)}"
 
+    @guarded
+    def instance(self) -> Any:
+        """The instance the interface is attached to (an API call)."""
+        found = self._call("ec2", "DescribeInstances", self.field("InstanceId"))
+        return found[0] if found else None
+
 
 @dispatch.register_class("ec2", "NetworkInterface")
 class NetworkInterface(ServiceObject):
@@ -33,7 +39,7 @@ class NetworkInterface(ServiceObject):
     @guarded
     def current_status(self) -> str | None:
         """Re-describe the interface (an API call) and return its status (``available``, ``in-use``...)."""
-        self.refresh()
+        self._refresh_or_raise()
         status = self.field("Status")
         return None if status is None else str(status)
 

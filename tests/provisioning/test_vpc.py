@@ -12,6 +12,12 @@ from provisioning.ec2.network import InternetGateway, RouteTable, Subnet, Vpc, r
 from provisioning.ec2.vpc_acl import NetworkAcl
 from provisioning.ec2.vpc_eni import NetworkInterface
 from provisioning.ec2.vpc_gateways import CustomerGateway, DhcpOptions, VpnConnection, VpnGateway
+from provisioning.ec2.vpc_parts import (
+    InternetGatewayAttachment,
+    NetworkAclAssociation,
+    RouteTableAssociation,
+    VpcPeeringConnection,
+)
 
 
 @pytest.fixture
@@ -348,3 +354,51 @@ def test_vmec2_spellings_and_async(ec2: EC2, vpc: Vpc) -> None:
     table = future.result(timeout=30)
     assert isinstance(table, RouteTable) and table.associations[0].subnet_id == str(subnet)
     assert vpc.error_str == "" and vpc.error is None
+
+
+def test_association_and_attachment_queries(ec2: EC2, vpc: Vpc) -> None:
+    """Associations and attachments look up the route table, ACL, subnet, VPC or instance they name."""
+    subnet = vpc.create_subnet("10.0.8.0/24")
+    table = subnet.create_route_table()
+    (assoc,) = table.associations
+    assert isinstance(assoc, RouteTableAssociation)
+    assert assoc.route_table() == table and assoc.subnet() == subnet
+    main = next(a for t in vpc.route_tables() for a in t.associations if a.main)
+    assert main.subnet() is None
+    acl_assoc = next(a for a in subnet.network_acl().associations if a.subnet_id == str(subnet))
+    assert isinstance(acl_assoc, NetworkAclAssociation)
+    assert acl_assoc.network_acl().default and acl_assoc.subnet() == subnet
+    gateway = vpc.create_internet_gateway()
+    (attachment,) = gateway.attachments
+    assert isinstance(attachment, InternetGatewayAttachment) and str(attachment) == str(vpc)
+    assert attachment.vpc() == vpc
+    eni = ec2.create_network_interface(subnet)
+    instance = ec2.run_instances("ami-12345678", subnet_id=subnet)[0]
+    eni.attach(instance)
+    eni.refresh()
+    assert str(eni.attachment.instance()) == str(instance)
+
+
+def test_peering_connections(ec2: EC2, vpc: Vpc) -> None:
+    """Peering requests are accepted, rejected and deleted; current_status reads the state."""
+    other = ec2.create_vpc("10.1.0.0/16")
+    peering = ec2.create_vpc_peering_connection(vpc_id=vpc, peer_vpc_id=other)
+    assert isinstance(peering, VpcPeeringConnection)
+    assert peering.current_status() == "pending-acceptance"
+    assert peering.accept().status_code == "active"
+    assert peering.current_status() == "active"
+    assert peering.delete() is True
+    third = ec2.create_vpc("10.2.0.0/16")
+    pending = ec2.create_vpc_peering_connection(vpc_id=vpc, peer_vpc_id=third)
+    assert pending.reject() is True
+    assert pending.current_status() == "rejected"
+
+
+def test_peering_errors_both_modes(ec2: EC2, quiet: EC2) -> None:
+    """Unknown peering connections fail in both modes."""
+    ghost = VpcPeeringConnection({"VpcPeeringConnectionId": "pcx-12345678"}, ec2)
+    with pytest.raises(NotFoundError):
+        ghost.accept()
+    loose = VpcPeeringConnection({"VpcPeeringConnectionId": "pcx-12345678"}, quiet)
+    assert loose.accept() is None and quiet.is_error
+    assert loose.current_status() is None and quiet.is_error
