@@ -22,7 +22,7 @@ from typing import Any
 from .dispatch import dispatch
 from .services import ServiceObject, action, guarded
 
-__all__ = ["LoadBalancer"]
+__all__ = ["InstanceState", "LoadBalancer"]
 
 _ME = "load_balancer_name"
 
@@ -182,11 +182,16 @@ class LoadBalancer(ServiceObject):
         """The ids of the registered instances that are ``InService`` (an API call)."""
         return [str(s) for s in self._call("elb", "DescribeInstanceHealth", self) if s.State == "InService"]
 
-    @property
-    def tags(self) -> dict[str, str]:
-        """The balancer's tags. Unlike fields this makes one DescribeTags call: descriptions carry no tags."""
+    @guarded
+    def current_tags(self) -> dict[str, str]:
+        """The balancer's tags now (one DescribeTags call)."""
         found = self._call("elb", "DescribeTags", load_balancer_names=[str(self)])
         return found[0].tags if found else {}
+
+    @property
+    def tags(self) -> dict[str, str]:
+        """The balancer's tags: unlike fields, one DescribeTags call, as descriptions carry no tags."""
+        return self.current_tags() or {}
 
     @guarded
     def add_tags(self, tags: Mapping[str, str] | None = None, /, **kv: str) -> bool:
@@ -200,3 +205,16 @@ class LoadBalancer(ServiceObject):
         """Remove tags by key (ELB's RemoveTags ignores values)."""
         names = [k for key in keys for k in (key if isinstance(key, Mapping) else [key])]
         return bool(self._call("elb", "RemoveTags", load_balancer_names=[str(self)], tags=names))
+
+
+@dispatch.register_class("elb", "InstanceState")
+class InstanceState(ServiceObject):
+    """An instance's health behind a balancer; prints as the instance id, ``state`` is ``InService``..."""
+
+    primary_field = "InstanceId"
+
+    @guarded
+    def instance(self) -> Any:
+        """The EC2 instance (an API call)."""
+        found = self._call("ec2", "DescribeInstances", self.field("InstanceId"))
+        return found[0] if found else None

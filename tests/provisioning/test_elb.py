@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from provisioning import EC2, AWSError, ParameterError
-from provisioning.elb import LoadBalancer
+from provisioning.elb import InstanceState, LoadBalancer
 
 LISTENER = {"Protocol": "HTTP", "LoadBalancerPort": 80, "InstancePort": 8080}
 
@@ -44,6 +44,7 @@ def test_register_health_deregister(ec2: EC2, lb: LoadBalancer) -> None:
     assert sorted(map(str, health)) == sorted([str(i1), str(i2)])
     assert {h.state for h in health} == {"InService"}
     assert [str(h) for h in lb.describe_instance_health(i1)] == [str(i1)]
+    assert isinstance(health[0], InstanceState) and str(health[0].instance()) == str(health[0])
     assert sorted(lb.healthy_instances()) == sorted([str(i1), str(i2)])
     assert isinstance(lb.deregister_instances_from_load_balancer(i1), list)  # moto: [] again
     lb.refresh()
@@ -106,7 +107,7 @@ def test_tags(ec2: EC2, lb: LoadBalancer) -> None:
     assert lb.add_tags(Role="web", Stage="test") is True
     assert lb.tags == {"Role": "web", "Stage": "test"}
     assert lb.delete_tags("Stage") is True
-    assert lb.tags == {"Role": "web"}
+    assert lb.tags == lb.current_tags() == {"Role": "web"}
 
 
 def test_delete(ec2: EC2, lb: LoadBalancer) -> None:
