@@ -112,13 +112,14 @@ class ChecksumMismatch(TransferError):
 def translate_ssh_errors(host: str, port: int) -> Iterator[None]:
     """Turn paramiko and socket errors raised inside the block into our errors (``raise ... from``).
 
-    This is the only place in the package that catches paramiko's exceptions. Our own errors pass through.
+    This is the only place in the package that catches paramiko's exceptions. Our own errors and the
+    builtin file errors (SFTP's permission denied or missing file, a missing key file) pass through.
     """
     where = f"{host}:{port}"
     try:
         yield
-    except TransferError:
-        raise
+    except (TransferError, FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError):
+        raise  # ours, or a plain file error (SFTP, a missing key file): already says what is wrong
     except paramiko.BadHostKeyException as exc:
         from transfer.hostkeys import fingerprint_of_key
 

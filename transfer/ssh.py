@@ -376,6 +376,11 @@ class SSHShell:
                 self.connect_timeout if deadline is None else max(0.0, deadline - time.monotonic()) + 1
             )
         exit_code = chan.exit_status if got_status else -1
+        # paramiko leaves -1 when no exit status arrived: the command was killed by a signal, or the
+        # connection died (then the transport is inactive, and an exit code would be a lie).
+        transport = chan.get_transport()
+        if exit_code == -1 and (transport is None or not transport.is_active()):
+            raise ConnectError(f"connection to {self.host}:{self.port} lost while running: {line}")
         stderr = decode(b"".join(err))
         result = CommandResult(
             line, exit_code, decode(b"".join(out)), strip_sudo_noise(stderr) if sudo else stderr

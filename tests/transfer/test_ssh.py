@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+import secrets
+import shutil
 import stat
 import subprocess
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -258,3 +261,60 @@ def test_jump_host(
             assert target.jump is not None
             r = subprocess.run(ssh_argv(target, "echo via-proxy"), capture_output=True, text=True, timeout=30)
             assert r.stdout == "via-proxy\n", r.stderr
+
+
+def test_dropped_connection_raises_connect_error(shell: SSHShell) -> None:
+    """If the connection dies under a running command, ConnectError says so (no fake exit code)."""
+    shell.connect()
+    assert shell._client is not None
+    transport = shell._client.get_transport()
+    assert transport is not None
+
+    def drop(chunk: bytes) -> None:
+        transport.sock.close()  # type: ignore[union-attr]  # the network goes away mid-command
+
+    with pytest.raises(ConnectError):
+        shell.run("echo started; sleep 30", on_stdout=drop)
+    assert shell.run(["echo", "reconnected"]).stdout == "reconnected\n"
+
+
+@pytest.fixture
+def unprivileged_login(client_key: KeyPair) -> Iterator[tuple[str, SSHShell]]:
+    """A throw-away non-root user (no sudo rights yet) and a shell logged in as it; all removed afterwards."""
+    name = "trt" + secrets.token_hex(4)
+    workdir = Path(tempfile.mkdtemp(prefix="transfer-sshd-", dir="/tmp"))
+    workdir.chmod(0o755)  # sshd reads authorized_keys with the user's rights
+    server = SshdServer(workdir, authorized_keys=[client_key.public], host_key_types=("ed25519",))
+    # "*": no password, yet not "locked" (sshd without PAM refuses locked accounts even with a key).
+    subprocess.run(["useradd", "--create-home", "--shell", "/bin/sh", "--password", "*", name], check=True)
+    try:
+        server.start()
+        (workdir / "authorized_keys").chmod(0o644)
+        pins = HostKeyPins.from_public_keys(server.host_public_keys())
+        with SSHShell(
+            "127.0.0.1", port=server.port, user=name, key_filename=client_key.private, host_keys=pins
+        ) as sh:
+            yield name, sh
+    finally:
+        server.stop()
+        Path(f"/etc/sudoers.d/{name}").unlink(missing_ok=True)
+        subprocess.run(["userdel", "--remove", name], check=False, capture_output=True)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def test_sudo_n_as_unprivileged_user(unprivileged_login: tuple[str, SSHShell], tmp_path: Path) -> None:
+    """sudo -n fails at once without rights (no prompt, no tty), then works with NOPASSWD; write_file too."""
+    name, sh = unprivileged_login
+    assert sh.run(["id", "-u"]).stdout.strip() != "0"
+    denied = sh.run(["id", "-u"], sudo=True, check=False, timeout=30)
+    assert denied.exit_code == 1 and "password is required" in denied.stderr
+    rules = Path(f"/etc/sudoers.d/{name}")
+    rules.write_text(f"{name} ALL=(ALL) NOPASSWD: ALL\n")
+    rules.chmod(0o440)
+    assert sh.run(["id", "-u"], sudo=True).stdout == "0\n"
+    target = tmp_path / "root-only"
+    target.mkdir(mode=0o755)
+    with pytest.raises(PermissionError):
+        sh.write_file(str(target / "f"), "x")
+    sh.write_file(str(target / "f"), "as root\n", mode=0o640, sudo=True)
+    assert (target / "f").read_text() == "as root\n" and (target / "f").stat().st_uid == 0
