@@ -47,12 +47,20 @@ def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
     if reason:
         pytest.skip(reason)
     sandbox = Sandbox(tmp_path_factory.mktemp("sandbox") / "cloud")
+    had_user = bool(subprocess.run(["getent", "passwd", sandbox.login_user], capture_output=True).stdout)
+    had_dev_disk = Path("/dev/disk").exists()
     try:
         sandbox.start()
         allow_network(sandbox.network)
         yield sandbox
     finally:
         sandbox.stop(force=True)
+    if not Path("/run/vmec2-sandbox").exists():
+        # We were the last sandbox on the machine: the shared resources must be gone too.
+        user_now = bool(subprocess.run(["getent", "passwd", sandbox.login_user], capture_output=True).stdout)
+        assert user_now == had_user, "the login user was not removed"
+        assert not Path("/etc/sudoers.d/vmec2-sandbox").exists()
+        assert Path("/dev/disk").exists() == had_dev_disk
 
 
 def make_client(cloud: Sandbox, region: str, *, retries: int = 3) -> Any:

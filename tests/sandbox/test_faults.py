@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
+import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -111,21 +114,30 @@ def test_sshd_comes_up_late(faulty: Sandbox, launcher: Any, east: Any) -> None:
     assert probe.returncode == 255
 
 
-def test_dropped_ssh_session(faulty: Sandbox, launcher: Any) -> None:
-    """drop_ssh_connections cuts a running session (ssh exits 255) while sshd keeps accepting new ones."""
+def test_ssh_connection_dropped_mid_transfer(faulty: Sandbox, launcher: Any, tmp_path: Path) -> None:
+    """drop_ssh_connections cuts a running rsync (it fails) while sshd keeps accepting new sessions."""
     key_name, key_file = launcher.key_pair("us-east-1")
     instance = launcher.instance("us-east-1", key_name)
     login = launcher.login("us-east-1", instance, key_file)
-    session = subprocess.Popen(
-        [*login.ssh_argv(), f"{login.user}@{login.address}", "echo started; sleep 120"],
-        stdout=subprocess.PIPE,
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "big.bin").write_bytes(os.urandom(8 * 1024 * 1024))
+    ssh = " ".join(login.ssh_argv())
+    rsync = subprocess.Popen(
+        ["rsync", "-a", "--bwlimit=256", "-e", ssh, f"{source}/", f"{login.user}@{login.address}:dst/"],
+        stderr=subprocess.PIPE,
         text=True,
     )
     try:
-        assert session.stdout is not None and session.stdout.readline().strip() == "started"
+        # Wait until data is arriving (rsync's temporary file exists), then cut the connection.
+        for _ in range(600):
+            if rsync.poll() is not None or login.run("ls -A ~/dst 2>/dev/null", check=False).stdout.strip():
+                break
+            time.sleep(0.1)
+        assert rsync.poll() is None, "rsync finished before the fault could be injected"
         assert faulty.drop_ssh_connections(instance["InstanceId"]) >= 1
-        assert session.wait(timeout=60) == 255
+        assert rsync.wait(timeout=60) != 0
     finally:
-        session.kill()
-        session.wait()
+        rsync.kill()
+        rsync.wait()
     assert login.run("echo again").stdout.strip() == "again"
