@@ -18,6 +18,7 @@ import base64
 import binascii
 import datetime as dt
 import json
+import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterable, Mapping
@@ -25,7 +26,7 @@ from typing import Any
 
 from ._log import get_logger
 from .dispatch import dispatch
-from .errors import ParameterError
+from .errors import EndpointError, ParameterError
 from .naming import normalize, operation_index, service_model
 from .services import ServiceObject
 
@@ -297,8 +298,11 @@ def signin_token_url(credentials: Any, duration: int | None = None) -> str:
 
 
 def _https_get(url: str) -> str:
-    with urllib.request.urlopen(url, timeout=30) as response:
-        return str(response.read().decode("utf-8"))
+    try:
+        with urllib.request.urlopen(url, timeout=30) as response:
+            return str(response.read().decode("utf-8"))
+    except (urllib.error.URLError, OSError) as exc:
+        raise EndpointError(f"cannot reach the federation endpoint {FEDERATION_URL}: {exc}") from exc
 
 
 def fetch_signin_token(

@@ -210,3 +210,19 @@ def test_login_url_errors() -> None:
     creds = {"AccessKeyId": "AK", "SecretAccessKey": "SK", "SessionToken": "ST"}
     with pytest.raises(VMEC2Error, match="no sign-in token"):
         ec2.login_url(creds, fetch=lambda url: "<html>denied</html>")
+
+
+def test_default_fetch_maps_network_errors(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without an injected fetcher, a failed HTTPS request becomes EndpointError (urlopen is stubbed)."""
+    import urllib.error
+    import urllib.request
+
+    from provisioning import EndpointError
+
+    def refuse(url: str, timeout: float) -> None:
+        raise urllib.error.URLError("no network in tests")
+
+    monkeypatch.setattr(urllib.request, "urlopen", refuse)
+    creds = {"AccessKeyId": "AK", "SecretAccessKey": "SK", "SessionToken": "ST"}
+    with pytest.raises(EndpointError, match="federation endpoint"):
+        EC2(region="us-east-1").get_signin_token(creds)
