@@ -34,11 +34,22 @@ if TYPE_CHECKING:
 
     from .facade import Facade
 
-__all__ = ["Future", "async_enabled", "async_mode", "executor", "submit", "submit_operation", "wrap_mode"]
+__all__ = [
+    "Future",
+    "async_enabled",
+    "async_mode",
+    "executor",
+    "note_failure",
+    "submit",
+    "submit_operation",
+    "wrap_mode",
+]
 
 _LOCK = threading.Lock()
 _EXECUTOR: concurrent.futures.ThreadPoolExecutor | None = None
 _ASYNC: ContextVar[bool] = ContextVar("vmec2_async", default=False)
+#: Failures swallowed by ``raise_error=False`` during the current background call (see :func:`note_failure`).
+_FAILURES: ContextVar[list[BaseException] | None] = ContextVar("vmec2_failures", default=None)
 
 #: Threads in the pool: enough for many outstanding calls, matched by the clients' connection pools.
 MAX_WORKERS = 32
@@ -68,6 +79,13 @@ def async_mode(enabled: bool = True) -> Iterator[None]:
         yield
     finally:
         _ASYNC.reset(token)
+
+
+def note_failure(exc: BaseException) -> None:
+    """Record a failure that the no-raise error mode turned into a default result, for ``Future.error()``."""
+    box = _FAILURES.get()
+    if box is not None:
+        box.append(exc)
 
 
 class Future(concurrent.futures.Future[Any]):
@@ -101,11 +119,18 @@ def submit(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Future:
     def run() -> None:
         if not future.set_running_or_notify_cancel():
             return
+        token = _FAILURES.set([])
         try:
             with async_mode(False):
-                future.set_result(fn(*args, **kwargs))
+                result = fn(*args, **kwargs)
+            failures = _FAILURES.get()
+            if failures:
+                future._call_error = failures[-1]
+            future.set_result(result)
         except BaseException as exc:
             future.set_exception(exc)
+        finally:
+            _FAILURES.reset(token)
 
     executor().submit(run)
     return future

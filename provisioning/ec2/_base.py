@@ -20,6 +20,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 
+from ..asynccalls import note_failure, wrap_mode
 from ..dispatch import IGNORED_OUTPUT, dispatch
 from ..errors import NotFoundError, ParameterError, VMEC2Error
 from ..naming import normalize, service_model
@@ -45,6 +46,7 @@ def fail(facade: Facade | None, exc: VMEC2Error, where: str, default: Any) -> An
         print(f"{where}: {exc}", file=sys.stderr)
     if facade.raise_error:
         raise exc
+    note_failure(exc)  # a background call's future reports it through error()
     return default
 
 
@@ -203,8 +205,6 @@ class EC2Object(AWSObject):
         except AttributeError:
             for suffix in ("_async", "_sync"):
                 if name.endswith(suffix) and len(name) > len(suffix):
-                    from ..asynccalls import wrap_mode
-
                     return wrap_mode(getattr(self, name[: -len(suffix)]), suffix[1:])
             alias = _method_index(type(self)).get(normalize(name))
             if alias is not None and alias != name:

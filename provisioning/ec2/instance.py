@@ -12,6 +12,7 @@ import base64
 import binascii
 from typing import TYPE_CHECKING, Any
 
+from .._log import get_logger
 from ..dispatch import dispatch
 from ..errors import NotFoundError
 from ..objects import AWSObject
@@ -24,6 +25,8 @@ if TYPE_CHECKING:
     from .volume import Attachment
 
 __all__ = ["Instance", "InstanceStateChange"]
+
+log = get_logger(__name__)
 
 
 def _decode(text: str) -> bytes:
@@ -57,6 +60,7 @@ class Instance(Resource):
     def _change(self, operation: str, target: str, wait: bool, **kwargs: Any) -> Any:
         facade = self._facade()
         changes = facade.call("ec2", operation, self, **kwargs)
+        log.info("instance.state_change", instance=str(self), operation=operation, wait=wait)
         if wait:
             facade._wait([self], (target,), None, frozenset(), None)  # type: ignore[attr-defined]
             self.refresh()
@@ -86,6 +90,9 @@ class Instance(Resource):
     def reboot(self, wait: bool = False) -> bool:
         """Reboot the instance (RebootInstances); with ``wait=True`` return once it is running again."""
         return bool(self._change("RebootInstances", "running", wait))
+
+    #: VM::EC2's other name for :meth:`current_status`.
+    current_state = Resource.current_status
 
     # --- attributes that need a call ----------------------------------------------------------------
 

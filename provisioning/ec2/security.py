@@ -12,12 +12,15 @@ import socket
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from .._log import get_logger
 from ..dispatch import dispatch
 from ..errors import ParameterError
 from ..objects import AWSObject
 from ._base import Action, EC2Object, rewrap, vmec2_method
 
 __all__ = ["Group", "IpPermission", "KeyPair", "SecurityGroup", "permission"]
+
+log = get_logger(__name__)
 
 _ANY = {"any", "all", "*", "-1"}
 
@@ -213,6 +216,12 @@ class SecurityGroup(EC2Object):
                 specs = [s for v, d, s in queue if v == verb and d == direction]
                 if specs:
                     facade.call("ec2", f"{verb}SecurityGroup{direction}", group_id=self, ip_permissions=specs)
+                    log.info(
+                        "security_group.update",
+                        group=str(self),
+                        change=f"{verb}{direction}",
+                        rules=len(specs),
+                    )
                     queue[:] = [c for c in queue if (c[0], c[1]) != (verb, direction)]
         self.refresh()
         return True

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from .._log import get_logger
 from ..dispatch import dispatch
 from ..errors import NotFoundError
 from ._base import Action, Poll, Resource, vmec2_method
@@ -13,6 +14,8 @@ if TYPE_CHECKING:
     from .volume import Volume
 
 __all__ = ["Snapshot"]
+
+log = get_logger(__name__)
 
 
 @dispatch.register_class("ec2", "Snapshot")
@@ -45,6 +48,20 @@ class Snapshot(Resource):
         return volume
 
     @vmec2_method()
+    def from_volume(self) -> Volume | None:
+        """The volume the snapshot was taken of (DescribeVolumes), or None once it is gone."""
+        found = self._facade().call("ec2", "DescribeVolumes", Filters={"volume-id": str(self.VolumeId)})
+        return found[0] if found else None
+
+    @vmec2_method(default=[])
+    def to_volumes(self) -> list[Volume]:
+        """The volumes made from this snapshot (DescribeVolumes)."""
+        found: list[Volume] = self._facade().call(
+            "ec2", "DescribeVolumes", Filters={"snapshot-id": str(self)}
+        )
+        return found
+
+    @vmec2_method()
     def copy(
         self, region: str | None = None, description: str | None = None, *, wait: bool = False, **kwargs: Any
     ) -> Snapshot | None:
@@ -63,6 +80,7 @@ class Snapshot(Resource):
             description=description,
             **kwargs,
         )
+        log.info("snapshot.copy", snapshot=str(self), copy=str(new_id), region=dest.region)
         copies = dest.call("ec2", "DescribeSnapshots", new_id)
         if not copies:
             raise NotFoundError("InvalidSnapshot.NotFound", f"copy {new_id} not visible", operation="")

@@ -50,6 +50,22 @@ class Volume(Resource):
     snapshot = create_snapshot
 
     @vmec2_method()
+    def from_snapshot(self) -> Snapshot | None:
+        """The snapshot the volume was made from (DescribeSnapshots), or None."""
+        if not self.field("SnapshotId"):
+            return None
+        found = self._facade().call("ec2", "DescribeSnapshots", Filters={"snapshot-id": str(self.SnapshotId)})
+        return found[0] if found else None
+
+    @vmec2_method(default=[])
+    def to_snapshots(self) -> list[Snapshot]:
+        """The snapshots taken of this volume (DescribeSnapshots)."""
+        found: list[Snapshot] = self._facade().call(
+            "ec2", "DescribeSnapshots", Filters={"volume-id": str(self)}
+        )
+        return found
+
+    @vmec2_method()
     def attach(self, instance: Any, device: str, **kwargs: Any) -> Attachment | None:
         """Attach the volume to an instance (object or id) at ``device`` (AttachVolume)."""
         attachment: Attachment = self._facade().call("ec2", "AttachVolume", self, instance, device, **kwargs)

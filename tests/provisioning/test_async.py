@@ -116,3 +116,15 @@ def test_outstanding_calls_run_in_parallel(ec2: EC2) -> None:
         assert all(f.result(timeout=20) for f in futures)
     finally:
         client.meta.events.unregister("before-call.ec2.DescribeRegions", meet)
+
+
+def test_object_method_future_reports_failure_in_no_raise_mode(ec2: EC2) -> None:
+    """A background object method that fails in no-raise mode gives its default and error() the failure."""
+    vol = ec2.create_volume(availability_zone="us-east-1a", size=1)
+    vol.delete()
+    ec2.raise_error = False
+    future = vol.current_status_async()
+    assert future.result(timeout=10) is None and isinstance(future.error(), NotFoundError)
+    ec2.raise_error = True
+    with pytest.raises(NotFoundError):
+        vol.current_status_async().result(timeout=10)

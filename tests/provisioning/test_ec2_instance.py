@@ -241,3 +241,17 @@ def test_monitor_is_a_declared_action(ec2: EC2, instance: Instance, stub: Stubbe
     stub.add_response("monitor_instances", answer, {"InstanceIds": [str(instance)]})
     assert instance.monitor()[0].instanceId == str(instance)
     assert "MonitorInstances" in (Instance.monitor.__doc__ or "")
+
+
+def test_state_changes_are_logged(ec2: EC2, instance: Instance) -> None:
+    """Lifecycle calls log a stable event with the instance and operation (structlog, never configured)."""
+    from structlog.testing import capture_logs
+
+    with capture_logs() as logs:
+        instance.stop()
+    assert {
+        "event": "instance.state_change",
+        "instance": str(instance),
+        "operation": "StopInstances",
+    }.items() <= logs[0].items()
+    assert instance.current_state() == "stopped"

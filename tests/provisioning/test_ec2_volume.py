@@ -162,3 +162,12 @@ def test_snapshot_sharing(ec2: EC2, volume: Volume) -> None:
     assert perms == {("all", None), (None, "111122223333")}
     assert snap.make_public(False) and snap.remove_authorized_users("111122223333")
     assert snap.authorized_users() == []
+
+
+def test_volume_and_snapshot_lineage(ec2: EC2, volume: Volume) -> None:
+    """from_snapshot/to_snapshots and from_volume/to_volumes follow lineage with describe calls."""
+    snap = volume.create_snapshot("lineage")
+    new = snap.create_volume("us-east-1a")
+    assert [str(s) for s in volume.to_snapshots()] == [str(snap)]
+    assert str(new.from_snapshot()) == str(snap) and volume.from_snapshot() is None
+    assert str(snap.from_volume()) == str(volume) and [str(v) for v in snap.to_volumes()] == [str(new)]
