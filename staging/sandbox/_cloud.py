@@ -21,7 +21,7 @@ from staging.sandbox._hosts import Attachment, Host
 from staging.sandbox._net import Network, create_host_net, delete_host_net, host_addresses
 from staging.sandbox._state import StateFile
 from staging.sandbox._system import reap_orphans
-from staging.sandbox._volumes import VolumeStore, loop_attach, loop_detach
+from staging.sandbox._volumes import VolumeStore, loop_attach, loop_detach, loop_refresh
 from staging.sandbox.errors import SandboxError
 from staging.sandbox.faults import Faults
 
@@ -171,8 +171,18 @@ class SandboxCloud:
             self._release_loop(volume_id)
         delete_host_net(host.netns, host.veth)
         shutil.rmtree(host.workdir, ignore_errors=True)
-        self._free.insert(0, host.address)
+        # Reused last, so a describe of a recently terminated instance rarely shows a live host's address.
+        self._free.append(host.address)
+        instance.nics[0].public_ip = None
         self.state.forget("hosts", instance.id)
+
+    def instance_rebooted(self, instance: Moto) -> None:
+        """Restart the host: its sessions end and its mounts go; sshd comes back with the same keys."""
+        host = self.hosts.get(instance.id)
+        if host is not None and instance.state == "running":
+            host.shutdown()
+            reap_orphans()
+            self._power_on(instance, host)
 
     def console_output(self, instance_id: str) -> str:
         """The instance's console text (cloud-init host key blocks once sshd has its keys)."""
@@ -225,6 +235,13 @@ class SandboxCloud:
         if loop is not None:
             loop_detach(loop)
         self.state.forget("loops", volume_id)
+
+    def volume_modified(self, volume: Moto) -> None:
+        """Grow the backing file to the new size and let an attached loop device see it (``losetup -c``)."""
+        self.store.grow_volume(volume.id, int(volume.size))
+        loop = self.loops.get(volume.id)
+        if loop is not None:
+            loop_refresh(loop)
 
     def volume_deleted(self, volume_id: str) -> None:
         """Free the volume's bytes."""

@@ -127,6 +127,14 @@ def _install_instances(cloud: SandboxCloud) -> None:
                 cloud.instance_terminated(instance)
             return result
 
+    def reboot_instances(original: Fn, backend: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        with cloud.lock:
+            result = original(backend, *args, **kwargs)
+            for instance in result:
+                cloud.instance_rebooted(instance)
+            return result
+
+    _wrap("reboot_instances", reboot_instances)
     _wrap("run_instances", run_instances)
     _wrap("start_instances", start_instances)
     _wrap("stop_instances", stop_instances)
@@ -188,6 +196,18 @@ def _install_volumes(cloud: SandboxCloud) -> None:
             cloud.volume_detached(volume_id, instance_id)
             return attachment
 
+    def modify_volume(original: Fn, backend: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        volume = backend.get_volume(_arg(args, kwargs, 0, "volume_id"))
+        target = _arg(args, kwargs, 1, "target_size")
+        if target is not None and int(target) < int(volume.size):
+            raise EC2ClientError(
+                "InvalidParameterValue", f"New size cannot be smaller than existing size of {volume.size} GiB"
+            )
+        with cloud.lock:
+            volume = original(backend, *args, **kwargs)
+            cloud.volume_modified(volume)
+            return volume
+
     def delete_volume(original: Fn, backend: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         with cloud.lock:
             volume = original(backend, *args, **kwargs)
@@ -216,6 +236,7 @@ def _install_volumes(cloud: SandboxCloud) -> None:
         ("create_volume", create_volume),
         ("attach_volume", attach_volume),
         ("detach_volume", detach_volume),
+        ("modify_volume", modify_volume),
         ("delete_volume", delete_volume),
         ("create_snapshot", create_snapshot),
         ("copy_snapshot", copy_snapshot),

@@ -54,6 +54,12 @@ class VolumeStore:
         with path.open("ab") as f:
             f.truncate(max(size_gib * GIB, path.stat().st_size))
 
+    def grow_volume(self, volume_id: str, size_gib: int) -> None:
+        """Extend the backing file (sparsely) to ``size_gib``; never shrinks it."""
+        path = self.volume_file(volume_id)
+        with path.open("ab") as f:
+            f.truncate(max(size_gib * GIB, path.stat().st_size))
+
     def delete_volume(self, volume_id: str) -> None:
         """Free the volume's bytes."""
         self.volume_file(volume_id).unlink(missing_ok=True)
@@ -78,6 +84,11 @@ class VolumeStore:
 def loop_attach(path: Path) -> str:
     """Attach ``path`` to the first free loop device and return the device (e.g. ``/dev/loop3``)."""
     return run(["losetup", "--find", "--show", str(path)]).strip()
+
+
+def loop_refresh(device: str) -> None:
+    """Make ``device`` pick up its backing file's new size (as an EBS volume grows after ModifyVolume)."""
+    run(["losetup", "--set-capacity", device])
 
 
 def loop_detach(device: str) -> None:

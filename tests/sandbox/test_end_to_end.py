@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from staging.sandbox import by_id_path
 
@@ -118,7 +119,7 @@ def test_hosts_have_their_own_mounts_and_homes(launcher: Any, east: Any, track: 
 
 
 def test_stop_start_keeps_host_keys_and_terminate_removes_host(launcher: Any, east: Any, cloud: Any) -> None:
-    """Stop takes sshd down, start brings it back with the same host keys, terminate removes the host."""
+    """Stop takes sshd down, start and reboot bring it back with the same keys, terminate removes the host."""
     key_name, key_file = launcher.key_pair("us-east-1")
     instance = launcher.instance("us-east-1", key_name)
     iid = instance["InstanceId"]
@@ -127,5 +128,22 @@ def test_stop_start_keeps_host_keys_and_terminate_removes_host(launcher: Any, ea
     assert login.run("true", check=False).returncode == 255
     east.start_instances(InstanceIds=[iid])
     assert login.run("true", check=False).returncode == 0  # same known_hosts: same host keys
+    login.run("echo kept > ~/file")
+    east.reboot_instances(InstanceIds=[iid])
+    assert login.run("cat ~/file").stdout == "kept\n"
     east.terminate_instances(InstanceIds=[iid])
     assert iid not in cloud.status()["hosts"]
+
+
+def test_modify_volume_grows_the_device(launcher: Any, east: Any, track: Any) -> None:
+    """After modify_volume the attached block device has the new size; shrinking is refused."""
+    key_name, key_file = launcher.key_pair("us-east-1")
+    instance = launcher.instance("us-east-1", key_name, zone="us-east-1a")
+    volume_id = east.create_volume(Size=1, AvailabilityZone="us-east-1a")["VolumeId"]
+    track.volumes.append(("us-east-1", volume_id))
+    east.attach_volume(VolumeId=volume_id, InstanceId=instance["InstanceId"], Device="/dev/sdf")
+    east.modify_volume(VolumeId=volume_id, Size=3)
+    login = launcher.login("us-east-1", instance, key_file)
+    assert login.run(f"sudo blockdev --getsize64 {by_id_path(volume_id)}").stdout.strip() == str(3 * 1024**3)
+    with pytest.raises(ClientError):
+        east.modify_volume(VolumeId=volume_id, Size=2)
