@@ -27,7 +27,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+
+import tenacity
 
 from ._log import get_logger
 from .errors import NotFoundError, VMEC2Error, WaitTimeout
@@ -36,7 +38,7 @@ if TYPE_CHECKING:
     from .ec2._base import Poll, Resource
     from .facade import Facade
 
-__all__ = ["UnexpectedState", "WaitProgress", "WaitersMixin", "backoff"]
+__all__ = ["UnexpectedState", "WaitProgress", "WaitersMixin", "backoff", "eventually"]
 
 log = get_logger(__name__)
 
@@ -99,6 +101,32 @@ def backoff(initial: float = 1.0, factor: float = 1.5, maximum: float = 15.0) ->
     while True:
         yield delay
         delay = min(delay * factor, maximum)
+
+
+#: Waits between attempts of :func:`eventually` (15.5 s in all), the usual window of eventual consistency.
+CONSISTENCY_WAITS = (0.5, 1.0, 2.0, 4.0, 8.0)
+
+T = TypeVar("T")
+
+
+def eventually(facade: Any, fn: Callable[[], T]) -> T:
+    """Call ``fn`` until a freshly created resource is visible: retry only :class:`NotFoundError`.
+
+    The one eventual-consistency policy (tenacity): AWS may answer ``InvalidAMIID.NotFound`` or
+    ``InvalidSnapshot.NotFound`` for a few seconds after the create call, so ``fn`` runs up to six times,
+    sleeping :data:`CONSISTENCY_WAITS` between attempts with the façade's ``wait_sleep``; the last
+    ``NotFoundError`` is raised as is.
+    """
+    last = len(CONSISTENCY_WAITS) - 1
+    retrying = tenacity.Retrying(
+        retry=tenacity.retry_if_exception_type(NotFoundError),
+        stop=tenacity.stop_after_attempt(len(CONSISTENCY_WAITS) + 1),
+        wait=lambda state: CONSISTENCY_WAITS[min(state.attempt_number - 1, last)],
+        sleep=getattr(facade, "wait_sleep", time.sleep),
+        before_sleep=lambda state: log.debug("eventually.retry", attempt=state.attempt_number),
+        reraise=True,
+    )
+    return retrying(fn)
 
 
 def _flatten(objects: Iterable[Any]) -> list[Any]:

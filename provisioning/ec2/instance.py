@@ -16,6 +16,7 @@ from .._log import get_logger
 from ..dispatch import dispatch
 from ..errors import NotFoundError
 from ..objects import AWSObject
+from ..waiters import eventually
 from ._base import Action, Poll, Resource, vmec2_method
 
 if TYPE_CHECKING:
@@ -35,6 +36,13 @@ def _decode(text: str) -> bytes:
         return base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError):
         return text.encode()
+
+
+def _first(found: list[Any], wanted: str) -> Any:
+    """The first object described, else NotFoundError (an id list may come back empty just after a create)."""
+    if not found:
+        raise NotFoundError("NotFound", f"{wanted} is not visible yet", operation="describe")
+    return found[0]
 
 
 @dispatch.register_class("ec2", "Instance")
@@ -149,10 +157,9 @@ class Instance(Resource):
         image_id = facade.call(
             "ec2", "CreateImage", self, name, description=description, no_reboot=no_reboot, **kwargs
         )
-        images = facade.call("ec2", "DescribeImages", image_id)
-        if not images:
-            raise NotFoundError("InvalidAMIID.NotFound", f"new image {image_id} not visible", operation="")
-        image: Image = images[0]
+        image: Image = eventually(
+            facade, lambda: _first(facade.call("ec2", "DescribeImages", image_id), image_id)
+        )
         return image
 
     @vmec2_method()

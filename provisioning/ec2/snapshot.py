@@ -6,8 +6,9 @@ from typing import TYPE_CHECKING, Any
 
 from .._log import get_logger
 from ..dispatch import dispatch
-from ..errors import NotFoundError
+from ..waiters import eventually
 from ._base import Action, Poll, Resource, vmec2_method
+from .instance import _first
 
 if TYPE_CHECKING:
     from .image import Image
@@ -81,13 +82,12 @@ class Snapshot(Resource):
             **kwargs,
         )
         log.info("snapshot.copy", snapshot=str(self), copy=str(new_id), region=dest.region)
-        copies = dest.call("ec2", "DescribeSnapshots", new_id)
-        if not copies:
-            raise NotFoundError("InvalidSnapshot.NotFound", f"copy {new_id} not visible", operation="")
+        copy: Snapshot = eventually(
+            source, lambda: _first(dest.call("ec2", "DescribeSnapshots", new_id), new_id)
+        )
         if wait:
-            dest._wait(copies, ("completed",), None, frozenset(), None)  # type: ignore[attr-defined]
-            copies[0].refresh()
-        copy: Snapshot = copies[0]
+            dest._wait([copy], ("completed",), None, frozenset(), None)  # type: ignore[attr-defined]
+            copy.refresh()
         return copy
 
     @vmec2_method()
@@ -119,10 +119,9 @@ class Snapshot(Resource):
             block_device_mappings=devices,
             **kwargs,
         )
-        images = facade.call("ec2", "DescribeImages", image_id)
-        if not images:
-            raise NotFoundError("InvalidAMIID.NotFound", f"new image {image_id} not visible", operation="")
-        image: Image = images[0]
+        image: Image = eventually(
+            facade, lambda: _first(facade.call("ec2", "DescribeImages", image_id), image_id)
+        )
         return image
 
     # --- sharing ------------------------------------------------------------------------------------

@@ -245,3 +245,24 @@ def test_waiting_for_unpollable_objects_is_a_type_error(ec2: EC2) -> None:
     zone = ec2.describe_availability_zones()[0]
     with pytest.raises(TypeError):
         ec2.wait_for_terminal_state([zone], ["available"])
+
+
+def test_eventually_retries_not_found_after_create(ec2: EC2, clock: FakeTime, stub: Stubber) -> None:
+    """create_image tolerates InvalidAMIID.NotFound for a few describe attempts (eventual consistency)."""
+    inst = fake_instance(ec2, "i-1")
+    stub.add_response("create_image", {"ImageId": "ami-1"})
+    stub.add_client_error("describe_images", "InvalidAMIID.NotFound", "not yet")
+    stub.add_response("describe_images", {"Images": []})
+    stub.add_response("describe_images", {"Images": [{"ImageId": "ami-1", "State": "pending"}]})
+    image = inst.create_image("consistent-image")
+    assert str(image) == "ami-1" and clock.sleeps == [0.5, 1.0]
+
+
+def test_eventually_gives_up(ec2: EC2, clock: FakeTime, stub: Stubber) -> None:
+    """After six attempts (15.5 s of sleeps) the NotFoundError propagates."""
+    stub.add_response("create_image", {"ImageId": "ami-1"})
+    for _ in range(6):
+        stub.add_client_error("describe_images", "InvalidAMIID.NotFound", "never")
+    with pytest.raises(NotFoundError):
+        fake_instance(ec2, "i-1").create_image("never-visible")
+    assert sum(clock.sleeps) == 15.5
