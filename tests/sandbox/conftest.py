@@ -40,6 +40,14 @@ def sandbox_usable() -> str | None:
     return None
 
 
+@pytest.fixture
+def needs_sandbox() -> None:
+    """Skip the test when this machine cannot run a sandbox (not root, tools missing)."""
+    reason = sandbox_usable()
+    if reason:
+        pytest.skip(reason)
+
+
 @pytest.fixture(scope="session")
 def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
     """A sandbox for the whole session (regions us-east-1 and us-west-2), removed at the end."""

@@ -107,7 +107,7 @@ def assert_nothing_left(state_dir: Path, made: dict[str, Any]) -> None:
     assert not Path(f"/run/vmec2-sandbox/refs/{made['state']['token']}").exists()
 
 
-def test_cli_up_status_down_leaves_nothing(tmp_path: Path) -> None:
+def test_cli_up_status_down_leaves_nothing(needs_sandbox: None, tmp_path: Path) -> None:
     """`up` prints the environment, `status` lists the host, `down` removes every trace of the sandbox."""
     state_dir = tmp_path / "cloud"
     cli = [sys.executable, "-m", "staging.sandbox"]
@@ -137,7 +137,7 @@ def test_cli_up_status_down_leaves_nothing(tmp_path: Path) -> None:
         subprocess.run([*cli, "down", "--force", "--state-dir", str(state_dir)], capture_output=True)
 
 
-def test_down_force_cleans_up_after_a_crash(tmp_path: Path) -> None:
+def test_down_force_cleans_up_after_a_crash(needs_sandbox: None, tmp_path: Path) -> None:
     """After the daemon is killed, down refuses and down --force removes everything from the state file."""
     sandbox = Sandbox(tmp_path / "cloud", regions=["us-east-1"])
     try:
@@ -153,7 +153,7 @@ def test_down_force_cleans_up_after_a_crash(tmp_path: Path) -> None:
         sandbox.stop(force=True)
 
 
-def test_legacy_device_names(tmp_path: Path) -> None:
+def test_legacy_device_names(needs_sandbox: None, tmp_path: Path) -> None:
     """In legacy mode a volume attached as /dev/sdf is the block device /dev/xvdf in its host only."""
     with Sandbox(tmp_path / "cloud", regions=["us-east-1"], legacy_devices=True) as sandbox:
         made = busy_sandbox(sandbox.state_dir, sandbox.endpoint, tmp_path)
