@@ -3,7 +3,7 @@
 The methods chain the steps that usually follow each other, as VM::EC2's did, so the manual's example runs
 as written::
 
-    vpc = ec2.create_vpc(cidr_block="10.0.0.0/16")
+    vpc = ec2.create_vpc("10.0.0.0/16")
     subnet = vpc.create_subnet("10.0.0.0/24")
     gateway = vpc.create_internet_gateway()          # created and attached
     table = subnet.create_route_table()              # created and associated
