@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from ..dispatch import dispatch
 from ._base import EC2Object, rewrap, vmec2_method
+
+if TYPE_CHECKING:
+    from .instance import Instance
 
 __all__ = ["ElasticAddress"]
 
@@ -26,7 +29,7 @@ class ElasticAddress(EC2Object):
         return {"allocation_id": str(alloc)} if alloc else {"public_ip": str(self)}
 
     @vmec2_method()
-    def associate(self, instance: Any) -> str | None:
+    def associate(self, instance: Instance | str) -> str | None:
         """Associate the address with an instance (object or id); returns the association id."""
         association = self._facade().call("ec2", "AssociateAddress", instance_id=instance, **self._key())
         self.refresh()

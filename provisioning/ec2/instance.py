@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from .address import ElasticAddress
     from .image import Image
     from .security import KeyPair
-    from .volume import Attachment
+    from .volume import Attachment, Volume
 
 __all__ = ["Instance", "InstanceStateChange"]
 
@@ -163,13 +163,13 @@ class Instance(Resource):
         return image
 
     @vmec2_method()
-    def attach_volume(self, volume: Any, device: str, **kwargs: Any) -> Attachment | None:
+    def attach_volume(self, volume: Volume | str, device: str, **kwargs: Any) -> Attachment | None:
         """Attach a volume (object or id) at ``device`` (AttachVolume); returns the attachment."""
         attachment: Attachment = self._facade().call("ec2", "AttachVolume", volume, self, device, **kwargs)
         return attachment
 
     @vmec2_method()
-    def detach_volume(self, volume: Any, *, force: bool = False) -> Attachment | None:
+    def detach_volume(self, volume: Volume | str, *, force: bool = False) -> Attachment | None:
         """Detach a volume (object or id) from this instance (DetachVolume); returns the attachment."""
         attachment: Attachment = self._facade().call("ec2", "DetachVolume", volume, self, force=force or None)
         return attachment
@@ -177,11 +177,10 @@ class Instance(Resource):
     @vmec2_method()
     def associate_address(self, address: ElasticAddress | str) -> str | None:
         """Associate an elastic address (object, public IP or allocation id); returns the association id."""
-        key = "allocation_id" if str(address).startswith("eipalloc-") else "public_ip"
-        alloc = getattr(address, "AllocationId", None) if isinstance(address, AWSObject) else None
-        if alloc:
-            key, address = "allocation_id", alloc
-        return str(self._facade().call("ec2", "AssociateAddress", instance_id=self, **{key: str(address)}))
+        if isinstance(address, AWSObject):
+            return address.associate(self)  # type: ignore[no-any-return]
+        key = "allocation_id" if address.startswith("eipalloc-") else "public_ip"
+        return str(self._facade().call("ec2", "AssociateAddress", instance_id=self, **{key: address}))
 
     @vmec2_method(default=False)
     def disassociate_address(self) -> bool:

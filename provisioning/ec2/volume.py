@@ -66,7 +66,7 @@ class Volume(Resource):
         return found
 
     @vmec2_method()
-    def attach(self, instance: Any, device: str, **kwargs: Any) -> Attachment | None:
+    def attach(self, instance: Instance | str, device: str, **kwargs: Any) -> Attachment | None:
         """Attach the volume to an instance (object or id) at ``device`` (AttachVolume)."""
         attachment: Attachment = self._facade().call("ec2", "AttachVolume", self, instance, device, **kwargs)
         return attachment
