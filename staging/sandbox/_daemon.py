@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 import signal
 import threading
 from pathlib import Path
@@ -17,7 +18,14 @@ from typing import Any
 import structlog
 
 from staging.sandbox import _shared
-from staging.sandbox._net import choose_network, create_bridge, gateway, used_networks
+from staging.sandbox._net import (
+    choose_network,
+    create_bridge,
+    gateway,
+    link_exists,
+    list_netns,
+    used_networks,
+)
 from staging.sandbox._state import StateFile
 from staging.sandbox._system import become_subreaper, machine_lock
 from staging.sandbox.faults import Faults
@@ -49,7 +57,7 @@ def run_daemon(state_dir: Path, config: dict[str, Any]) -> int:
     state = StateFile(
         state_dir,
         {
-            "token": token,
+            # No token yet: it is recorded only once claimed (see _bring_up).
             "state_dir": str(state_dir),
             "status": "starting",
             "daemon_pid": os.getpid(),
@@ -91,13 +99,17 @@ def _bring_up(
     from staging.sandbox._images import register_images
     from staging.sandbox._wsgi import SandboxMiddleware
 
+    with machine_lock():
+        # The bridge name claims the token: every other name (namespaces, veths, shared reference) derives
+        # from it, so a token already in use must never be recorded (teardown would remove the other's).
+        while link_exists(f"vsb{token}") or any(ns.startswith(f"vsb{token}-") for ns in list_netns()):
+            token = secrets.token_hex(2)
+        bridge = f"vsb{token}"
+        net = choose_network(used_networks())
+        state.update(token=token, network={"cidr": str(net), "bridge": bridge, "gateway": gateway(net)})
+        create_bridge(bridge, net)
     state.update(shared=[user])
     _shared.acquire(token, user)
-    bridge = f"vsb{token}"
-    with machine_lock():
-        net = choose_network(used_networks())
-        state.update(network={"cidr": str(net), "bridge": bridge, "gateway": gateway(net)})
-        create_bridge(bridge, net)
     cloud = SandboxCloud(
         state=state,
         state_dir=state_dir,
