@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..dispatch import dispatch
-from ..waiters import UnexpectedState
+from ..waiters import UnexpectedState, eventually
 from ._base import Action, EC2Object, Poll, Resource, vmec2_method
+from .instance import _first
 
 if TYPE_CHECKING:
     from .instance import Instance
@@ -43,6 +44,38 @@ class Image(Resource):
             raise UnexpectedState(str(self), str(self.recorded_status()), ("available",))
         instances: list[Instance] = self._facade().call("ec2", "RunInstances", self, **kwargs)
         return instances
+
+    @vmec2_method()
+    def copy(
+        self,
+        region: str | None = None,
+        name: str | None = None,
+        description: str | None = None,
+        *,
+        wait: bool = False,
+        **kwargs: Any,
+    ) -> Image | None:
+        """Copy the image into ``region`` (default: this one) and return the copy (CopyImage).
+
+        The call goes to the destination region, as AWS requires; ``name`` defaults to this image's.
+        With ``wait=True`` it returns once the copy is available.
+        """
+        source = self._facade()
+        dest = source if region in (None, source.region) else source.clone(region=region)
+        new_id = dest.call(
+            "ec2",
+            "CopyImage",
+            source_region=source.region,
+            source_image_id=self,
+            name=name or self.field("Name"),
+            description=description,
+            **kwargs,
+        )
+        copy: Image = eventually(source, lambda: _first(dest.call("ec2", "DescribeImages", new_id), new_id))
+        if wait:
+            dest._wait([copy], ("available",), None, frozenset(), None)  # type: ignore[attr-defined]
+            copy.refresh()
+        return copy
 
     # --- launch permissions ---------------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from .._log import get_logger
@@ -98,6 +99,12 @@ class Instance(Resource):
     def reboot(self, wait: bool = False) -> bool:
         """Reboot the instance (RebootInstances); with ``wait=True`` return once it is running again."""
         return bool(self._change("RebootInstances", "running", wait))
+
+    @property
+    def up_time(self) -> float:
+        """Seconds since the instance was launched, from this snapshot's launch time (no API call)."""
+        launched = self.field("LaunchTime")
+        return 0.0 if launched is None else (datetime.now(UTC) - launched).total_seconds()
 
     #: VM::EC2's other name for :meth:`current_status`.
     current_state = Resource.current_status

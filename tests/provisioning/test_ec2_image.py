@@ -144,3 +144,16 @@ def stub(ec2: EC2) -> Iterator[Stubber]:
     """A Stubber on the façade's ec2 client."""
     with Stubber(ec2._pool.client("ec2")) as stubber:
         yield stubber
+
+
+def test_image_copy_to_other_region(ec2: EC2, image: Image) -> None:
+    """copy(region=, name=, description=) returns the copy, described in the destination region."""
+    copy = image.copy(region="eu-west-1", description="copied", wait=True)
+    assert isinstance(copy, Image) and str(copy) != str(image) and copy.name == image.name
+    assert copy.ec2 is not None and copy.ec2.region == "eu-west-1" and copy.current_status() == "available"
+
+
+def test_image_copy_failure(mode: EC2, image: Image, stub: Stubber) -> None:
+    """A refused copy fails in both modes (moto answers 500 for a gone image: Stubber)."""
+    stub.add_client_error("copy_image", "InvalidAMIID.NotFound", "no such image")
+    fails(mode, image.copy, NotFoundError)

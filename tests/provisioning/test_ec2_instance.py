@@ -255,3 +255,9 @@ def test_state_changes_are_logged(ec2: EC2, instance: Instance) -> None:
         "operation": "StopInstances",
     }.items() <= logs[0].items()
     assert instance.current_state() == "stopped"
+
+
+def test_up_time_and_reservation_groups(ec2: EC2, instance: Instance) -> None:
+    """up_time is derived from the launch time; reservation fields read through (no calls)."""
+    assert 0 <= instance.up_time < 3600
+    assert instance.groups is not None
