@@ -10,6 +10,8 @@ import shlex
 import sys
 from pathlib import Path
 
+import structlog
+
 from staging.sandbox._api import DEFAULT_REGIONS, Sandbox
 from staging.sandbox.errors import SandboxError
 from staging.sandbox.faults import Faults
@@ -40,14 +42,28 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _configure_logging(level: int) -> None:
+    """Send structlog and stdlib logging to stderr at ``level`` (this entry point is an application)."""
+    logging.basicConfig(
+        level=level, stream=sys.stderr, format="%(asctime)s %(name)s %(levelname)s %(message)s"
+    )
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    structlog.configure(
+        wrapper_class=structlog.make_filtering_bound_logger(level),
+        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     args = _parser().parse_args(argv)
     if args.command == "daemon":
         from staging.sandbox._daemon import run_daemon
 
+        _configure_logging(logging.INFO)  # into daemon.log
         return run_daemon(args.state_dir.absolute(), json.loads(args.config))
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
+    # stdout is for the environment lines (`eval "$(python -m staging.sandbox up)"`); logs go to stderr.
+    _configure_logging(logging.WARNING)
     try:
         if args.command == "up":
             faults = Faults(

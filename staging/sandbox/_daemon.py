@@ -7,7 +7,6 @@ state file, so a graceful stop and a crash are cleaned up by the same code.
 
 from __future__ import annotations
 
-import logging
 import os
 import secrets
 import signal
@@ -49,8 +48,6 @@ def run_daemon(state_dir: Path, config: dict[str, Any]) -> int:
         config: ``token``, ``regions``, ``login_user``, ``port``, ``legacy_devices``, ``faults``.
     """
     os.environ.update(MOTO_ENV)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
     token: str = config["token"]
     user: str = config["login_user"]
     regions: list[str] = list(config["regions"])
