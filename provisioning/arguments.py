@@ -25,7 +25,7 @@ from typing import Any
 
 from botocore.model import ListShape, MapShape, OperationModel, Shape, StructureShape
 
-from .conventions import ALIASES, DEFAULTS, POSITIONAL, parse_block_device
+from .conventions import ALIASES, DEFAULTS, KEYWORD_ENTRIES, POSITIONAL, parse_block_device
 from .errors import ParameterError
 from .naming import member_keys, normalize, snake
 
@@ -66,6 +66,7 @@ def translate(
         return {}
     params: dict[str, Any] = {}
     aliases = _aliases(service, name)
+    kwargs = _gather_keyword_entries(service, name, kwargs)
     for key, value in kwargs.items():
         if value is None:
             continue
@@ -78,6 +79,20 @@ def translate(
     if service == "ec2" and name == "RunInstances":
         params.setdefault("MaxCount", params["MinCount"])
     return _convert_structure(shape, params, _Context(service, name))
+
+
+def _gather_keyword_entries(service: str, operation: str, kwargs: Mapping[str, Any]) -> Mapping[str, Any]:
+    """Fold VM::EC2's per-entry keywords (``domain_name=``) into their key/value list member."""
+    spec = KEYWORD_ENTRIES.get((service, operation))
+    if spec is None:
+        return kwargs
+    member, keys = spec
+    table = {normalize(k): v for k, v in keys.items()}
+    entries = {table[normalize(k)]: v for k, v in kwargs.items() if normalize(k) in table and v is not None}
+    if not entries:
+        return kwargs
+    rest = {k: v for k, v in kwargs.items() if normalize(k) not in table}
+    return {**rest, member: entries}  # also naming the member itself is then refused as "given twice"
 
 
 class _Context:
@@ -138,9 +153,10 @@ def _assign(params: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
 def primary_members(service: str, operation: OperationModel) -> tuple[str, ...]:
     """The members positional arguments fill, in order (empty if the operation takes none).
 
-    Rule: the override table; else the only required member; else the only ``...Ids`` list, else the only
-    ``...Names`` list; else the required member named after the operation's noun; else the first required
-    member; else the only ``...Id``/``...Name``/``...Identifier`` scalar.
+    Rule, first match wins: the override table; the only required member; the id list named after the
+    operation's noun (DescribeSnapshots -> SnapshotIds); the required member named after it
+    (CreateDBInstance -> DBInstanceIdentifier); the only ``...Ids`` list, else the only ``...Names`` list;
+    the first required member; the only ``...Id``/``...Name``/``...Identifier`` scalar.
     """
     override = POSITIONAL.get((service, operation.name))
     if override:
@@ -153,18 +169,20 @@ def primary_members(service: str, operation: OperationModel) -> tuple[str, ...]:
         return (required[0],)
     lists = [m for m, s in shape.members.items() if isinstance(s, ListShape)]
     noun = re.sub(r"^[A-Z][a-z]+", "", operation.name)  # DescribeSnapshots -> Snapshots
-    for single in (noun.removesuffix("es"), noun.removesuffix("s")):
+    singulars = (noun, noun.removesuffix("es"), noun.removesuffix("s"))
+    for single in singulars:
         for suffix in ("Ids", "Names", "Identifiers"):
             if f"{single}{suffix}" in lists:
+                return (f"{single}{suffix}",)
+    for single in singulars:
+        for suffix in ("Id", "Name", "Identifier"):
+            if f"{single}{suffix}" in required:
                 return (f"{single}{suffix}",)
     for suffix in ("Ids", "Names"):
         found = [m for m in lists if m.endswith(suffix)]
         if len(found) == 1:
             return (found[0],)
     if required:
-        for member in required:
-            if member in (f"{noun}Id", f"{noun}Name", f"{noun}Identifier"):
-                return (member,)
         return (required[0],)
     scalars = [m for m in shape.members if m.endswith(("Id", "Name", "Identifier"))]
     return (scalars[0],) if len(scalars) == 1 else ()

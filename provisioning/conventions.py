@@ -14,7 +14,7 @@ from typing import Any
 
 from .errors import ParameterError
 
-__all__ = ["ALIASES", "DEFAULTS", "POSITIONAL", "parse_block_device"]
+__all__ = ["ALIASES", "DEFAULTS", "KEYWORD_ENTRIES", "POSITIONAL", "parse_block_device"]
 
 Key = tuple[str, str]
 
@@ -69,6 +69,7 @@ ALIASES: Mapping[Key, Mapping[str, str]] = {
     ("ec2", "ImportKeyPair"): {"name": "KeyName", "public_key": "PublicKeyMaterial"},
     ("ec2", "CreateKeyPair"): {"name": "KeyName"},
     ("ec2", "CreateNetworkAclEntry"): {"port_from": "PortRange.From", "port_to": "PortRange.To"},
+    ("ec2", "ReplaceNetworkAclEntry"): {"port_from": "PortRange.From", "port_to": "PortRange.To"},
     ("ec2", "PurchaseReservedInstancesOffering"): {
         "id": "ReservedInstancesOfferingId",
         "count": "InstanceCount",
@@ -127,6 +128,21 @@ POSITIONAL: Mapping[Key, tuple[str, ...]] = {
     ("elb", "DescribeInstanceHealth"): ("LoadBalancerName", "Instances"),
     ("elb", "RegisterInstancesWithLoadBalancer"): ("LoadBalancerName", "Instances"),
     ("elb", "DeregisterInstancesFromLoadBalancer"): ("LoadBalancerName", "Instances"),
+}
+
+#: ``(service, Operation) -> (member, {keyword: key})``: keywords VM::EC2 accepted that are really entries of
+#: one key/value list member, e.g. ``create_dhcp_options(domain_name="x", domain_name_servers=[...])``.
+KEYWORD_ENTRIES: Mapping[Key, tuple[str, Mapping[str, str]]] = {
+    ("ec2", "CreateDhcpOptions"): (
+        "DhcpConfigurations",
+        {
+            "domain_name": "domain-name",
+            "domain_name_servers": "domain-name-servers",
+            "ntp_servers": "ntp-servers",
+            "netbios_name_servers": "netbios-name-servers",
+            "netbios_node_type": "netbios-node-type",
+        },
+    ),
 }
 
 #: ``(service, Operation) -> {member: default}`` applied when the caller gives none.

@@ -31,7 +31,16 @@ __all__ = ["Dispatch", "OutputPlan", "dispatch", "output_plan"]
 
 #: Output members that only drive pagination or carry metadata.
 IGNORED_OUTPUT = frozenset(
-    {"NextToken", "Marker", "NextMarker", "nextToken", "IsTruncated", "ResponseMetadata", "NextPageToken"}
+    {
+        "NextToken",
+        "Marker",
+        "NextMarker",
+        "nextToken",
+        "IsTruncated",
+        "ResponseMetadata",
+        "NextPageToken",
+        "ClientToken",  # echoed back by Create* calls; the caller sent it
+    }
 )
 
 Handler = Callable[[Mapping[str, Any], "Facade | None", OperationModel], Any]

@@ -189,3 +189,12 @@ def translate(operation: str | None = None, endpoint: str | None = None) -> Iter
         raise EndpointError(str(exc)) from exc
     except bce.WaiterError as exc:
         raise WaitTimeout(str(exc)) from exc
+    except bce.ResponseParserError as exc:
+        # The endpoint answered with something that is not an AWS response (an HTML error page, say).
+        raise AWSError(
+            "InvalidResponse",
+            f"unparsable answer from {endpoint or 'the endpoint'}: {exc}",
+            operation=operation,
+        ) from exc
+    except bce.BotoCoreError as exc:
+        raise VMEC2Error(f"{operation or 'call'}: {exc}") from exc

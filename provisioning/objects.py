@@ -235,16 +235,19 @@ class AWSObject:
         """Re-describe the resource and replace this object's data in place.
 
         Returns:
-            True if the resource was found, False if it no longer exists.
+            True if the resource was found, False if the describe call answered with nothing.
 
         Raises:
+            NotFoundError: the resource no longer exists (raised in either error mode, as VM::EC2 did).
             NotImplementedError: if no describe call is known for this kind of object.
         """
         call = self._describe_call()
         if call is None or self.ec2 is None:
             raise NotImplementedError(f"{type(self).__name__} cannot refresh itself")
         service, op, member = call
-        fresh = self.ec2.call(service, op, **{member: [str(self)]})
+        # A scalar id: the translator makes it a list where the describe call takes one. Like VM::EC2's
+        # refresh, this always raises (NotFoundError for a vanished resource), whatever the error mode.
+        fresh = self.ec2.call(service, op, **{member: str(self)})
         found = (
             fresh[0] if isinstance(fresh, list) and fresh else fresh if isinstance(fresh, AWSObject) else None
         )

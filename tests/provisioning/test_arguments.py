@@ -268,3 +268,28 @@ def test_rds_member_hash_parameters_vmec2_form() -> None:
     two = {"ParameterName": "max_allowed_packet", "ParameterValue": "1024", "ApplyMethod": "immediate"}
     assert t("ModifyDBParameterGroup", "pg", parameters=one, service="rds")["Parameters"] == [one]
     assert t("ModifyDBParameterGroup", "pg", parameters=[one, two], service="rds")["Parameters"] == [one, two]
+
+
+def test_positionals_for_named_creates() -> None:
+    """create_db_instance('orders', ...) and create_auto_scaling_group('web', ...) name the resource."""
+    assert (
+        t("CreateDBInstance", "orders", db_instance_class="db.t3.micro", engine="mysql", service="rds")[
+            "DBInstanceIdentifier"
+        ]
+        == "orders"
+    )
+    got = t("CreateAutoScalingGroup", "web", min_size=1, max_size=2, service="autoscaling")
+    assert got["AutoScalingGroupName"] == "web"
+
+
+def test_dhcp_option_keywords_become_configurations() -> None:
+    """VM::EC2's create_dhcp_options(domain_name=..., domain_name_servers=[...])."""
+    got = t("CreateDhcpOptions", domain_name="example.com", domain_name_servers=["10.0.0.2", "10.0.0.3"])
+    assert got == {
+        "DhcpConfigurations": [
+            {"Key": "domain-name", "Values": ["example.com"]},
+            {"Key": "domain-name-servers", "Values": ["10.0.0.2", "10.0.0.3"]},
+        ]
+    }
+    with pytest.raises(ParameterError, match="given twice"):
+        t("CreateDhcpOptions", domain_name="x", dhcp_configurations=[])
