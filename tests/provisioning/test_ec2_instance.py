@@ -261,3 +261,13 @@ def test_up_time_and_reservation_groups(ec2: EC2, instance: Instance) -> None:
     """up_time is derived from the launch time; reservation fields read through (no calls)."""
     assert 0 <= instance.up_time < 3600
     assert instance.groups is not None
+
+
+def test_associate_unknown_address_and_group_lookup_failures(mode: EC2, image: Image) -> None:
+    """Associating an unknown address, and describing a deleted group, fail in both modes."""
+    group = mode.create_security_group("short-lived", "x")
+    instance = image.run_instances(security_group_id=group)[0]
+    fails(mode, lambda: instance.associate_address("eipalloc-0123456789abcdef0"), AWSError)
+    instance.terminate()
+    mode.call("ec2", "DeleteSecurityGroup", group_id=str(group))
+    fails(mode, instance.security_groups[0].security_group, NotFoundError)

@@ -171,3 +171,17 @@ def test_volume_and_snapshot_lineage(ec2: EC2, volume: Volume) -> None:
     assert [str(s) for s in volume.to_snapshots()] == [str(snap)]
     assert str(new.from_snapshot()) == str(snap) and volume.from_snapshot() is None
     assert str(snap.from_volume()) == str(volume) and [str(v) for v in snap.to_volumes()] == [str(new)]
+
+
+def test_attachment_and_sharing_failures(mode: EC2, volume: Volume, instance: Instance) -> None:
+    """Attachment queries of a deleted volume and sharing a deleted snapshot fail in both modes."""
+    att = volume.attach(instance, "/dev/sdf")
+    snap = volume.create_snapshot()
+    mode.detach_volume(volume, instance)
+    volume.delete()
+    fails(mode, att.current_status, NotFoundError)
+    fails(mode, att.volume, NotFoundError)
+    assert snap.delete()
+    fails(mode, snap.make_public, NotFoundError, False)
+    fails(mode, lambda: snap.add_authorized_users("111122223333"), NotFoundError, False)
+    fails(mode, snap.authorized_users, NotFoundError, [])
