@@ -42,11 +42,10 @@ def acquire(token: str, user: str) -> None:
             created[key] = value
             created_file.write_text(json.dumps(created))
 
-        for key, path in (
-            ("dev_disk", Path("/dev/disk")),
-            ("home", Path("/home") / user),
-            ("privsep", PRIVSEP_DIR),
-        ):
+        # sshd's privilege separation directory is openssh-server's own (its init script makes it); other
+        # sshd users on the machine rely on it, so it is created if missing but never removed.
+        PRIVSEP_DIR.mkdir(mode=0o755, exist_ok=True)
+        for key, path in (("dev_disk", Path("/dev/disk")), ("home", Path("/home") / user)):
             if not path.exists():
                 record(key, str(path))
                 path.mkdir(mode=0o755, parents=True)
@@ -108,7 +107,7 @@ def release(token: str) -> None:
         if "user" in created and _user_exists(created["user"]):
             run(["userdel", created["user"]], check=False)
             run(["groupdel", created["user"]], check=False)
-        for key in ("home", "dev_disk", "privsep"):
+        for key in ("home", "dev_disk"):
             if key in created:
                 try:
                     Path(created[key]).rmdir()
