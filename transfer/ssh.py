@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import posixpath
-import secrets
 import subprocess
 import tempfile
 import threading
@@ -32,6 +30,7 @@ from transfer.errors import (
     RemoteCommandError,
     translate_ssh_errors,
 )
+from transfer.files import RemoteFiles
 from transfer.hostkeys import (
     FAMILY_ALGORITHMS,
     HostKey,
@@ -71,7 +70,7 @@ def load_private_key(text: str, passphrase: str | None = None) -> paramiko.PKey:
     raise ValueError("unreadable private key (not ed25519/ecdsa/rsa in OpenSSH or PEM format)")
 
 
-class SSHShell:
+class SSHShell(RemoteFiles):
     """A shell on one remote host over SSH. Connects lazily; use it as a context manager to close it.
 
     Args:
@@ -390,7 +389,7 @@ class SSHShell:
             raise RemoteCommandError(result, host=self.host)
         return result
 
-    # --- small files (SFTP) ------------------------------------------------------------------------------
+    # --- small files (SFTP; the operations live in RemoteFiles) -----------------------------------------
     def _sftp(self) -> paramiko.SFTPClient:
         if self._sftp_client is None or not self.is_connected:
             transport = self._transport()
@@ -399,56 +398,6 @@ class SSHShell:
             assert client is not None
             self._sftp_client = client
         return self._sftp_client
-
-    def put(self, local: str | Path, remote: str, *, mode: int | None = None) -> None:
-        """Copy a local file to ``remote`` (atomically: temp file + rename), optionally setting its mode."""
-        self.write_file(
-            remote,
-            Path(local).read_bytes(),
-            mode=mode if mode is not None else Path(local).stat().st_mode & 0o7777,
-        )
-
-    def get(self, remote: str, local: str | Path) -> None:
-        """Copy ``remote`` to a local file."""
-        sftp = self._sftp()
-        with translate_ssh_errors(self.host, self.port):
-            sftp.get(remote, str(local))
-
-    def read_file(self, remote: str, *, sudo: bool = False) -> bytes:
-        """The contents of a remote file (through ``sudo -n cat`` when ``sudo``)."""
-        if sudo:
-            return encode(self.run(["cat", "--", remote], sudo=True).stdout)
-        with translate_ssh_errors(self.host, self.port), self._sftp().open(remote, "rb") as f:
-            return f.read()
-
-    def write_file(self, remote: str, data: bytes | str, *, mode: int = 0o644, sudo: bool = False) -> None:
-        """Write ``remote`` atomically: a temp file in the same directory, then rename over the target.
-
-        Readers see the old or the new file, never half of one. With ``sudo`` the write goes through
-        ``sudo -n sh`` (for root-owned destinations) instead of SFTP.
-        """
-        payload = encode(data) if isinstance(data, str) else data
-        if sudo:
-            script = (
-                'umask 077; t=$(mktemp "$1.XXXXXX") || exit 1; '
-                'if cat > "$t" && chmod "$2" "$t" && mv -f "$t" "$1"; then exit 0; fi; rm -f "$t"; exit 1'
-            )
-            self.run(["sh", "-c", script, "sh", remote, f"{mode:o}"], sudo=True, input=payload)
-            return
-        sftp = self._sftp()
-        d, name = posixpath.split(remote)
-        tmp = posixpath.join(d, f".{name}.tmp-{secrets.token_hex(4)}")
-        with translate_ssh_errors(self.host, self.port):
-            try:
-                with sftp.open(tmp, "wb") as f:
-                    f.set_pipelined(True)
-                    f.write(payload)
-                sftp.chmod(tmp, mode)
-                sftp.posix_rename(tmp, remote)
-            except BaseException:
-                with contextlib.suppress(OSError, paramiko.SSHException):
-                    sftp.remove(tmp)
-                raise
 
     # --- OpenSSH client (rsync, pipes) -------------------------------------------------------------------
     @contextlib.contextmanager

@@ -373,6 +373,8 @@ def _rsync_between(
     try:
         key = str(PurePosixPath(tmpdir, "id"))
         src_shell.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", marker, "-f", key])
+        # Where the key lives and its comment are not secrets; they let an operator (or a test) check cleanup.
+        log.info("rsync.ephemeral_key_created", source=src_shell.describe(), tmpdir=tmpdir, marker=marker)
         pub = src_shell.run(["cat", "--", key + ".pub"]).stdout.strip()
         known_hosts = str(PurePosixPath(tmpdir, "known_hosts"))
         src_shell.write_file(known_hosts, "".join(f"{HOST_KEY_ALIAS} {k.public_key}\n" for k in keys))
@@ -420,4 +422,4 @@ def _rsync_between(
                 )  # fmt: skip
         finally:
             src_shell.run(["rm", "-rf", "--", tmpdir], check=False)
-        log.info("rsync.ephemeral_key_removed", source=src_shell.describe(), dest=dest_shell.describe())
+        log.info("rsync.ephemeral_key_removed", source=src_shell.describe(), tmpdir=tmpdir, marker=marker)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import glob
 import hashlib
 import os
 import time
@@ -10,6 +9,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from structlog.testing import capture_logs
 
 from transfer.errors import RemoteCommandError
 from transfer.hostkeys import HostKeyPins
@@ -170,20 +170,28 @@ def test_server_to_server_leaves_no_key_behind(
     server_b, shell_b = second
     auth = server_b.workdir / "authorized_keys"
     before_auth = auth.read_text()
-    before_tmp = set(glob.glob("/tmp/transfer-rsync.*"))
     base = os.fsencode(tmp_path)
     src = base + b"/on A \xff"
     make_hostile_tree(src)
     dest = base + b"/on B $(x)"
     seen: list[RsyncProgress] = []
-    r = rsync(
-        src + b"/", dest, src_shell=shell, dest_shell=shell_b, sudo=True, sudo_src=True,
-        authorized_keys_file=str(auth), progress=seen.append,
-    )  # fmt: skip
+    with capture_logs() as logs:
+        r = rsync(
+            src + b"/", dest, src_shell=shell, dest_shell=shell_b, sudo=True, sudo_src=True,
+            authorized_keys_file=str(auth), progress=seen.append,
+        )  # fmt: skip
     assert snapshot(src) == snapshot(dest)
     assert r.stats.files_transferred == len(HOSTILE_NAMES) + 1 and seen
+    assert_key_gone(logs, auth, before_auth)
+
+
+def assert_key_gone(logs: list[dict[str, object]], auth: Path, before_auth: str) -> None:
+    """The one-time key's directory is gone from the source and its line from the destination."""
+    created = next(e for e in logs if e["event"] == "rsync.ephemeral_key_created")
+    assert any(e["event"] == "rsync.ephemeral_key_removed" for e in logs)
+    assert not Path(str(created["tmpdir"])).exists()
+    assert str(created["marker"]) not in auth.read_text()
     assert auth.read_text() == before_auth
-    assert set(glob.glob("/tmp/transfer-rsync.*")) == before_tmp
 
 
 def test_server_to_server_cleans_up_after_failure(
@@ -193,12 +201,10 @@ def test_server_to_server_cleans_up_after_failure(
     server_b, shell_b = second
     auth = server_b.workdir / "authorized_keys"
     before_auth = auth.read_text()
-    before_tmp = set(glob.glob("/tmp/transfer-rsync.*"))
-    with pytest.raises(RemoteCommandError, match="No such file"):
+    with capture_logs() as logs, pytest.raises(RemoteCommandError, match="No such file"):
         rsync(str(tmp_path / "missing"), str(tmp_path / "x"), src_shell=shell, dest_shell=shell_b,
               authorized_keys_file=str(auth))  # fmt: skip
-    assert auth.read_text() == before_auth
-    assert set(glob.glob("/tmp/transfer-rsync.*")) == before_tmp
+    assert_key_gone(logs, auth, before_auth)
 
 
 def test_local_copy_and_pull_with_wildcards_in_source(shell: SSHShell, tmp_path: Path) -> None:
