@@ -37,6 +37,7 @@ def _parser() -> argparse.ArgumentParser:
     up.add_argument("--boot-delay", type=float, default=0.0, help="seconds from 'running' to sshd answering")
     up.add_argument("--throttle-rate", type=float, default=0.0, help="fraction of API calls throttled")
     up.add_argument("--latency", type=float, default=0.0, help="seconds added to every API call")
+    up.add_argument("--faults", default="{}", help="more faults as JSON, e.g. '{\"not_found_for\": 5}'")
     down.add_argument("--force", action="store_true", help="clean up even if the daemon crashed")
     daemon.add_argument("--config", required=True)
     return parser
@@ -66,8 +67,13 @@ def main(argv: list[str] | None = None) -> int:
     _configure_logging(logging.WARNING)
     try:
         if args.command == "up":
-            faults = Faults(
-                boot_delay=args.boot_delay, throttle_rate=args.throttle_rate, latency=args.latency
+            faults = Faults.from_dict(
+                {
+                    "boot_delay": args.boot_delay,
+                    "throttle_rate": args.throttle_rate,
+                    "latency": args.latency,
+                    **json.loads(args.faults),
+                }
             )
             cloud = Sandbox(
                 args.state_dir,
@@ -91,10 +97,14 @@ def main(argv: list[str] | None = None) -> int:
             print(f"# sandbox in {args.state_dir} is down")
         else:
             cloud = Sandbox.attach(args.state_dir)
-            print(
-                json.dumps({"endpoint": cloud.endpoint, "network": cloud.network, **cloud.status()}, indent=1)
-            )
-    except SandboxError as exc:
+            try:
+                live = cloud.status()
+            except OSError as exc:
+                raise SandboxError(
+                    f"the sandbox daemon does not answer ({exc}); 'down --force' cleans up"
+                ) from exc
+            print(json.dumps({"endpoint": cloud.endpoint, "network": cloud.network, **live}, indent=1))
+    except (SandboxError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     return 0

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +50,13 @@ def test_launch_attach_snapshot_copy_restore(
     instance = launcher.instance("us-east-1", key_name, zone="us-east-1a")
     login = launcher.login("us-east-1", instance, key_file)
     assert login.run("sudo -n id -u").stdout.strip() == "0"
+    # The fingerprints cloud-init printed are those of the keys we pinned (and that sshd just accepted).
+    console = east.get_console_output(InstanceId=instance["InstanceId"])["Output"]
+    block = console.split("-----BEGIN SSH HOST KEY FINGERPRINTS-----")[1].split("-----END")[0]
+    pinned = subprocess.run(
+        ["ssh-keygen", "-l", "-f", str(login.known_hosts)], capture_output=True, text=True
+    )
+    assert set(re.findall(r"SHA256:\S+", pinned.stdout)) == set(re.findall(r"SHA256:\S+", block)) != set()
 
     volume_id = east.create_volume(Size=1, AvailabilityZone="us-east-1a")["VolumeId"]
     track.volumes.append(("us-east-1", volume_id))
