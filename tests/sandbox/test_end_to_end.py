@@ -156,3 +156,16 @@ def test_modify_volume_grows_the_device(launcher: Any, east: Any, track: Any) ->
     assert login.run(f"sudo blockdev --getsize64 {by_id_path(volume_id)}").stdout.strip() == str(3 * 1024**3)
     with pytest.raises(ClientError):
         east.modify_volume(VolumeId=volume_id, Size=2)
+
+
+def test_console_output_parses_with_the_transfer_layer(launcher: Any, east: Any) -> None:
+    """transfer.hostkeys reads the sandbox's console output into pins equal to the host's real keys."""
+    from transfer.hostkeys import parse_cloud_init_console
+
+    key_name, key_file = launcher.key_pair("us-east-1")
+    instance = launcher.instance("us-east-1", key_name)
+    login = launcher.login("us-east-1", instance, key_file)
+    pins = parse_cloud_init_console(east.get_console_output(InstanceId=instance["InstanceId"])["Output"])
+    known = {" ".join(line.split()[1:3]) for line in login.known_hosts.read_text().splitlines()}
+    assert {k.public_key for k in pins.keys if k.public_key} == known
+    assert {k.family for k in pins.keys} == {"ed25519", "ecdsa"}
