@@ -159,7 +159,7 @@ def test_modify_volume_grows_the_device(launcher: Any, east: Any, track: Any) ->
 
 
 def test_console_output_parses_with_the_transfer_layer(launcher: Any, east: Any) -> None:
-    """transfer.hostkeys reads the sandbox's console output into pins equal to the host's real keys."""
+    """transfer.hostkeys pins the real host keys from the console; transfer.SSHShell logs in with them."""
     from transfer.hostkeys import parse_cloud_init_console
 
     key_name, key_file = launcher.key_pair("us-east-1")
@@ -169,3 +169,8 @@ def test_console_output_parses_with_the_transfer_layer(launcher: Any, east: Any)
     known = {" ".join(line.split()[1:3]) for line in login.known_hosts.read_text().splitlines()}
     assert {k.public_key for k in pins.keys if k.public_key} == known
     assert {k.family for k in pins.keys} == {"ed25519", "ecdsa"}
+    # The same pins let the transfer layer's paramiko shell in (sudo included), as the staging layer will.
+    from transfer import SSHShell
+
+    with SSHShell(login.address, user=login.user, key_filename=key_file, host_keys=pins) as shell:
+        assert shell.run(["id", "-u"], sudo=True).stdout.strip() == "0"
