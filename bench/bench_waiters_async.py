@@ -233,7 +233,7 @@ def bench_async(lines: list[str]) -> None:
         f"Serial/async speed-up: {ms / m10:.1f}x.",
         "",
         "What ten calls cost beyond one is mostly moto's own per-request work (Flask and moto's dispatch and",
-        "serializer run one at a time under the server's GIL): raw boto3 on plain threads pays about the same.",
+        "serializer run one at a time under the server's GIL); raw boto3 on plain threads pays as much.",
         "",
     ]
     print(f"async ratio {ratio:.2f}")
