@@ -6,9 +6,12 @@
   always raise (``ec2.call``), so one failure is reported once, by the outermost method.
 * :class:`Action` declares a method that only calls one operation with the object as its id argument
   (``reboot = Action("RebootInstances")``): one generic mechanism instead of dozens of two-line methods.
-* :class:`Resource` adds ``current_status()`` (a documented API call), ``error``/``error_str``, VM::EC2's
-  mixedCase spelling of our snake_case methods and properties (``bd.snapshotId`` -> ``bd.snapshot_id``), and
-  the ``_async``/``_sync`` suffixes on any method (``vol.current_status_async()`` returns a future).
+* :class:`EC2Object` adds ``error``/``error_str``, VM::EC2's mixedCase spelling of our snake_case methods
+  and properties (``bd.snapshotId`` -> ``bd.snapshot_id``), and the ``_async``/``_sync`` suffixes on any
+  method (``vol.current_status_async()`` returns a future).
+* :class:`Resource` adds ``current_status()`` (a documented API call) and what waits need: a :class:`Poll`
+  rule (one batched describe per round), failed states and the state of an object that has vanished.
+* :func:`rewrap` gives a create call's answer the class of what it created (``CreateSecurityGroup``).
 """
 
 from __future__ import annotations
