@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._log import get_logger
 from ..dispatch import dispatch
-from ..errors import NotFoundError
+from ..errors import NotFoundError, ParameterError
 from ..objects import AWSObject
 from ..waiters import eventually
 from ._base import Action, Poll, Resource, vmec2_method
@@ -37,6 +37,21 @@ def _decode(text: str) -> bytes:
         return base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError):
         return text.encode()
+
+
+def _decrypt(data: str, private_key: str | bytes) -> str:
+    """Decrypt GetPasswordData's answer (base64 of RSA PKCS#1 v1.5) with the key pair's PEM key."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+    pem = private_key.encode() if isinstance(private_key, str) else private_key
+    key = serialization.load_pem_private_key(pem, password=None)
+    if not isinstance(key, rsa.RSAPrivateKey):
+        raise ParameterError("Windows passwords are encrypted with RSA key pairs only")
+    try:
+        return key.decrypt(base64.b64decode(data), padding.PKCS1v15()).decode()
+    except ValueError as exc:
+        raise ParameterError(f"cannot decrypt the password with this key: {exc}") from exc
 
 
 def _first(found: list[Any], wanted: str) -> Any:
@@ -146,9 +161,15 @@ class Instance(Resource):
         return _decode(out).decode("utf-8", errors="replace") if out else ""
 
     @vmec2_method()
-    def password_data(self) -> str | None:
-        """The encrypted Windows administrator password (GetPasswordData); ``""`` until it is ready."""
-        return str(self._facade().call("ec2", "GetPasswordData", self).PasswordData or "")
+    def password_data(self, private_key: str | bytes | None = None) -> str | None:
+        """The Windows administrator password (GetPasswordData); ``""`` until it is ready.
+
+        Args:
+            private_key: The PEM private key of the instance's key pair. Without it the password comes back
+                encrypted (base64), as AWS sends it; with it, in clear text.
+        """
+        data = str(self._facade().call("ec2", "GetPasswordData", self).PasswordData or "").strip()
+        return _decrypt(data, private_key) if data and private_key is not None else data
 
     # --- chained actions ----------------------------------------------------------------------------
 

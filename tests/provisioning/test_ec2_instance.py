@@ -271,3 +271,28 @@ def test_associate_unknown_address_and_group_lookup_failures(mode: EC2, image: I
     instance.terminate()
     mode.call("ec2", "DeleteSecurityGroup", group_id=str(group))
     fails(mode, instance.security_groups[0].security_group, NotFoundError)
+
+
+def test_password_data_decrypted_with_the_key_pair(ec2: EC2, instance: Instance, stub: Stubber) -> None:
+    """password_data(private_key) decrypts the RSA-encrypted password (moto sends none: Stubber)."""
+    import base64
+
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    secret = base64.b64encode(key.public_key().encrypt(b"s3cret!", padding.PKCS1v15())).decode()
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.TraditionalOpenSSL,
+        serialization.NoEncryption(),
+    )
+    for _ in range(3):
+        stub.add_response("get_password_data", {"InstanceId": str(instance), "PasswordData": f"\n{secret}\n"})
+    assert instance.password_data() == secret
+    assert instance.password_data(pem) == "s3cret!"
+    other = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    with pytest.raises(ParameterError):
+        instance.password_data(other)
