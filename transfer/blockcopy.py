@@ -133,7 +133,8 @@ def block_copy(
         size: Bytes to copy (default: the whole source).
         sudo: Read, write and hash through ``sudo -n`` (devices are root-only).
         verify: Compare SHA-256 of the copied range on both sides.
-        progress: Called with (bytes_done, total) as the source reads.
+        progress: Called with (bytes_done, total) as the source reads. If it raises, the copy is stopped
+            and the exception propagates (the destination is then incomplete).
 
     Raises:
         ChecksumMismatch: The hashes differ.
@@ -158,8 +159,19 @@ def block_copy(
         reader.stdin.close()
         rd_err: list[str] = []
         wr_err: list[bytes] = []
+        failures: list[BaseException] = []
+
+        def report(done: int, size: int) -> None:
+            if progress is None or failures:
+                return
+            try:
+                progress(done, size)
+            except BaseException as exc:  # the caller aborts: stop reading, re-raise below
+                failures.append(exc)
+                reader.kill()
+
         threads = [
-            threading.Thread(target=_dd_progress, args=(reader.stderr, total, progress, rd_err), daemon=True),
+            threading.Thread(target=_dd_progress, args=(reader.stderr, total, report, rd_err), daemon=True),
             threading.Thread(target=lambda: wr_err.append(writer.stderr.read()), daemon=True),  # type: ignore[union-attr]
         ]
         for t in threads:
@@ -168,6 +180,8 @@ def block_copy(
         rd_rc, wr_rc = reader.wait(), writer.wait()
         for t in threads:
             t.join()
+    if failures:
+        raise failures[0]
     for rc, cmd, err in ((rd_rc, rd_cmd, "\n".join(rd_err)), (wr_rc, wr_cmd, decode(b"".join(wr_err)))):
         if rc != 0:
             raise RemoteCommandError(CommandResult(cmd, rc, "", err))
@@ -190,15 +204,13 @@ def _relay(source: IO[bytes], sink: IO[bytes]) -> int:
     return n
 
 
-def _dd_progress(
-    stream: IO[bytes], total: int, progress: Callable[[int, int], None] | None, keep: list[str]
-) -> None:
+def _dd_progress(stream: IO[bytes], total: int, report: Callable[[int, int], None], keep: list[str]) -> None:
     for line in _cr_lines(stream):
         done = parse_dd_progress(line)
         if done is None:
             keep.append(line)
-        elif progress is not None:
-            progress(min(done, total), total)
+        else:
+            report(min(done, total), total)
 
 
 def _cr_lines(stream: IO[bytes]) -> Iterator[str]:

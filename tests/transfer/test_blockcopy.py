@@ -108,3 +108,20 @@ def test_block_copy_of_image_files(two_hosts: tuple[SSHShell, SSHShell], tmp_pat
     r = block_copy(a, str(tmp_path / "src.img"), b, str(tmp_path / "dst.img"))
     assert r.compression is None
     assert (tmp_path / "src.img").read_bytes() == (tmp_path / "dst.img").read_bytes()
+
+
+def test_block_copy_aborts_when_progress_raises(
+    two_hosts: tuple[SSHShell, SSHShell], loop_device: Callable[..., str]
+) -> None:
+    """An exception from the progress callback stops the copy and propagates."""
+    a, b = two_hosts
+    src, dst = loop_device(64 << 20, os.urandom(1 << 20)), loop_device(64 << 20)
+
+    class Stop(Exception):
+        pass
+
+    def stop(done: int, total: int) -> None:
+        raise Stop
+
+    with pytest.raises(Stop):
+        block_copy(a, src, b, dst, compression=None, progress=stop)
