@@ -1,10 +1,10 @@
 """One sandbox host per running instance: a network namespace, a private mount table and a real sshd.
 
 sshd is started (through :class:`transfer.sshd.SshdServer`) as ``ip netns exec NS unshare -m --propagation
-private sh -c SETUP sshd ...``: SETUP mounts a tmpfs on ``/dev/disk`` and binds the host's own home over
-``/home/<user>``, then execs sshd, so the pid we hold is sshd's and ``nsenter -t <pid> -m`` enters exactly
-this host's mount table. Stopping the instance kills every process in the namespace, which also drops its
-mounts (like a power-off); starting it again builds a fresh mount table.
+private sh -c SETUP sshd ...``: SETUP mounts a tmpfs on ``/dev/disk`` (and on ``/mnt``), binds the host's own
+home over ``/home/<user>``, then execs sshd, so the pid we hold is sshd's and ``nsenter -t <pid> -m`` enters
+exactly this host's mount table. Stopping the instance kills every process in the namespace, which also drops
+its mounts (like a power-off); starting it again builds a fresh mount table.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ _SETUP = """set -e
 mount -t tmpfs -o mode=0755,size=1m sandbox-dev-disk /dev/disk
 mkdir -p /dev/disk/by-id
 mount --bind "$SANDBOX_HOME" "/home/$SANDBOX_USER"
+if [ "$SANDBOX_PRIVATE_MNT" = 1 ]; then mount -t tmpfs -o mode=0755 sandbox-mnt /mnt; fi
 exec "$@"
 """
 
@@ -78,6 +79,14 @@ class Host:
     _sshd: SshdServer | None = None
 
     @property
+    def private_mnt(self) -> bool:
+        """Whether the host gets an empty /mnt of its own, as a fresh cloud image has.
+
+        Not when the sandbox lives under /mnt: the tmpfs would hide sshd's own files from it.
+        """
+        return not self.workdir.resolve().is_relative_to("/mnt")
+
+    @property
     def home(self) -> Path:
         """The host's own home directory of the login user (bound over /home/<user> inside the host)."""
         return self.workdir / "home"
@@ -104,6 +113,7 @@ class Host:
             prefix_argv=[
                 *("ip", "netns", "exec", self.netns),
                 *("env", f"SANDBOX_HOME={self.home}", f"SANDBOX_USER={self.user}"),
+                f"SANDBOX_PRIVATE_MNT={int(self.private_mnt)}",
                 *("unshare", "--mount", "--propagation", "private"),
                 *("/bin/sh", "-c", _SETUP, "sandbox-host"),
             ],

@@ -111,7 +111,7 @@ def test_host_key_pinning_rejects_a_wrong_key(launcher: Any, tmp_path: Path) -> 
 
 
 def test_hosts_have_their_own_mounts_and_homes(launcher: Any, east: Any, track: Any) -> None:
-    """A volume attached to one host is invisible on another, and so are files in the login user's home."""
+    """A volume attached to one host is invisible on another, and so are files in ~ and /mnt."""
     key_name, key_file = launcher.key_pair("us-east-1")
     one = launcher.login("us-east-1", launcher.instance("us-east-1", key_name, zone="us-east-1a"), key_file)
     two_instance = launcher.instance("us-east-1", key_name, zone="us-east-1a")
@@ -119,8 +119,9 @@ def test_hosts_have_their_own_mounts_and_homes(launcher: Any, east: Any, track: 
     volume_id = east.create_volume(Size=1, AvailabilityZone="us-east-1a")["VolumeId"]
     track.volumes.append(("us-east-1", volume_id))
     east.attach_volume(VolumeId=volume_id, InstanceId=two_instance["InstanceId"], Device="/dev/sdf")
-    one.run("echo mine > ~/note")
-    assert two.run("test -e ~/note", check=False).returncode == 1
+    one.run("echo mine > ~/note && sudo mkdir /mnt/only-here")
+    assert two.run("test -e ~/note || test -e /mnt/only-here", check=False).returncode == 1
+    assert not Path("/mnt/only-here").exists()  # /mnt is the host's own, not the machine's
     assert one.run(f"test -e {by_id_path(volume_id)}", check=False).returncode == 1
     assert two.run(f"test -b {by_id_path(volume_id)}", check=False).returncode == 0
     east.detach_volume(VolumeId=volume_id)
