@@ -323,16 +323,23 @@ class WaitersMixin:
         return None
 
     def _poll_once(self, objects: list[Resource]) -> dict[str, str]:
-        """One polling round: ``{id: state}``, with one describe call per kind of object (and 200 ids)."""
-        facade = cast("Facade", self)
-        groups: dict[Poll, list[Resource]] = {}
+        """One polling round: ``{id: state}``, one describe call per kind of object and region (200 ids each).
+
+        Each object is described through its own façade, so a copy in another region is polled there.
+        """
+        mine = cast("Facade", self)
+        groups: dict[tuple[Poll, int], list[Resource]] = {}
+        facades: dict[int, Facade] = {}
         for obj in objects:
             poll = getattr(type(obj), "poll", None)
             if poll is None:
                 raise TypeError(f"cannot wait for {type(obj).__name__} objects")
-            groups.setdefault(poll, []).append(obj)
+            facade = obj.ec2 if obj.ec2 is not None and obj.ec2.region != mine.region else mine
+            facades[id(facade)] = facade
+            groups.setdefault((poll, id(facade)), []).append(obj)
         states: dict[str, str] = {}
-        for poll, members in groups.items():
+        for (poll, where), members in groups.items():
+            facade = facades[where]
             ids = sorted({poll.key(o) for o in members})
             fresh: dict[str, Any] = {}
             for i in range(0, len(ids), BATCH):

@@ -266,3 +266,10 @@ def test_eventually_gives_up(ec2: EC2, clock: FakeTime, stub: Stubber) -> None:
     with pytest.raises(NotFoundError):
         fake_instance(ec2, "i-1").create_image("never-visible")
     assert sum(clock.sleeps) == 15.5
+
+
+def test_objects_of_other_regions_are_polled_there(ec2: EC2) -> None:
+    """A snapshot copied to another region is waited for through its own region's façade."""
+    vol = ec2.create_volume(availability_zone="us-east-1a", size=1)
+    copy = vol.create_snapshot("source").copy(region="eu-west-1")
+    assert ec2.wait_for_snapshots(copy, timeout=5) == {str(copy): "completed"}
