@@ -4,8 +4,9 @@
 ``wait_for_volumes``, ``wait_for_snapshots``, ``wait_for_images`` and ``wait_for_attachments`` pick its
 states. Each returns ``{id: final_state}``. How it behaves:
 
-* One batched describe call per polling round for all the objects of one kind, however many (the ids go in
-  a filter, up to 200 per call), so waiting for 50 instances costs one ``DescribeInstances`` per round.
+* One batched describe call per polling round for all the objects of one kind (and region), however many
+  (the ids go in a filter, up to 200 per call), so waiting for 50 instances costs one ``DescribeInstances``
+  per round. Filters, unlike id lists, do not fail the whole call for one id that is not visible yet.
 * Polling backs off: the first poll is immediate, then 1 s, 1.5 s, 2.25 s ... up to 15 s between rounds.
 * An object missing from the answer right after its creation is tolerated for ``wait_not_found_grace``
   seconds (eventual consistency), then the wait fails with :class:`~provisioning.errors.NotFoundError`.
