@@ -12,12 +12,6 @@ from provisioning import EC2, NotFoundError
 from provisioning.asynccalls import Future, async_enabled, async_mode
 
 
-@pytest.fixture
-def ec2(moto_endpoint: str) -> EC2:
-    """A raising façade on a fresh moto."""
-    return EC2(endpoint=moto_endpoint, region="us-east-1")
-
-
 def test_async_suffix_returns_a_future(ec2: EC2) -> None:
     """describe_volumes_async returns a Future at once; result()/recv() give the objects."""
     vol = ec2.create_volume(availability_zone="us-east-1a", size=1)

@@ -9,12 +9,6 @@ from provisioning.autoscaling import AutoScalingGroup, LaunchConfiguration, Scal
 
 
 @pytest.fixture
-def ec2(moto_endpoint: str) -> EC2:
-    """A raising façade on a fresh moto."""
-    return EC2(endpoint=moto_endpoint, region="us-east-1")
-
-
-@pytest.fixture
 def group(ec2: EC2) -> AutoScalingGroup:
     """A group ``web`` of one instance, from launch configuration ``web-lc``."""
     ec2.create_launch_configuration("web-lc", image_id="ami-12345678", instance_type="t3.micro")

@@ -17,19 +17,6 @@ from provisioning.waiters import UnexpectedState
 
 
 @pytest.fixture
-def ec2(moto_endpoint: str) -> EC2:
-    """A raising façade on a fresh moto."""
-    return EC2(endpoint=moto_endpoint, region="us-east-1")
-
-
-@pytest.fixture(params=[True, False], ids=["raise", "no-raise"])
-def mode(request: pytest.FixtureRequest, ec2: EC2) -> EC2:
-    """The same façade in each error mode."""
-    ec2.raise_error = request.param
-    return ec2
-
-
-@pytest.fixture
 def image(ec2: EC2) -> Image:
     """A registered image."""
     image_id = ec2.register_image(
@@ -40,16 +27,6 @@ def image(ec2: EC2) -> Image:
     )
     found: Image = ec2.describe_images(image_id)[0]
     return found
-
-
-def fails(ec2: EC2, call: Callable[[], Any], error: type[Exception] = AWSError, default: Any = None) -> None:
-    """Assert ``call`` fails the façade's way: raises ``error``, or returns ``default`` and sets ``error``."""
-    if ec2.raise_error:
-        with pytest.raises(error):
-            call()
-    else:
-        assert call() == default
-        assert ec2.is_error and isinstance(ec2.error, error)
 
 
 def bd(data: dict[str, Any]) -> BlockDevice:
@@ -88,7 +65,9 @@ def test_run_instances_from_image(ec2: EC2, image: Image) -> None:
     assert len(instances) == 2 and all(isinstance(i, Instance) and i.imageId == str(image) for i in instances)
 
 
-def test_run_instances_of_unavailable_image_fails(mode: EC2, image: Image) -> None:
+def test_run_instances_of_unavailable_image_fails(
+    mode: EC2, image: Image, fails: Callable[..., None]
+) -> None:
     """An image whose snapshot says it is not available refuses to launch, in both modes."""
     pending = Image({**image.payload, "State": "failed"}, mode, service_model("ec2").shape_for("Image"))
     fails(mode, pending.run_instances, UnexpectedState, [])
@@ -123,14 +102,16 @@ def test_add_tags_and_deregister(ec2: EC2, image: Image) -> None:
         image.current_status()
 
 
-def test_image_failures(mode: EC2, image: Image) -> None:
+def test_image_failures(mode: EC2, image: Image, fails: Callable[..., None]) -> None:
     """Deregistering twice and changing permissions of a gone image fail in both modes."""
     image.deregister()
     fails(mode, image.deregister, AWSError, False)
     fails(mode, image.current_status, NotFoundError)
 
 
-def test_launch_permission_failures(mode: EC2, image: Image, stub: Stubber) -> None:
+def test_launch_permission_failures(
+    mode: EC2, image: Image, stub: Stubber, fails: Callable[..., None]
+) -> None:
     """Permission calls on a missing image fail in both modes (moto answers 500 there: Stubber)."""
     for method in ("modify_image_attribute", "modify_image_attribute", "describe_image_attribute"):
         stub.add_client_error(method, "InvalidAMIID.NotFound", "no such image")
@@ -153,7 +134,7 @@ def test_image_copy_to_other_region(ec2: EC2, image: Image) -> None:
     assert copy.ec2 is not None and copy.ec2.region == "eu-west-1" and copy.current_status() == "available"
 
 
-def test_image_copy_failure(mode: EC2, image: Image, stub: Stubber) -> None:
+def test_image_copy_failure(mode: EC2, image: Image, stub: Stubber, fails: Callable[..., None]) -> None:
     """A refused copy fails in both modes (moto answers 500 for a gone image: Stubber)."""
     stub.add_client_error("copy_image", "InvalidAMIID.NotFound", "no such image")
     fails(mode, image.copy, NotFoundError)

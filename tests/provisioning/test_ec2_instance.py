@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Any
 
 import pytest
 from botocore.stub import Stubber
@@ -16,19 +15,6 @@ from provisioning.ec2.volume import Attachment
 from provisioning.naming import service_model
 
 UNKNOWN = "i-0123456789abcdef0"
-
-
-@pytest.fixture
-def ec2(moto_endpoint: str) -> EC2:
-    """A raising façade on a fresh moto."""
-    return EC2(endpoint=moto_endpoint, region="us-east-1")
-
-
-@pytest.fixture(params=[True, False], ids=["raise", "no-raise"])
-def mode(request: pytest.FixtureRequest, ec2: EC2) -> EC2:
-    """The same façade in each error mode."""
-    ec2.raise_error = request.param
-    return ec2
 
 
 @pytest.fixture
@@ -54,16 +40,6 @@ def ghost(ec2: EC2) -> Instance:
     return Instance({"InstanceId": UNKNOWN}, ec2, service_model("ec2").shape_for("Instance"))
 
 
-def fails(ec2: EC2, call: Callable[[], Any], error: type[Exception] = AWSError, default: Any = None) -> None:
-    """Assert ``call`` fails the façade's way: raises ``error``, or returns ``default`` and sets ``error``."""
-    if ec2.raise_error:
-        with pytest.raises(error):
-            call()
-    else:
-        assert call() == default
-        assert ec2.is_error and isinstance(ec2.error, error)
-
-
 @pytest.fixture
 def stub(ec2: EC2) -> Iterator[Stubber]:
     """A Stubber on the façade's own ec2 client (fault injection only)."""
@@ -87,7 +63,7 @@ def test_current_status_describes_again(ec2: EC2, instance: Instance) -> None:
     assert str(instance.instanceState) == "running"
 
 
-def test_current_status_of_unknown_instance_fails(mode: EC2) -> None:
+def test_current_status_of_unknown_instance_fails(mode: EC2, fails: Callable[..., None]) -> None:
     """current_status() of an unknown id fails with NotFoundError, or None and ec2.error."""
     fails(mode, ghost(mode).current_status, NotFoundError)
 
@@ -106,13 +82,15 @@ def test_stop_start_reboot_terminate_with_wait(ec2: EC2, instance: Instance) -> 
 
 
 @pytest.mark.parametrize("method", ["start", "stop", "terminate", "reboot"])
-def test_lifecycle_on_unknown_instance_fails(mode: EC2, method: str) -> None:
+def test_lifecycle_on_unknown_instance_fails(mode: EC2, method: str, fails: Callable[..., None]) -> None:
     """Lifecycle calls on an unknown instance fail in both error modes."""
     default = False if method == "reboot" else None
     fails(mode, getattr(ghost(mode), method), NotFoundError, default)
 
 
-def test_start_in_wrong_state_fails(mode: EC2, instance: Instance, stub: Stubber) -> None:
+def test_start_in_wrong_state_fails(
+    mode: EC2, instance: Instance, stub: Stubber, fails: Callable[..., None]
+) -> None:
     """AWS's IncorrectInstanceState (which moto never sends) surfaces in both error modes."""
     stub.add_client_error("start_instances", "IncorrectInstanceState", "instance is terminated")
     fails(mode, instance.start, AWSError)
@@ -138,7 +116,7 @@ def test_set_user_data_sends_raw_bytes_for_botocore_to_encode(
     stub.assert_no_pending_responses()
 
 
-def test_user_data_of_unknown_instance_fails(mode: EC2) -> None:
+def test_user_data_of_unknown_instance_fails(mode: EC2, fails: Callable[..., None]) -> None:
     """Reading or writing user data of an unknown instance fails in both modes."""
     fails(mode, ghost(mode).user_data, NotFoundError)
     fails(mode, lambda: ghost(mode).set_user_data(b""), NotFoundError, False)
@@ -150,7 +128,7 @@ def test_console_output_and_password_data(ec2: EC2, instance: Instance) -> None:
     assert instance.password_data() == ""
 
 
-def test_console_output_of_unknown_instance_fails(mode: EC2) -> None:
+def test_console_output_of_unknown_instance_fails(mode: EC2, fails: Callable[..., None]) -> None:
     """console_output() and password_data() of an unknown instance fail in both modes."""
     fails(mode, ghost(mode).console_output, NotFoundError)
     fails(mode, ghost(mode).password_data, NotFoundError)
@@ -162,7 +140,7 @@ def test_key_pair_has_fingerprint(ec2: EC2, instance: Instance) -> None:
     assert isinstance(kp, KeyPair) and str(kp) == "test-key" and kp.fingerprint
 
 
-def test_key_pair_missing_fails_or_is_none(mode: EC2, image: Image) -> None:
+def test_key_pair_missing_fails_or_is_none(mode: EC2, image: Image, fails: Callable[..., None]) -> None:
     """Without a key the answer is None; with a deleted key the call fails in both modes."""
     assert image.run_instances()[0].key_pair() is None
     mode.call("ec2", "CreateKeyPair", "short-lived")
@@ -177,7 +155,7 @@ def test_create_image_returns_image(ec2: EC2, instance: Instance) -> None:
     assert isinstance(img, Image) and img.name == "nightly-build" and img.description == "Test image"
 
 
-def test_create_image_failures(mode: EC2, instance: Instance) -> None:
+def test_create_image_failures(mode: EC2, instance: Instance, fails: Callable[..., None]) -> None:
     """Bad names always raise ParameterError; an unknown instance fails in both modes."""
     with pytest.raises(ParameterError):
         instance.create_image("x")
@@ -192,7 +170,7 @@ def test_attach_and_detach_volume(ec2: EC2, instance: Instance) -> None:
     assert instance.detach_volume(vol).state == "detaching"
 
 
-def test_detach_volume_not_attached_fails(mode: EC2, instance: Instance) -> None:
+def test_detach_volume_not_attached_fails(mode: EC2, instance: Instance, fails: Callable[..., None]) -> None:
     """Detaching a volume that is not attached fails in both modes."""
     vol = mode.call("ec2", "CreateVolume", availability_zone="us-east-1a", size=1)
     fails(mode, lambda: instance.detach_volume(vol), AWSError)
@@ -220,7 +198,9 @@ def test_elastic_address_association(ec2: EC2, instance: Instance) -> None:
     assert not ec2.describe_addresses(str(address))[0].instanceId
 
 
-def test_disassociate_without_address_fails(mode: EC2, instance: Instance) -> None:
+def test_disassociate_without_address_fails(
+    mode: EC2, instance: Instance, fails: Callable[..., None]
+) -> None:
     """disassociate_address() on an instance without an elastic address fails in both modes."""
     fails(mode, instance.disassociate_address, NotFoundError, False)
 
@@ -263,7 +243,9 @@ def test_up_time_and_reservation_groups(ec2: EC2, instance: Instance) -> None:
     assert instance.groups is not None
 
 
-def test_associate_unknown_address_and_group_lookup_failures(mode: EC2, image: Image) -> None:
+def test_associate_unknown_address_and_group_lookup_failures(
+    mode: EC2, image: Image, fails: Callable[..., None]
+) -> None:
     """Associating an unknown address, and describing a deleted group, fail in both modes."""
     group = mode.create_security_group("short-lived", "x")
     instance = image.run_instances(security_group_id=group)[0]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterator
-from typing import Any
 
 import pytest
 from botocore.stub import Stubber
@@ -16,19 +15,6 @@ from provisioning.ec2.placement import PlacementGroup
 from provisioning.ec2.reserved import ReservedInstance, ReservedInstancesOffering
 from provisioning.ec2.spot import SpotInstanceRequest
 from provisioning.ec2.zones import AvailabilityZone, Region, Tag
-
-
-@pytest.fixture
-def ec2(moto_endpoint: str) -> EC2:
-    """A raising façade on a fresh moto."""
-    return EC2(endpoint=moto_endpoint, region="us-east-1")
-
-
-@pytest.fixture(params=[True, False], ids=["raise", "no-raise"])
-def mode(request: pytest.FixtureRequest, ec2: EC2) -> EC2:
-    """The same façade in each error mode."""
-    ec2.raise_error = request.param
-    return ec2
 
 
 @pytest.fixture
@@ -44,16 +30,6 @@ def image_id(ec2: EC2) -> str:
     return str(ec2.register_image(name="misc-image", root_device_name="/dev/sda1"))
 
 
-def fails(ec2: EC2, call: Callable[[], Any], error: type[Exception] = AWSError, default: Any = None) -> None:
-    """Assert ``call`` fails the façade's way: raises ``error``, or returns ``default`` and sets ``error``."""
-    if ec2.raise_error:
-        with pytest.raises(error):
-            call()
-    else:
-        assert call() == default
-        assert ec2.is_error and isinstance(ec2.error, error)
-
-
 def test_elastic_address_lifecycle(ec2: EC2, image_id: str) -> None:
     """allocate_address gives an ElasticAddress printing as its IP; associate/disassociate/release work."""
     instance: Instance = ec2.run_instances(image_id)[0]
@@ -66,7 +42,7 @@ def test_elastic_address_lifecycle(ec2: EC2, image_id: str) -> None:
     assert ec2.describe_addresses() == []
 
 
-def test_elastic_address_failures(mode: EC2) -> None:
+def test_elastic_address_failures(mode: EC2, fails: Callable[..., None]) -> None:
     """Associating with an unknown instance and releasing twice fail in both modes."""
     address = mode.allocate_address()
     fails(mode, lambda: address.associate("i-0123456789abcdef0"), NotFoundError)
@@ -85,7 +61,7 @@ def test_regions_and_zones(ec2: EC2) -> None:
     assert str(zone.region()) == "us-east-1"
 
 
-def test_zone_region_failure(mode: EC2, stub: Stubber) -> None:
+def test_zone_region_failure(mode: EC2, stub: Stubber, fails: Callable[..., None]) -> None:
     """A failing DescribeRegions behind zone.region() shows in both modes (moto never fails it: Stubber)."""
     stub.add_response(
         "describe_availability_zones",
@@ -121,7 +97,7 @@ def test_spot_requests(ec2: EC2, image_id: str) -> None:
     assert req.cancel()[0].state == "cancelled"  # moto then forgets the request; AWS keeps it for a while
 
 
-def test_spot_failures(mode: EC2) -> None:
+def test_spot_failures(mode: EC2, fails: Callable[..., None]) -> None:
     """An unknown spot request's state and instance cannot be read, in both modes."""
     req = SpotInstanceRequest(
         {"SpotInstanceRequestId": "sir-12345678", "InstanceId": "i-0123456789abcdef0"},
@@ -145,7 +121,7 @@ def test_reserved_offering_purchase(ec2: EC2, stub: Stubber) -> None:
     assert offering.purchase(5) == "ri-1"
 
 
-def test_reserved_offering_purchase_fails(mode: EC2, stub: Stubber) -> None:
+def test_reserved_offering_purchase_fails(mode: EC2, stub: Stubber, fails: Callable[..., None]) -> None:
     """A refused purchase fails in both modes."""
     stub.deactivate()
     offering = mode.describe_reserved_instances_offerings()[0]
@@ -164,7 +140,7 @@ def test_reserved_instance_status(ec2: EC2, stub: Stubber) -> None:
     assert found.current_status() == "active"
 
 
-def test_placement_group_delete(mode: EC2, stub: Stubber) -> None:
+def test_placement_group_delete(mode: EC2, stub: Stubber, fails: Callable[..., None]) -> None:
     """PlacementGroup prints as its name; delete() deletes it, a failure shows in both modes."""
     stub.add_response(
         "describe_placement_groups", {"PlacementGroups": [{"GroupName": "pg1", "State": "available"}]}

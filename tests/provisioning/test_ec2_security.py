@@ -15,33 +15,10 @@ PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9
 
 
 @pytest.fixture
-def ec2(moto_endpoint: str) -> EC2:
-    """A raising façade on a fresh moto."""
-    return EC2(endpoint=moto_endpoint, region="us-east-1")
-
-
-@pytest.fixture(params=[True, False], ids=["raise", "no-raise"])
-def mode(request: pytest.FixtureRequest, ec2: EC2) -> EC2:
-    """The same façade in each error mode."""
-    ec2.raise_error = request.param
-    return ec2
-
-
-@pytest.fixture
 def group(ec2: EC2) -> SecurityGroup:
     """A new security group."""
     created: SecurityGroup = ec2.create_security_group(name="NewGroup", description="example")
     return created
-
-
-def fails(ec2: EC2, call: Callable[[], Any], error: type[Exception] = AWSError, default: Any = None) -> None:
-    """Assert ``call`` fails the façade's way: raises ``error``, or returns ``default`` and sets ``error``."""
-    if ec2.raise_error:
-        with pytest.raises(error):
-            call()
-    else:
-        assert call() == default
-        assert ec2.is_error and isinstance(ec2.error, error)
 
 
 @pytest.mark.parametrize(
@@ -138,7 +115,7 @@ def test_outgoing_rules(ec2: EC2, group: SecurityGroup) -> None:
     assert "tcp(5432..5432) FROM CIDR 10.1.0.0/16" not in [str(p) for p in group.ipPermissionsEgress]
 
 
-def test_update_failures(mode: EC2, group: SecurityGroup) -> None:
+def test_update_failures(mode: EC2, group: SecurityGroup, fails: Callable[..., None]) -> None:
     """Duplicate rules and revoking absent rules fail in both modes; sent batches are not resent."""
     group.authorize_incoming(protocol="tcp", port=80)
     group.update()
@@ -152,7 +129,7 @@ def test_update_failures(mode: EC2, group: SecurityGroup) -> None:
         group.authorize_incoming(port=80)
 
 
-def test_delete_group(mode: EC2, group: SecurityGroup) -> None:
+def test_delete_group(mode: EC2, group: SecurityGroup, fails: Callable[..., None]) -> None:
     """delete() removes the group; deleting it again fails in both modes."""
     assert group.delete() is True
     fails(mode, group.delete, NotFoundError, False)
@@ -175,7 +152,7 @@ def test_key_pair_create_import_describe_delete(ec2: EC2, tmp_path: Any) -> None
     assert [str(k) for k in ec2.describe_key_pairs()] == ["My Key"]
 
 
-def test_key_pair_failures(mode: EC2) -> None:
+def test_key_pair_failures(mode: EC2, fails: Callable[..., None]) -> None:
     """Duplicate names and deleting/refreshing unknown pairs fail in both modes."""
     kp = mode.create_key_pair("dup")
     fails(mode, lambda: mode.create_key_pair("dup"), AWSError)

@@ -16,19 +16,6 @@ from provisioning.naming import service_model
 
 
 @pytest.fixture
-def ec2(moto_endpoint: str) -> EC2:
-    """A raising façade on a fresh moto."""
-    return EC2(endpoint=moto_endpoint, region="us-east-1")
-
-
-@pytest.fixture(params=[True, False], ids=["raise", "no-raise"])
-def mode(request: pytest.FixtureRequest, ec2: EC2) -> EC2:
-    """The same façade in each error mode."""
-    ec2.raise_error = request.param
-    return ec2
-
-
-@pytest.fixture
 def volume(ec2: EC2) -> Volume:
     """A 10 GiB volume in us-east-1a."""
     vol: Volume = ec2.create_volume(availability_zone="us-east-1a", size=10)
@@ -48,16 +35,6 @@ def ghost(ec2: EC2, cls: type[Any], shape: str, **data: str) -> Any:
     return cls(data, ec2, service_model("ec2").shape_for(shape))
 
 
-def fails(ec2: EC2, call: Callable[[], Any], error: type[Exception] = AWSError, default: Any = None) -> None:
-    """Assert ``call`` fails the façade's way: raises ``error``, or returns ``default`` and sets ``error``."""
-    if ec2.raise_error:
-        with pytest.raises(error):
-            call()
-    else:
-        assert call() == default
-        assert ec2.is_error and isinstance(ec2.error, error)
-
-
 def test_volume_fields_and_status(ec2: EC2, volume: Volume) -> None:
     """A new volume prints as its id and has zone, size and status without calls."""
     assert isinstance(volume, Volume) and str(volume).startswith("vol-")
@@ -66,7 +43,7 @@ def test_volume_fields_and_status(ec2: EC2, volume: Volume) -> None:
     assert volume.attachment is None
 
 
-def test_volume_status_of_unknown_fails(mode: EC2) -> None:
+def test_volume_status_of_unknown_fails(mode: EC2, fails: Callable[..., None]) -> None:
     """current_status() of an unknown volume fails in both modes."""
     vol = ghost(mode, Volume, "Volume", VolumeId="vol-0123456789abcdef0")
     fails(mode, vol.current_status, NotFoundError)
@@ -83,13 +60,15 @@ def test_attach_detach_and_attachment_status(ec2: EC2, volume: Volume, instance:
     assert att.current_status() == "detached" and att.refresh() is False
 
 
-def test_attach_and_detach_failures(mode: EC2, volume: Volume) -> None:
+def test_attach_and_detach_failures(mode: EC2, volume: Volume, fails: Callable[..., None]) -> None:
     """Attaching to an unknown instance and detaching an unattached volume fail in both modes."""
     fails(mode, lambda: volume.attach("i-0123456789abcdef0", "/dev/sdf"), NotFoundError)
     fails(mode, volume.detach, NotFoundError)
 
 
-def test_delete_attached_volume_fails_then_works(mode: EC2, volume: Volume, instance: Instance) -> None:
+def test_delete_attached_volume_fails_then_works(
+    mode: EC2, volume: Volume, instance: Instance, fails: Callable[..., None]
+) -> None:
     """delete() refuses an attached volume (VolumeInUse) and succeeds once it is detached."""
     volume.attach(instance, "/dev/sdf")
     fails(mode, volume.delete, AWSError, False)
@@ -108,7 +87,7 @@ def test_create_snapshot_and_snapshot_fields(ec2: EC2, volume: Volume) -> None:
     assert isinstance(volume.snapshot("again"), Snapshot)
 
 
-def test_create_snapshot_of_unknown_volume_fails(mode: EC2) -> None:
+def test_create_snapshot_of_unknown_volume_fails(mode: EC2, fails: Callable[..., None]) -> None:
     """Snapshotting an unknown volume fails in both modes."""
     vol = ghost(mode, Volume, "Volume", VolumeId="vol-0123456789abcdef0")
     fails(mode, vol.create_snapshot, NotFoundError)
@@ -144,7 +123,7 @@ def test_snapshot_register_image(ec2: EC2, volume: Volume) -> None:
     assert isinstance(image, Image) and image.name == "from-snapshot" and image.rootDeviceName == "/dev/sda1"
 
 
-def test_snapshot_delete_and_failures(mode: EC2, volume: Volume) -> None:
+def test_snapshot_delete_and_failures(mode: EC2, volume: Volume, fails: Callable[..., None]) -> None:
     """delete() removes a snapshot; deleting or copying an unknown one fails in both modes."""
     snap = volume.create_snapshot()
     assert snap.delete() is True
@@ -173,7 +152,9 @@ def test_volume_and_snapshot_lineage(ec2: EC2, volume: Volume) -> None:
     assert str(snap.from_volume()) == str(volume) and [str(v) for v in snap.to_volumes()] == [str(new)]
 
 
-def test_attachment_and_sharing_failures(mode: EC2, volume: Volume, instance: Instance) -> None:
+def test_attachment_and_sharing_failures(
+    mode: EC2, volume: Volume, instance: Instance, fails: Callable[..., None]
+) -> None:
     """Attachment queries of a deleted volume and sharing a deleted snapshot fail in both modes."""
     att = volume.attach(instance, "/dev/sdf")
     snap = volume.create_snapshot()

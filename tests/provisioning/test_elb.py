@@ -11,12 +11,6 @@ LISTENER = {"Protocol": "HTTP", "LoadBalancerPort": 80, "InstancePort": 8080}
 
 
 @pytest.fixture
-def ec2(moto_endpoint: str) -> EC2:
-    """A raising façade on a fresh moto."""
-    return EC2(endpoint=moto_endpoint, region="us-east-1")
-
-
-@pytest.fixture
 def lb(ec2: EC2) -> LoadBalancer:
     """A load balancer named ``web`` in us-east-1a."""
     dns = ec2.create_load_balancer(lb_name="web", listeners=[LISTENER], zones=["us-east-1a"])

@@ -24,12 +24,6 @@ from provisioning import (
 from provisioning.facade import _core_session
 
 
-@pytest.fixture
-def ec2(moto_endpoint: str) -> EC2:
-    """An EC2 façade on a freshly reset moto server."""
-    return EC2(endpoint=moto_endpoint, region="us-east-1")
-
-
 def _image(ec2: EC2) -> str:
     return str(
         ec2.register_image(name="img", root_device_name="/dev/sda1", block_device_mapping=["/dev/sda1=:8"])

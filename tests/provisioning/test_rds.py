@@ -9,12 +9,6 @@ from provisioning.rds import DBEndpoint, DBInstance, DBParameter, DBParameterGro
 
 
 @pytest.fixture
-def ec2(moto_endpoint: str) -> EC2:
-    """A raising façade on a fresh moto."""
-    return EC2(endpoint=moto_endpoint, region="us-east-1")
-
-
-@pytest.fixture
 def db(ec2: EC2) -> DBInstance:
     """A small postgres instance named ``orders``."""
     # Positionally, "orders" would land in VpcSecurityGroupIds (the translator's ...Ids rule wins).

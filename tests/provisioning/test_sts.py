@@ -11,12 +11,6 @@ from provisioning import EC2, ParameterError, VMEC2Error
 from provisioning.sts import Credentials, FederatedUser, Policy, SecurityToken, iam_action, signin_token_url
 
 
-@pytest.fixture
-def ec2(moto_endpoint: str) -> EC2:
-    """A raising façade on a fresh moto."""
-    return EC2(endpoint=moto_endpoint, region="us-east-1")
-
-
 def test_federation_token_round_trip(ec2: EC2, moto_endpoint: str) -> None:
     """The manual's example: federation token -> serialized credentials -> a façade using them."""
     policy = Policy().allow("describe_images")

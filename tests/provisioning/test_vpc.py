@@ -21,12 +21,6 @@ from provisioning.ec2.vpc_parts import (
 
 
 @pytest.fixture
-def ec2(moto_endpoint: str) -> EC2:
-    """A raising façade on a fresh moto."""
-    return EC2(endpoint=moto_endpoint, region="us-east-1")
-
-
-@pytest.fixture
 def quiet(moto_endpoint: str) -> EC2:
     """A façade in VM::EC2's no-raise mode."""
     return EC2(endpoint=moto_endpoint, region="us-east-1", raise_error=False)
