@@ -32,6 +32,7 @@ from ._log import get_logger
 from .errors import AWSError, ParameterError, VMEC2Error, translate
 from .naming import SERVICES, VMEC2_RENAMED, normalize, operation_index, operation_model, snake
 from .operations import Operation, make_operation
+from .pagers import PagersMixin
 from .services import ServicesMixin
 from .settings import AwsSettings
 from .waiters import WaitersMixin
@@ -208,13 +209,15 @@ class Facade:
 
     # --- the pipeline ---------------------------------------------------------------------------------
 
-    def _send(self, service: str, operation: OperationModel, params: Mapping[str, Any]) -> Mapping[str, Any]:
+    def _send(
+        self, service: str, operation: OperationModel, params: Mapping[str, Any], *, paginate: bool = True
+    ) -> Mapping[str, Any]:
         from .operations import invoke
 
         client = self._pool.client(service)
         started = time.perf_counter()
         with translate(operation.name, self._pool.settings.endpoint):
-            response = invoke(client, service, operation, params)
+            response = invoke(client, service, operation, params, paginate=paginate)
         if _debug_enabled(logging.DEBUG):  # keep the per-call cost off the hot path
             log.debug(
                 "aws.call",
@@ -394,7 +397,7 @@ class STS(Facade):
     services = ("sts",)
 
 
-class EC2(WaitersMixin, ServicesMixin, Facade):
+class EC2(PagersMixin, WaitersMixin, ServicesMixin, Facade):
     """The VM::EC2 object: every VM::EC2 method, and every operation of ec2, elb, autoscaling, rds and sts.
 
     Example::

@@ -61,11 +61,14 @@ def signature(operation: OperationModel) -> inspect.Signature:
 
 
 def invoke(
-    client: Any, service: str, operation: OperationModel, params: Mapping[str, Any]
+    client: Any, service: str, operation: OperationModel, params: Mapping[str, Any], *, paginate: bool = True
 ) -> Mapping[str, Any]:
-    """One complete call: follow every page when the operation pages and no page token was given."""
+    """One complete call: follow every page when the operation pages and no page token was given.
+
+    ``paginate=False`` asks for exactly one page (VM::EC2's ``-max_results`` pagers keep the token).
+    """
     method = snake(operation.name)
-    if client.can_paginate(method) and not (PAGE_TOKENS & params.keys()):
+    if paginate and client.can_paginate(method) and not (PAGE_TOKENS & params.keys()):
         result: Mapping[str, Any] = client.get_paginator(method).paginate(**params).build_full_result()
         return result
     response: Mapping[str, Any] = getattr(client, method)(**params)

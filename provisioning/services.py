@@ -158,6 +158,22 @@ class ServicesMixin:
 
         return InstanceMetadata(**options)
 
+    def update_security_group(self, group: Any) -> bool:
+        """VM::EC2's ``update_security_group``: send a group's recorded authorize/revoke changes.
+
+        Args:
+            group: A :class:`~provisioning.ec2.security.SecurityGroup` whose ``authorize_incoming`` /
+                ``revoke_incoming`` (and outgoing) calls are pending.
+
+        Raises:
+            ParameterError: ``group`` is not a SecurityGroup object (an id carries no pending changes).
+        """
+        from .ec2.security import SecurityGroup
+
+        if not isinstance(group, SecurityGroup):
+            raise ParameterError(f"update_security_group takes a SecurityGroup object, not {group!r}")
+        return bool(group.update())
+
     def get_signin_token(
         self,
         credentials: Credentials | Mapping[str, Any],
