@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import inspect
+import keyword
 import re
 from collections.abc import Callable, Mapping, Sequence
 from functools import cache
@@ -55,7 +56,10 @@ def signature(operation: OperationModel) -> inspect.Signature:
         required = set(shape.required_members)
         for member in shape.members:
             default = inspect.Parameter.empty if member in required else None
-            params.append(inspect.Parameter(snake(member), inspect.Parameter.KEYWORD_ONLY, default=default))
+            name = snake(member)
+            if keyword.iskeyword(name):  # a member called Lambda: ``lambda_=`` (underscores are ignored)
+                name += "_"
+            params.append(inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default))
     params.append(inspect.Parameter("kwargs", inspect.Parameter.VAR_KEYWORD))
     return inspect.Signature(params)
 
