@@ -92,14 +92,17 @@ def _install_instances(cloud: SandboxCloud) -> None:
                 cloud.instance_launched(instance, public)
             return reservation
 
-    def start_instances(original: Fn, backend: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        ids = _arg(args, kwargs, 0, "instance_ids")
-        for instance in backend.get_multi_instances_by_id(ids):
+    def refuse_terminated(backend: Any, args: tuple[Any, ...], kwargs: dict[str, Any], verb: str) -> None:
+        """AWS refuses to start or stop a terminated instance; moto does not."""
+        for instance in backend.get_multi_instances_by_id(_arg(args, kwargs, 0, "instance_ids")):
             if instance.state == "terminated":
                 raise EC2ClientError(
                     "IncorrectInstanceState",
-                    f"The instance '{instance.id}' is not in a state from which it can be started.",
+                    f"The instance '{instance.id}' is not in a state from which it can be {verb}.",
                 )
+
+    def start_instances(original: Fn, backend: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        refuse_terminated(backend, args, kwargs, "started")
         with cloud.lock:
             result = original(backend, *args, **kwargs)
             for instance, _previous in result:
@@ -107,13 +110,7 @@ def _install_instances(cloud: SandboxCloud) -> None:
             return result
 
     def stop_instances(original: Fn, backend: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        ids = _arg(args, kwargs, 0, "instance_ids")
-        for instance in backend.get_multi_instances_by_id(ids):
-            if instance.state == "terminated":
-                raise EC2ClientError(
-                    "IncorrectInstanceState",
-                    f"This instance '{instance.id}' is not in a state from which it can be stopped.",
-                )
+        refuse_terminated(backend, args, kwargs, "stopped")
         with cloud.lock:
             result = original(backend, *args, **kwargs)
             for instance, _previous in result:
