@@ -25,6 +25,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from botocore import exceptions as bce
+from botocore.parsers import ResponseParserError
 
 __all__ = [
     "AWSError",
@@ -189,7 +190,7 @@ def translate(operation: str | None = None, endpoint: str | None = None) -> Iter
         raise EndpointError(str(exc)) from exc
     except bce.WaiterError as exc:
         raise WaitTimeout(str(exc)) from exc
-    except bce.ResponseParserError as exc:
+    except ResponseParserError as exc:
         # The endpoint answered with something that is not an AWS response (an HTML error page, say).
         raise AWSError(
             "InvalidResponse",

@@ -233,6 +233,43 @@ def test_botocore_retries_throttling(throttling_server: str) -> None:
     assert _ThrottleThenAnswer.calls == 3
 
 
+class _HtmlPage(http.server.BaseHTTPRequestHandler):
+    status = 200
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        body = b"<!doctype html>\n<html><title>Internal Server Error</title><h1>oops</h1></html>\n"
+        self.send_response(type(self).status)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.mark.parametrize("status", [200, 500])
+def test_unparsable_answer_is_aws_error(status: int, mode: EC2) -> None:
+    """An HTML page instead of an AWS answer is AWSError InvalidResponse in both error modes."""
+    _HtmlPage.status = status
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _HtmlPage)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        ec2 = mode.clone(endpoint=f"http://127.0.0.1:{server.server_address[1]}", max_attempts=1)
+        if ec2.raise_error:
+            with pytest.raises(AWSError, match="unparsable") as info:
+                ec2.describe_regions()
+            assert info.value.code == "InvalidResponse" and info.value.operation == "DescribeRegions"
+        else:
+            assert ec2.describe_regions() == []
+            assert isinstance(ec2.error, AWSError) and ec2.error.code == "InvalidResponse"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 def test_unreachable_endpoint_is_endpoint_error() -> None:
     """A closed port gives EndpointError naming the endpoint."""
     ec2 = EC2(endpoint="http://127.0.0.1:9", max_attempts=1)

@@ -90,7 +90,9 @@ def test_parameter_groups(ec2: EC2) -> None:
     assert ec2.describe_db_parameter_groups(db_parameter_group_name="tuned") == []
 
 
-@pytest.mark.xfail(reason="moto 5.2.1 has not implemented ResetDBParameterGroup (HTTP 500)", strict=True)
+@pytest.mark.xfail(
+    reason="moto 5.2.1 has not implemented ResetDBParameterGroup (HTTP 500)", strict=True, raises=AWSError
+)
 def test_parameter_group_reset(moto_endpoint: str) -> None:
     """reset() puts named parameters, or all of them, back to their defaults."""
     ec2 = EC2(endpoint=moto_endpoint, region="us-east-1", max_attempts=1)

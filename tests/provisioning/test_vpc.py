@@ -245,7 +245,9 @@ def test_network_interface_lifecycle(ec2: EC2, vpc: Vpc) -> None:
     assert eni.delete() is True
 
 
-@pytest.mark.xfail(reason="moto 5.2.1 answers ResetNetworkInterfaceAttribute with HTTP 500", strict=True)
+@pytest.mark.xfail(
+    reason="moto 5.2.1 answers ResetNetworkInterfaceAttribute with HTTP 500", strict=True, raises=AWSError
+)
 def test_network_interface_reset_attributes(moto_endpoint: str) -> None:
     """reset_attributes() puts source/destination checking back on."""
     ec2 = EC2(endpoint=moto_endpoint, region="us-east-1", max_attempts=1)
@@ -309,7 +311,9 @@ def test_vpn_gateways_and_connections(ec2: EC2, vpc: Vpc) -> None:
     assert vgw.delete() is True and cgw.delete() is True
 
 
-@pytest.mark.xfail(reason="moto 5.2.1 has not implemented CreateVpnConnectionRoute (HTTP 500)", strict=True)
+@pytest.mark.xfail(
+    reason="moto 5.2.1 has not implemented CreateVpnConnectionRoute (HTTP 500)", strict=True, raises=AWSError
+)
 def test_vpn_connection_static_routes(moto_endpoint: str) -> None:
     """A static-routes VPN connection takes and drops routes."""
     ec2 = EC2(endpoint=moto_endpoint, region="us-east-1", max_attempts=1)
