@@ -10,8 +10,8 @@
 * Calls run on one shared thread pool (botocore clients are thread-safe), so N outstanding calls take
   about as long as the slowest of them.
 * Error mode: with ``raise_error=True`` the future raises the call's error; with ``raise_error=False`` it
-  gives None (``[]`` for list calls) and ``error()`` returns the failure, which is more reliable than the
-  façade's shared ``ec2.error`` once several calls run at the same time.
+  gives None (``[]`` for list calls) and ``error()`` returns the failure. ``ec2.error`` is kept per thread,
+  so background calls neither set nor clear the caller's.
 * Object methods that chain calls (``current_status()``, ``stop(wait=True)``) stay synchronous inside
   the block, as in VM::EC2; use their ``_async`` form to run them in the background.
 """

@@ -8,7 +8,8 @@ operation and ``help(ec2.run_instances)`` shows the model's documentation. A nam
 ``ec2.sts`` (and under VM::EC2's own names such as ``describe_load_balancer_tags``).
 
 Errors raise by default. ``raise_error=False`` gives VM::EC2's mode: a failed call returns None (``[]`` for
-list calls) and ``is_error``/``error``/``error_str`` describe it; ``print_error=True`` also prints it.
+list calls) and ``is_error``/``error``/``error_str`` describe it (per thread: the calling thread's last
+call); ``print_error=True`` also prints it.
 Argument errors always raise, as VM::EC2's usage errors always croaked.
 """
 
@@ -29,6 +30,7 @@ from botocore.config import Config
 from botocore.model import OperationModel
 
 from ._log import get_logger
+from .asynccalls import note_failure
 from .errors import AWSError, ParameterError, VMEC2Error, translate
 from .naming import SERVICES, VMEC2_RENAMED, normalize, operation_index, operation_model, snake
 from .operations import Operation, make_operation
@@ -150,7 +152,7 @@ class Facade:
         self._pool = _pool
         self.raise_error = raise_error
         self.print_error = print_error
-        self._error: VMEC2Error | None = None
+        self._state = threading.local()  # the last call's failure, per thread (see ``error``)
         self._account_id: str | None = None
 
     # --- names ----------------------------------------------------------------------------------------
@@ -243,20 +245,38 @@ class Facade:
         except ParameterError:
             raise
         except VMEC2Error as exc:
-            self._error = exc
-            if self.print_error:
-                print(f"{type(self).__name__}.{snake(operation.name)}: {exc}", file=sys.stderr)
-            if self.raise_error:
-                raise
             from .dispatch import dispatch
 
-            return [] if dispatch.returns_list(service, operation) else None
+            default: list[Any] | None = [] if dispatch.returns_list(service, operation) else None
+            return self._fail(exc, f"{type(self).__name__}.{snake(operation.name)}", default)
+
+    def _fail(self, exc: VMEC2Error, where: str, default: Any) -> Any:
+        """Apply the error mode to a failed public call: record, maybe print, raise or return ``default``."""
+        self._error = exc
+        if self.print_error:
+            print(f"{where}: {exc}", file=sys.stderr)
+        if self.raise_error:
+            raise exc
+        note_failure(exc)  # a background call's future reports it through error()
+        return default
 
     # --- VM::EC2's error accessors --------------------------------------------------------------------
 
     @property
+    def _error(self) -> VMEC2Error | None:
+        return getattr(self._state, "error", None)
+
+    @_error.setter
+    def _error(self, exc: VMEC2Error | None) -> None:
+        self._state.error = exc
+
+    @property
     def error(self) -> VMEC2Error | None:
-        """The last call's failure, or None when it succeeded."""
+        """The failure of the last call this thread made, or None when it succeeded.
+
+        Kept per thread, so calls running at the same time in other threads (``_async`` futures, worker
+        threads sharing the façade) never clear or overwrite it; a future's own failure is ``error()``.
+        """
         return self._error
 
     @property

@@ -17,13 +17,12 @@
 from __future__ import annotations
 
 import functools
-import sys
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 
-from ..asynccalls import note_failure, wrap_mode
+from ..asynccalls import wrap_mode
 from ..dispatch import IGNORED_OUTPUT, dispatch
 from ..errors import NotFoundError, ParameterError, VMEC2Error
 from ..naming import normalize, service_model
@@ -44,13 +43,7 @@ def fail(facade: Facade | None, exc: VMEC2Error, where: str, default: Any) -> An
     """Apply ``facade``'s error mode to a failure: record and maybe print it, raise or return ``default``."""
     if facade is None:
         raise exc
-    facade._error = exc
-    if facade.print_error:
-        print(f"{where}: {exc}", file=sys.stderr)
-    if facade.raise_error:
-        raise exc
-    note_failure(exc)  # a background call's future reports it through error()
-    return default
+    return facade._fail(exc, where, default)
 
 
 def guarded_call(facade: Facade | None, where: str, default: Any, fn: Callable[[], Any]) -> Any:

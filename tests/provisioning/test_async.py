@@ -122,3 +122,45 @@ def test_object_method_future_reports_failure_in_no_raise_mode(ec2: EC2) -> None
     ec2.raise_error = True
     with pytest.raises(NotFoundError):
         vol.current_status_async().result(timeout=10)
+
+
+def test_error_state_is_per_thread(ec2: EC2) -> None:
+    """A background call never clears or overwrites the calling thread's ec2.error (no-raise mode)."""
+    ec2.raise_error = False
+    assert ec2.describe_volumes("vol-0123456789abcdef0") == [] and ec2.is_error
+    assert ec2.describe_regions_async().result(timeout=10)  # succeeds on a pool thread
+    assert ec2.is_error and isinstance(ec2.error, NotFoundError)
+    assert ec2.describe_regions()
+    failing = ec2.describe_volumes_async("vol-0123456789abcdef0")
+    assert failing.result(timeout=10) == [] and isinstance(failing.error(), NotFoundError)
+    assert not ec2.is_error and ec2.error_str == ""
+
+
+def test_error_state_of_worker_threads_sharing_a_facade(ec2: EC2) -> None:
+    """Threads sharing one façade each see the failure of their own last call."""
+    ec2.raise_error = False
+    failed_here = threading.Event()
+    other_done = threading.Event()
+    seen: list[bool] = []
+
+    def other() -> None:
+        failed_here.wait(10)
+        ec2.describe_regions()  # succeeds while the main thread still looks at its failure
+        seen.append(ec2.is_error)
+        other_done.set()
+
+    worker = threading.Thread(target=other)
+    worker.start()
+    assert ec2.describe_volumes("vol-0123456789abcdef0") == []
+    failed_here.set()
+    assert other_done.wait(10)
+    worker.join(10)
+    assert seen == [False] and ec2.is_error
+
+
+def test_hand_written_facade_methods_report_failures_through_the_future(ec2: EC2) -> None:
+    """A façade method that is not a generated operation (a pager) still fills future.error()."""
+    ec2.raise_error = False
+    future = ec2.describe_volume_status_async(max_results=5, volume_ids=["vol-0123456789abcdef0"])
+    assert future.result(timeout=10) == []
+    assert future.error() is not None
