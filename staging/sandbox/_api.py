@@ -16,7 +16,7 @@ from typing import Any
 import structlog
 
 from staging.sandbox._preflight import check_environment
-from staging.sandbox._state import read_state
+from staging.sandbox._state import DAEMON_LOG, read_state
 from staging.sandbox._teardown import is_daemon, teardown
 from staging.sandbox.errors import SandboxError
 from staging.sandbox.faults import Faults
@@ -103,7 +103,7 @@ class Sandbox:
             "faults": self.faults.to_dict(),
         }
         argv = [sys.executable, "-m", "staging.sandbox", "daemon", "--state-dir", str(self.state_dir)]
-        with (self.state_dir / "daemon.log").open("ab") as logf:
+        with (self.state_dir / DAEMON_LOG).open("ab") as logf:
             proc = subprocess.Popen(
                 [*argv, "--config", json.dumps(config)],
                 stdin=subprocess.DEVNULL,
@@ -134,16 +134,22 @@ class Sandbox:
             time.sleep(0.05)
 
     def _cleanup_after_failed_start(self, proc: subprocess.Popen[bytes]) -> None:
+        """Stop our daemon first (it may still be creating things), then remove what its state records."""
         log_tail = self._log_tail()
-        teardown(self.state_dir)
         if proc.poll() is None:
-            proc.kill()
+            proc.terminate()  # a starting daemon dies at once; a serving one powers its hosts off
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
         proc.wait()
+        self._proc = None
+        teardown(self.state_dir)
         log.warning("sandbox.start_failed", log=log_tail)
 
     def _log_tail(self, lines: int = 15) -> str:
         try:
-            text = (self.state_dir / "daemon.log").read_text(errors="replace")
+            text = (self.state_dir / DAEMON_LOG).read_text(errors="replace")
         except OSError:
             return ""
         return "\n".join(text.splitlines()[-lines:])

@@ -1,8 +1,9 @@
 """The sandbox daemon: moto's server plus the hooks, as a process (``python -m staging.sandbox daemon``).
 
 It is started by :meth:`staging.sandbox.Sandbox.start` in a new session and writes everything it creates to
-the state file first. On SIGTERM it stops serving and exits; the resources are removed by ``down`` from the
-state file, so a graceful stop and a crash are cleaned up by the same code.
+the state file first. SIGTERM while it is starting kills it at once; once it serves, SIGTERM makes it stop
+serving, power off its hosts and exit. The resources are removed by ``down`` from the state file (read after
+the daemon is gone), so a graceful stop, an aborted start and a crash are cleaned up by the same code.
 """
 
 from __future__ import annotations
@@ -62,16 +63,18 @@ def run_daemon(state_dir: Path, config: dict[str, Any]) -> int:
             "login_user": user,
         },
     )
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
     become_subreaper()
+    # Until it serves, SIGTERM keeps its default action (die at once): everything is recorded before it is
+    # created, so teardown removes whatever exists, and an aborted start does not go on creating things.
     try:
         server, cloud = _bring_up(state, state_dir, config, token, user, regions)
     except Exception as exc:
         log.exception("sandbox.start_failed")
         state.update(status="failed", error=f"{type(exc).__name__}: {exc}")
         return 1
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
     thread = threading.Thread(target=server.serve_forever, name="moto-server", daemon=True)
     thread.start()
     stop.wait()

@@ -24,6 +24,8 @@ from pathlib import Path
 from typing import Any
 
 STATE_FILE = "state.json"
+#: The daemon's stdout/stderr, written by the starter before the daemon has written any state.
+DAEMON_LOG = "daemon.log"
 STATE_VERSION = 1
 
 

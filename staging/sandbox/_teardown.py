@@ -13,7 +13,7 @@ import structlog
 
 from staging.sandbox import _shared
 from staging.sandbox._net import delete_host_net, delete_link, list_netns, netns_pids
-from staging.sandbox._state import STATE_FILE, read_state
+from staging.sandbox._state import DAEMON_LOG, STATE_FILE, read_state
 from staging.sandbox._system import pid_alive, pid_cmdline, run, terminate_pid
 from staging.sandbox._volumes import loop_detach, loops_backed_under
 from staging.sandbox.errors import SandboxError
@@ -39,11 +39,13 @@ def teardown(state_dir: Path) -> None:
     if not state_dir.exists():
         return
     state = read_state(state_dir)
-    if not state and any(p.name != STATE_FILE for p in state_dir.iterdir()):
+    if not state and any(not _starter_file(p.name) for p in state_dir.iterdir()):
         raise SandboxError(f"{state_dir} holds no sandbox state; refusing to delete it")
     pid = state.get("daemon_pid")
     if isinstance(pid, int) and is_daemon(pid, state_dir):
         terminate_pid(pid, timeout=20.0)
+        # Read again: a daemon still starting may have recorded (and created) more until it died.
+        state = read_state(state_dir)
     token = str(state.get("token", ""))
     hosts: dict[str, dict[str, str]] = state.get("hosts", {})
     # Namespaces named after our token that the state may not list (defence in depth).
@@ -64,6 +66,11 @@ def teardown(state_dir: Path) -> None:
         _shared.release(token)
     shutil.rmtree(state_dir, ignore_errors=True)
     log.info("sandbox.down", state_dir=str(state_dir))
+
+
+def _starter_file(name: str) -> bool:
+    """True for the files a sandbox has before its state holds anything (the daemon's log, the state)."""
+    return name in (STATE_FILE, DAEMON_LOG) or name.startswith(f".{STATE_FILE}.")
 
 
 def _kill_namespaces(namespaces: list[str]) -> None:

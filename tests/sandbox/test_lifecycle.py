@@ -16,6 +16,7 @@ import pytest
 
 from staging.sandbox import EnvironmentProblem, Sandbox, SandboxError, by_id_path
 from staging.sandbox import _preflight as preflight
+from staging.sandbox._state import read_state
 
 pytestmark = [pytest.mark.root, pytest.mark.slow]
 
@@ -151,6 +152,34 @@ def test_down_force_cleans_up_after_a_crash(needs_sandbox: None, tmp_path: Path)
         assert_nothing_left(sandbox.state_dir, made)
     finally:
         sandbox.stop(force=True)
+
+
+@pytest.mark.parametrize("abort", ["at_once", "mid_bring_up"])
+def test_an_aborted_start_leaves_nothing(
+    needs_sandbox: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, abort: str
+) -> None:
+    """Ctrl-C during start() (before the daemon wrote any state, or while it is still creating things)
+    stops the daemon and removes everything, including what it created after the abort began."""
+    seen: dict[str, Any] = {}
+
+    def interrupted(self: Sandbox, proc: subprocess.Popen[bytes]) -> None:
+        seen["pid"] = proc.pid
+        if abort == "mid_bring_up":  # wait (no timing) until the daemon has claimed its network
+            while "network" not in read_state(self.state_dir) and proc.poll() is None:
+                time.sleep(0.005)
+            seen["state"] = read_state(self.state_dir)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Sandbox, "_wait_running", interrupted)
+    state_dir = tmp_path / "cloud"
+    with pytest.raises(KeyboardInterrupt):
+        Sandbox(state_dir, regions=["us-east-1"]).start()
+    assert is_gone(seen["pid"])
+    assert not state_dir.exists()
+    if abort == "mid_bring_up":
+        token = seen["state"]["token"]
+        assert not Path(f"/sys/class/net/vsb{token}").exists()
+        assert not Path(f"/run/vmec2-sandbox/refs/{token}").exists()
 
 
 def test_legacy_device_names(needs_sandbox: None, tmp_path: Path) -> None:
