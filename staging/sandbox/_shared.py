@@ -1,16 +1,19 @@
 """Machine-wide things every sandbox host needs, reference-counted across sandboxes.
 
-All hosts share the machine's /etc, so the login user (e.g. ``admin``, password-less sudo like a cloud image's
-default user) exists once for the machine, with its sudoers drop-in, the ``/home/<user>`` mount point (each
-host binds its own home over it) and the ``/dev/disk`` mount point (each host mounts its own tmpfs there). The
-first sandbox creates whatever is missing and records it in ``/run/vmec2-sandbox/created.json``; each sandbox
-holds a reference file; the last one to leave undoes exactly what was created (a pre-existing user is never
-touched).
+All hosts share the machine's /etc, so each login user (e.g. ``admin``, password-less sudo like a cloud
+image's default user) exists once for the machine, with its line in the sudoers drop-in, the
+``/home/<user>`` mount point (each host binds its own home over it) and the ``/dev/disk`` mount point (each
+host mounts its own tmpfs there). Sandboxes may use different login users at the same time. The first sandbox
+needing a thing creates it if missing and records that in ``/run/vmec2-sandbox/created.json``; each sandbox
+holds a reference file; the last one to leave undoes exactly what was created. A pre-existing user is never
+touched: it is not given sudo rights (it keeps its own) and is never deleted. The sudoers drop-in is the
+sandbox's own file.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -24,39 +27,60 @@ log = structlog.stdlib.get_logger(__name__)
 REGISTRY = Path("/run/vmec2-sandbox")
 SUDOERS = Path("/etc/sudoers.d/vmec2-sandbox")
 PRIVSEP_DIR = Path("/run/sshd")
+HOME_ROOT = Path("/home")
+DEV_DISK = Path("/dev/disk")
 
 
 def _user_exists(user: str) -> bool:
     return bool(run(["getent", "passwd", user], check=False).strip())
 
 
+def _load() -> dict[str, Any]:
+    created_file = REGISTRY / "created.json"
+    data = json.loads(created_file.read_text()) if created_file.exists() else {}
+    return data if isinstance(data, dict) else {}
+
+
+def _save(created: dict[str, Any]) -> None:
+    (REGISTRY / "created.json").write_text(json.dumps(created))
+
+
+def _write_sudoers(users: list[str]) -> None:
+    """Give exactly ``users`` password-less sudo (atomically: sudo ignores names with a dot)."""
+    SUDOERS.parent.mkdir(mode=0o750, exist_ok=True)
+    tmp = SUDOERS.with_name(f".{SUDOERS.name}.tmp")
+    tmp.write_text("".join(f"{u} ALL=(ALL) NOPASSWD:ALL\n" for u in users))
+    tmp.chmod(0o440)
+    os.replace(tmp, SUDOERS)
+
+
 def acquire(token: str, user: str) -> None:
     """Make sure the shared resources exist and take a reference for sandbox ``token``."""
     with machine_lock():
         (REGISTRY / "refs").mkdir(parents=True, exist_ok=True)
-        created_file = REGISTRY / "created.json"
-        created: dict[str, Any] = json.loads(created_file.read_text()) if created_file.exists() else {}
+        created = _load()
         (REGISTRY / "refs" / token).touch()
 
-        def record(key: str, value: Any) -> None:
-            created[key] = value
-            created_file.write_text(json.dumps(created))
+        def record(key: str, value: str) -> None:
+            if value not in created.setdefault(key, []):
+                created[key].append(value)
+            _save(created)
 
         # sshd's privilege separation directory is openssh-server's own (its init script makes it); other
         # sshd users on the machine rely on it, so it is created if missing but never removed.
         PRIVSEP_DIR.mkdir(mode=0o755, exist_ok=True)
-        for key, path in (("dev_disk", Path("/dev/disk")), ("home", Path("/home") / user)):
+        for key, path in (("dirs", DEV_DISK), ("dirs", HOME_ROOT / user)):
             if not path.exists():
                 record(key, str(path))
                 path.mkdir(mode=0o755, parents=True)
         if not _user_exists(user):
-            record("user", user)
+            record("users", user)
             run(
                 [
                     "useradd",
                     "--no-create-home",
                     "--home-dir",
-                    f"/home/{user}",
+                    str(HOME_ROOT / user),
                     "--shell",
                     "/bin/bash",
                     "-U",
@@ -65,11 +89,12 @@ def acquire(token: str, user: str) -> None:
             )
             # "*" instead of useradd's "!": sshd without PAM refuses key logins to locked ("!") accounts.
             run(["usermod", "-p", "*", user])
-        if not SUDOERS.exists():
-            record("sudoers", str(SUDOERS))
-            SUDOERS.parent.mkdir(mode=0o750, exist_ok=True)
-            SUDOERS.write_text(f"{user} ALL=(ALL) NOPASSWD:ALL\n")
-            SUDOERS.chmod(0o440)
+        if user in created.get("users", []):
+            _write_sudoers(created["users"])
+        else:
+            log.warning(
+                "sandbox.login_user_preexisting", user=user, note="not given sudo; keeps its own rights"
+            )
     log.info("sandbox.shared_acquired", token=token, user=user)
 
 
@@ -80,38 +105,35 @@ def placeholder(path: Path) -> None:
     the last sandbox to leave (removing it earlier would detach the device in other sandboxes' hosts).
     """
     with machine_lock():
-        created_file = REGISTRY / "created.json"
-        created: dict[str, Any] = json.loads(created_file.read_text()) if created_file.exists() else {}
         if path.exists():
             return
+        created = _load()
         created.setdefault("placeholders", []).append(str(path))
-        created_file.write_text(json.dumps(created))
+        _save(created)
         path.touch(mode=0o600)
 
 
 def release(token: str) -> None:
-    """Drop sandbox ``token``'s reference; the last sandbox removes what the first one created."""
+    """Drop sandbox ``token``'s reference; the last sandbox removes what the first ones created."""
     with machine_lock():
-        ref = REGISTRY / "refs" / token
-        ref.unlink(missing_ok=True)
         refs = REGISTRY / "refs"
+        (refs / token).unlink(missing_ok=True)
         if refs.exists() and any(refs.iterdir()):
             return
-        created_file = REGISTRY / "created.json"
-        created: dict[str, Any] = json.loads(created_file.read_text()) if created_file.exists() else {}
+        created = _load()
         for path in created.get("placeholders", []):
             if Path(path).is_file():
                 Path(path).unlink()
-        if "sudoers" in created:
-            Path(created["sudoers"]).unlink(missing_ok=True)
-        if "user" in created and _user_exists(created["user"]):
-            run(["userdel", created["user"]], check=False)
-            run(["groupdel", created["user"]], check=False)
-        for key in ("home", "dev_disk"):
-            if key in created:
-                try:
-                    Path(created[key]).rmdir()
-                except OSError as exc:
-                    log.warning("sandbox.shared_dir_kept", path=created[key], error=str(exc))
+        # The drop-in is the sandbox's own file: removed even if the record of creating it was lost.
+        SUDOERS.unlink(missing_ok=True)
+        for user in created.get("users", []):
+            if _user_exists(user):
+                run(["userdel", user], check=False)
+                run(["groupdel", user], check=False)
+        for path in reversed(created.get("dirs", [])):
+            try:
+                Path(path).rmdir()
+            except OSError as exc:
+                log.warning("sandbox.shared_dir_kept", path=path, error=str(exc))
         shutil.rmtree(REGISTRY, ignore_errors=True)
     log.info("sandbox.shared_released", token=token)
