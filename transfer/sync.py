@@ -345,6 +345,22 @@ def _run(
     return RsyncResult(result.command, result.exit_code, stats, elapsed, compression, ciphers, parser.last)
 
 
+#: Appends the one-time key line ($2) to authorized_keys ($1). A file whose last line has no newline gets
+#: one first: otherwise our line would be glued to the user's last key, and removing ours would remove it.
+_ADD_KEY = (
+    'umask 077; mkdir -p -- "$(dirname -- "$1")" || exit 1; '
+    'if [ -s "$1" ] && [ -n "$(tail -c 1 -- "$1")" ]; then echo >> "$1" || exit 1; fi; '
+    'printf "%s\\n" "$2" >> "$1"'
+)
+#: Removes the lines containing the marker ($2) from authorized_keys ($1), in place (same inode and mode).
+#: The file is rewritten only when grep succeeded (0: lines kept, 1: none left); on a read error (2) it is
+#: left alone instead of being truncated, and the command fails.
+_REMOVE_KEY = (
+    't=$(mktemp) || exit 1; grep -vF -- "$2" "$1" > "$t"; '
+    'case $? in 0|1) cat -- "$t" > "$1"; rc=$? ;; *) rc=2 ;; esac; rm -f -- "$t"; exit $rc'
+)
+
+
 def _rsync_between(
     sources: Sequence[PathArg],
     dest: PathArg,
@@ -379,10 +395,7 @@ def _rsync_between(
         known_hosts = str(PurePosixPath(tmpdir, "known_hosts"))
         src_shell.write_file(known_hosts, "".join(f"{HOST_KEY_ALIAS} {k.public_key}\n" for k in keys))
         installed = True
-        dest_shell.run(
-            ["sh", "-c", 'umask 077; mkdir -p "$(dirname "$1")" && printf "%s\\n" "$2" >> "$1"', "sh",
-             authorized_keys_file, f"restrict {pub}"],
-        )  # fmt: skip
+        dest_shell.run(["sh", "-c", _ADD_KEY, "sh", authorized_keys_file, f"restrict {pub}"])
         families = sorted({k.family for k in keys})
         target = SSHTarget(
             host=dest_address,
@@ -403,7 +416,7 @@ def _rsync_between(
             remote_rsync_path="sudo -n rsync" if sudo else None,
             compression=compression,
         )
-        return _run(
+        result = _run(
             src_shell,
             argv,
             compression,
@@ -412,14 +425,49 @@ def _rsync_between(
             progress=progress,
             timeout=timeout,
         )
-    finally:
-        # Best effort on both sides, each on its own: a failure to clean one must not skip the other.
+    except BaseException as exc:
+        _remove_one_time_key(
+            src_shell, dest_shell, tmpdir, authorized_keys_file if installed else None, marker, exc
+        )
+        raise
+    _remove_one_time_key(
+        src_shell, dest_shell, tmpdir, authorized_keys_file if installed else None, marker, None
+    )
+    return result
+
+
+def _remove_one_time_key(
+    src_shell: SSHShell,
+    dest_shell: SSHShell,
+    tmpdir: str,
+    authorized_keys_file: str | None,
+    marker: str,
+    failing: BaseException | None,
+) -> None:
+    """Remove the one-time key from both servers, each side on its own (one failing does not skip the other).
+
+    A failed removal is never silent: after a successful copy it raises :class:`TransferError`; when the
+    copy itself failed, that error stays the one raised and gets a note (and the log an error) instead.
+    """
+    errors: list[Exception] = []
+    if authorized_keys_file is not None:
         try:
-            if installed:
-                dest_shell.run(
-                    ["sh", "-c", 't=$(mktemp) && grep -vF -- "$2" "$1" > "$t"; cat "$t" > "$1"; rm -f "$t"',
-                     "sh", authorized_keys_file, marker],
-                )  # fmt: skip
-        finally:
-            src_shell.run(["rm", "-rf", "--", tmpdir], check=False)
-        log.info("rsync.ephemeral_key_removed", source=src_shell.describe(), tmpdir=tmpdir, marker=marker)
+            dest_shell.run(["sh", "-c", _REMOVE_KEY, "sh", authorized_keys_file, marker])
+        except Exception as exc:
+            errors.append(exc)
+    try:
+        src_shell.run(["rm", "-rf", "--", tmpdir])
+    except Exception as exc:
+        errors.append(exc)
+    where = {"source": src_shell.describe(), "destination": dest_shell.describe(), "tmpdir": tmpdir}
+    if not errors:
+        log.info("rsync.ephemeral_key_removed", marker=marker, **where)
+        return
+    log.error("rsync.ephemeral_key_not_removed", marker=marker, error=str(errors[0]), **where)
+    message = (
+        f"one-time key {marker} may be left behind (authorized_keys of {dest_shell.describe()}, "
+        f"{tmpdir} on {src_shell.describe()}): {errors[0]}"
+    )
+    if failing is None:
+        raise TransferError(message) from errors[0]
+    failing.add_note(message)

@@ -7,16 +7,18 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from structlog.testing import capture_logs
 
-from transfer.errors import RemoteCommandError
+from transfer.errors import ConnectError, RemoteCommandError, TransferError
 from transfer.hostkeys import HostKeyPins
 from transfer.rsync_parse import RsyncProgress
+from transfer.shell import LocalShell
 from transfer.ssh import SSHShell
 from transfer.sshd import SshdServer
-from transfer.sync import RsyncOptions, rsync
+from transfer.sync import _REMOVE_KEY, RsyncOptions, rsync
 
 from .conftest import KeyPair
 
@@ -218,3 +220,65 @@ def test_local_copy_and_pull_with_wildcards_in_source(shell: SSHShell, tmp_path:
     local = rsync(f"{tmp_path}/x a/", str(tmp_path / "local"))
     assert local.stats.files_transferred == 1
     assert hashlib.sha256((tmp_path / "local/wrong").read_bytes()).hexdigest()
+
+
+def test_server_to_server_keeps_last_key_without_newline(
+    shell: SSHShell, second: tuple[SshdServer, SSHShell], tmp_path: Path
+) -> None:
+    """An authorized_keys whose last line lacks a newline keeps that key; only the one-time line goes."""
+    server_b, shell_b = second
+    auth = server_b.workdir / "authorized_keys"
+    before = auth.read_text().rstrip("\n")
+    auth.write_text(before)  # the user's key is the last line, with no newline after it
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "f").write_text("data")
+    with capture_logs() as logs:
+        rsync(f"{tmp_path}/src/", str(tmp_path / "dst"), src_shell=shell, dest_shell=shell_b,
+              authorized_keys_file=str(auth))  # fmt: skip
+    assert (tmp_path / "dst" / "f").read_text() == "data"
+    assert auth.read_text().splitlines() == before.splitlines()
+    assert_key_gone(logs, auth, auth.read_text())
+
+
+def test_key_removal_never_truncates_on_read_error(tmp_path: Path) -> None:
+    """If grep fails (exit 2), authorized_keys is left as it was and the removal reports failure."""
+    fake_bin = tmp_path / "bin"
+    fake_bin.mkdir()
+    (fake_bin / "grep").write_text("#!/bin/sh\necho 'grep: read error' >&2\nexit 2\n")
+    (fake_bin / "grep").chmod(0o755)
+    auth = tmp_path / "authorized_keys"
+    auth.write_text("ssh-ed25519 AAAA user\nrestrict ssh-ed25519 BBBB transfer-rsync-1\n")
+    r = LocalShell().run(
+        ["sh", "-c", _REMOVE_KEY, "sh", str(auth), "transfer-rsync-1"],
+        env={"PATH": f"{fake_bin}:/usr/bin:/bin"},
+        check=False,
+    )
+    assert r.exit_code != 0
+    assert auth.read_text() == "ssh-ed25519 AAAA user\nrestrict ssh-ed25519 BBBB transfer-rsync-1\n"
+
+
+def test_server_to_server_reports_a_key_it_could_not_remove(
+    shell: SSHShell, second: tuple[SshdServer, SSHShell], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A failed removal after a good copy raises TransferError naming the marker; the source is cleaned."""
+    server_b, shell_b = second
+    auth = server_b.workdir / "authorized_keys"
+    before_auth = auth.read_text()
+    real_run = shell_b.run
+
+    def failing_removal(command: Any, **kwargs: Any) -> Any:
+        if _REMOVE_KEY in command:
+            raise ConnectError("connection lost")
+        return real_run(command, **kwargs)
+
+    monkeypatch.setattr(shell_b, "run", failing_removal)
+    (tmp_path / "src").mkdir()
+    try:
+        with capture_logs() as logs, pytest.raises(TransferError, match="one-time key transfer-rsync-"):
+            rsync(f"{tmp_path}/src/", str(tmp_path / "dst"), src_shell=shell, dest_shell=shell_b,
+                  authorized_keys_file=str(auth))  # fmt: skip
+        created = next(e for e in logs if e["event"] == "rsync.ephemeral_key_created")
+        assert not Path(str(created["tmpdir"])).exists()
+        assert any(e["event"] == "rsync.ephemeral_key_not_removed" for e in logs)
+    finally:
+        auth.write_text(before_auth)
