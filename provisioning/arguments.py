@@ -9,7 +9,8 @@ One entry point, :func:`translate`, runs small pure rules:
 * values, by the shape they land in: a scalar where a list goes becomes a one-item list, a dict where a
   ``Filter``/``Tag``-like list goes becomes ``[{"Name": k, "Values": [...]}]`` / ``[{"Key": k, "Value": v}]``,
   a dict for ``TagSpecifications`` gets the operation's resource type, our objects become their ids,
-  ``"true"``/``"1"`` become booleans, ``"10"`` an integer, block-device strings become mappings;
+  ``"true"``/``"1"`` become booleans, ``"10"`` an integer, block-device and network-interface strings
+  become structures, and user data is base64-encoded where botocore does not do it;
 * positionals fill the operation's primary member (``describe_instances("i-1", "i-2")``); a dict as the
   only positional is a filter (``describe_instances({"tag:Role": "web"})``).
 
@@ -25,7 +26,15 @@ from typing import Any
 
 from botocore.model import ListShape, MapShape, OperationModel, Shape, StructureShape
 
-from .conventions import ALIASES, DEFAULTS, KEYWORD_ENTRIES, POSITIONAL, parse_block_device
+from .conventions import (
+    ALIASES,
+    BASE64_MEMBERS,
+    DEFAULTS,
+    KEYWORD_ENTRIES,
+    POSITIONAL,
+    STRING_FORMS,
+    encode_base64,
+)
 from .errors import ParameterError
 from .naming import member_keys, normalize, snake
 
@@ -78,7 +87,10 @@ def translate(
         params.setdefault(member, default)
     if service == "ec2" and name == "RunInstances":
         params.setdefault("MaxCount", params["MinCount"])
-    return _convert_structure(shape, params, _Context(service, name))
+    converted = _convert_structure(shape, params, _Context(service, name))
+    for path in BASE64_MEMBERS.get((service, name), ()):
+        encode_base64(converted, path)
+    return converted
 
 
 def _gather_keyword_entries(service: str, operation: str, kwargs: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -269,8 +281,9 @@ def _convert_structure_value(shape: StructureShape, value: Any, ctx: _Context, w
                 raise ParameterError(f"{where}: unknown field {key!r}; valid fields are: {_valid(shape)}")
             out[member] = _convert(shape.members[member], item, ctx, f"{where}.{snake(member)}")
         return out
-    if isinstance(value, str) and shape.name == "BlockDeviceMapping" and "DeviceName" in shape.members:
-        return _convert_structure_value(shape, parse_block_device(value), ctx, where)
+    parse = STRING_FORMS.get(shape.name)
+    if isinstance(value, str) and parse is not None:  # "/dev/sdf=snap-1:10", "eth0=eni-1"
+        return _convert_structure_value(shape, parse(value), ctx, where)
     # A scalar for a one-slot structure: ``{"Value": v}`` (EC2's AttributeValue shapes), or the only
     # required member (``Monitoring.Enabled``), or the only member (ELB's ``Instance.InstanceId``).
     members = list(shape.members)

@@ -9,12 +9,24 @@ string format ``/dev/sdf=snap-id:size:delete_on_termination:type:iops``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import base64
+import re
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from .errors import ParameterError
 
-__all__ = ["ALIASES", "DEFAULTS", "KEYWORD_ENTRIES", "POSITIONAL", "parse_block_device"]
+__all__ = [
+    "ALIASES",
+    "BASE64_MEMBERS",
+    "DEFAULTS",
+    "KEYWORD_ENTRIES",
+    "POSITIONAL",
+    "STRING_FORMS",
+    "encode_base64",
+    "parse_block_device",
+    "parse_network_interface",
+]
 
 Key = tuple[str, str]
 
@@ -49,6 +61,12 @@ ALIASES: Mapping[Key, Mapping[str, str]] = {
         "block_device_mapping": "LaunchSpecification.BlockDeviceMappings",
         "kernel_id": "LaunchSpecification.KernelId",
         "ramdisk_id": "LaunchSpecification.RamdiskId",
+        "placement_group": "LaunchSpecification.Placement.GroupName",
+        "ebs_optimized": "LaunchSpecification.EbsOptimized",
+        "iam_arn": "LaunchSpecification.IamInstanceProfile.Arn",
+        "iam_name": "LaunchSpecification.IamInstanceProfile.Name",
+        "network_interfaces": "LaunchSpecification.NetworkInterfaces",
+        "monitoring": "LaunchSpecification.Monitoring.Enabled",
     },
     ("ec2", "CreateImage"): {
         "block_devices": "BlockDeviceMappings",
@@ -150,6 +168,12 @@ DEFAULTS: Mapping[Key, Mapping[str, Any]] = {
     ("ec2", "RunInstances"): {"MinCount": 1},
 }
 
+#: ``(service, Operation) -> member paths`` AWS wants base64-encoded that botocore sends as given (it encodes
+#: RunInstances' and CreateLaunchConfiguration's ``UserData`` itself). VM::EC2 encoded them for the caller.
+BASE64_MEMBERS: Mapping[Key, tuple[tuple[str, ...], ...]] = {
+    ("ec2", "RequestSpotInstances"): (("LaunchSpecification", "UserData"),),
+}
+
 _BOOL = {"true": True, "false": False, "1": True, "0": False, "yes": True, "no": False}
 
 
@@ -192,3 +216,73 @@ def parse_block_device(spec: str) -> dict[str, Any]:
     if not ebs:
         raise ParameterError(f"block device {spec!r}: give a snapshot id or a size")
     return {"DeviceName": device, "Ebs": ebs}
+
+
+_IPV4 = re.compile(r"^\d+\.\d+\.\d+\.\d+$")
+_ETH = re.compile(r"^eth(\d+)\s*=\s*([^=]+)$")
+
+
+def parse_network_interface(spec: str) -> dict[str, Any]:
+    """One VM::EC2 network-interface string as an ``InstanceNetworkInterfaceSpecification``.
+
+    Forms: ``ethN=eni-id`` (attach an existing interface as device N), and
+    ``ethN=ADDRESSES:SUBNET:GROUPS:DELETE_ON_TERMINATION:DESCRIPTION[:ASSOCIATE_PUBLIC_IP]`` where
+    ADDRESSES is a comma list whose first IPv4 address is the primary one, later addresses are secondary,
+    and a plain number (after the first item) is a count of secondary addresses AWS picks; GROUPS is a
+    comma list of security group ids. Empty fields are left out (``eth0=:subnet-1``).
+
+    Raises:
+        ParameterError: if the string is not of one of those forms.
+    """
+    match = _ETH.match(spec.strip())
+    if match is None:
+        raise ParameterError(f"network interface {spec!r}: expected ethN=ENI-ID or ethN=ADDRESSES:SUBNET:...")
+    device, options = int(match.group(1)), match.group(2).split(":")
+    if len(options) == 1:
+        return {"DeviceIndex": device, "NetworkInterfaceId": options[0].strip()}
+    if len(options) > 6:
+        raise ParameterError(f"network interface {spec!r}: too many ':' fields")
+    addresses, subnet, groups, delete, description, public = (options + [""] * 6)[:6]
+    out: dict[str, Any] = {"DeviceIndex": device}
+    private: list[dict[str, Any]] = []
+    for i, item in enumerate(a.strip() for a in addresses.split(",")):
+        if _IPV4.match(item):
+            private.append({"PrivateIpAddress": item, "Primary": i == 0})
+        elif item.isdigit() and i > 0:
+            out["SecondaryPrivateIpAddressCount"] = int(item)
+        elif item:
+            raise ParameterError(
+                f"network interface {spec!r}: {item!r} is neither an IPv4 address nor a count"
+            )
+    if private:
+        out["PrivateIpAddresses"] = private
+    if subnet:
+        out["SubnetId"] = subnet
+    if groups:
+        out["Groups"] = [g.strip() for g in groups.split(",") if g.strip()]
+    for member, flag in (("DeleteOnTermination", delete), ("AssociatePublicIpAddress", public)):
+        if flag:
+            if flag.lower() not in _BOOL:
+                raise ParameterError(f"network interface {spec!r}: {member} must be true or false")
+            out[member] = _BOOL[flag.lower()]
+    if description:
+        out["Description"] = description
+    return out
+
+
+#: Structure shape name -> parser of VM::EC2's one-string form of it.
+STRING_FORMS: Mapping[str, Callable[[str], dict[str, Any]]] = {
+    "BlockDeviceMapping": parse_block_device,
+    "InstanceNetworkInterfaceSpecification": parse_network_interface,
+}
+
+
+def encode_base64(params: dict[str, Any], path: tuple[str, ...]) -> None:
+    """Base64-encode the text or bytes at ``path`` in place, if given (user data for spot requests)."""
+    *parents, last = path
+    target: Any = params
+    for part in parents:
+        target = target.get(part) if isinstance(target, dict) else None
+    if isinstance(target, dict) and isinstance(target.get(last), str | bytes):
+        raw = target[last]
+        target[last] = base64.b64encode(raw.encode() if isinstance(raw, str) else raw).decode("ascii")

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 import pytest
 
 from provisioning.arguments import primary_members, translate
-from provisioning.conventions import parse_block_device
+from provisioning.conventions import parse_block_device, parse_network_interface
 from provisioning.errors import ParameterError
 from provisioning.naming import operation_model
 
@@ -252,6 +253,60 @@ def test_parse_block_device_rejects_garbage(spec: str) -> None:
     """Malformed block-device strings give a clear ParameterError."""
     with pytest.raises(ParameterError, match="block device"):
         parse_block_device(spec)
+
+
+@pytest.mark.parametrize(
+    ("spec", "expected"),
+    [
+        ("eth0=eni-1", {"DeviceIndex": 0, "NetworkInterfaceId": "eni-1"}),
+        (
+            "eth1=10.0.1.5,10.0.1.6,2:subnet-1:sg-1,sg-2:true:My Weird Network:false",
+            {
+                "DeviceIndex": 1,
+                "PrivateIpAddresses": [
+                    {"PrivateIpAddress": "10.0.1.5", "Primary": True},
+                    {"PrivateIpAddress": "10.0.1.6", "Primary": False},
+                ],
+                "SecondaryPrivateIpAddressCount": 2,
+                "SubnetId": "subnet-1",
+                "Groups": ["sg-1", "sg-2"],
+                "DeleteOnTermination": True,
+                "Description": "My Weird Network",
+                "AssociatePublicIpAddress": False,
+            },
+        ),
+        ("eth0=:subnet-1", {"DeviceIndex": 0, "SubnetId": "subnet-1"}),
+    ],
+)
+def test_parse_network_interface(spec: str, expected: dict[str, Any]) -> None:
+    """VM::EC2 network-interface strings (ethN=eni-id, ethN=addresses:subnet:groups:delete:description)."""
+    assert parse_network_interface(spec) == expected
+
+
+@pytest.mark.parametrize(
+    "spec", ["eni-1", "eth=eni-1", "eth0=a:b:c:d:e:f:g", "eth0=10.0.0.1:s:g:maybe", "eth0=web:subnet-1"]
+)
+def test_parse_network_interface_rejects_garbage(spec: str) -> None:
+    """Malformed network-interface strings give a clear ParameterError."""
+    with pytest.raises(ParameterError, match="network interface"):
+        parse_network_interface(spec)
+
+
+def test_network_interface_strings_for_run_and_spot_requests() -> None:
+    """-network_interfaces strings fill RunInstances' and a spot request's NetworkInterfaces."""
+    want = [{"DeviceIndex": 0, "NetworkInterfaceId": "eni-1"}]
+    assert t("RunInstances", "ami-1", network_interfaces="eth0=eni-1")["NetworkInterfaces"] == want
+    spot = t("RequestSpotInstances", spot_price="0.1", image_id="ami-1", network_interfaces=["eth0=eni-1"])
+    assert spot["LaunchSpecification"]["NetworkInterfaces"] == want
+
+
+def test_spot_request_user_data_is_base64_encoded() -> None:
+    """botocore encodes RunInstances' user data, not a spot request's: the translator does, as VM::EC2 did."""
+    spot = t("RequestSpotInstances", spot_price="0.1", image_id="ami-1", user_data="#!/bin/sh\necho hi\n")
+    assert base64.b64decode(spot["LaunchSpecification"]["UserData"]) == b"#!/bin/sh\necho hi\n"
+    raw = t("RequestSpotInstances", spot_price="0.1", image_id="ami-1", user_data=b"\x00\x01")
+    assert raw["LaunchSpecification"]["UserData"] == "AAE="
+    assert t("RunInstances", "ami-1", user_data="plain")["UserData"] == "plain"  # botocore encodes this one
 
 
 def test_primary_member_rules() -> None:

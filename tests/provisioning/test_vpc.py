@@ -400,3 +400,17 @@ def test_peering_errors_both_modes(ec2: EC2, quiet: EC2) -> None:
     loose = VpcPeeringConnection({"VpcPeeringConnectionId": "pcx-12345678"}, quiet)
     assert loose.accept() is None and quiet.is_error
     assert loose.current_status() is None and quiet.is_error
+
+
+def test_run_instances_with_network_interface_strings(ec2: EC2, vpc: Vpc) -> None:
+    """run_instances(network_interfaces="eth0=ADDRESS:SUBNET:GROUP:DELETE:DESCRIPTION")."""
+    subnet = vpc.create_subnet("10.0.1.0/24")
+    group = ec2.create_security_group("nic-group", "for the nic", vpc_id=vpc)
+    image = ec2.register_image(
+        name="img", root_device_name="/dev/sda1", block_device_mapping=["/dev/sda1=:8"]
+    )
+    spec = f"eth0=10.0.1.10:{subnet}:{group}:true:the nic"
+    instance = ec2.run_instances(image, network_interfaces=spec)[0]
+    assert instance.private_ip_address == "10.0.1.10"
+    (nic,) = instance.network_interfaces
+    assert nic.subnet_id == str(subnet) and [str(g) for g in nic.groups] == [str(group)]
