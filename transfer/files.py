@@ -5,12 +5,12 @@ from __future__ import annotations
 import contextlib
 import posixpath
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import paramiko
 
-from transfer.errors import translate_ssh_errors
+from transfer.errors import TransferError, translate_ssh_errors
 from transfer.result import CommandResult
 from transfer.shell import Command, OutputCallback, encode
 
@@ -68,16 +68,17 @@ class RemoteFiles:
         """
         payload = encode(data) if isinstance(data, str) else data
         if sudo:
-            script = (
-                'umask 077; t=$(mktemp "$1.XXXXXX") || exit 1; '
-                'if cat > "$t" && chmod "$2" "$t" && mv -f "$t" "$1"; then exit 0; fi; rm -f "$t"; exit 1'
-            )
-            self.run(["sh", "-c", script, "sh", remote, f"{mode:o}"], sudo=True, input=payload)
+            self.run(["sh", "-c", _SUDO_WRITE, "sh", remote, f"{mode:o}"], sudo=True, input=payload)
             return
         sftp = self._sftp()
         d, name = posixpath.split(remote)
-        tmp = posixpath.join(d, f".{name}.tmp-{secrets.token_hex(4)}")
+        # The temp file sits in a fresh 0700 directory next to the target: SFTP creates files with the
+        # server's default mode (often 0644), and a secret must not be readable, even for a moment, while
+        # it is written. Same directory tree, same file system, so the rename stays atomic.
+        tmpdir = posixpath.join(d, f".{name}.tmp-{secrets.token_hex(4)}")
+        tmp = posixpath.join(tmpdir, name)
         with translate_ssh_errors(self.host, self.port):
+            sftp.mkdir(tmpdir, mode=0o700)
             try:
                 with sftp.open(tmp, "wb") as f:
                     f.set_pipelined(True)
@@ -85,6 +86,20 @@ class RemoteFiles:
                 sftp.chmod(tmp, mode)
                 sftp.posix_rename(tmp, remote)
             except BaseException:
-                with contextlib.suppress(OSError, paramiko.SSHException):
-                    sftp.remove(tmp)
+                self._quietly(sftp.remove, tmp)
                 raise
+            finally:
+                self._quietly(sftp.rmdir, tmpdir)
+
+    def _quietly(self, action: Callable[[str], object], path: str) -> None:
+        """Best-effort cleanup: errors (translated first, so no paramiko type escapes) are ignored."""
+        with contextlib.suppress(TransferError, OSError), translate_ssh_errors(self.host, self.port):
+            action(path)
+
+
+#: Atomic write as root: a 0600 temp file next to the target, filled from stdin, then chmod and rename.
+#: ``--`` everywhere: the target may be a relative path that starts with a dash.
+_SUDO_WRITE = (
+    'umask 077; t=$(mktemp -- "$1.XXXXXX") || exit 1; '
+    'if cat > "$t" && chmod -- "$2" "$t" && mv -f -- "$t" "$1"; then exit 0; fi; rm -f -- "$t"; exit 1'
+)

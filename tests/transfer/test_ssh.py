@@ -10,6 +10,7 @@ import subprocess
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -318,3 +319,42 @@ def test_sudo_n_as_unprivileged_user(unprivileged_login: tuple[str, SSHShell], t
         sh.write_file(str(target / "f"), "x")
     sh.write_file(str(target / "f"), "as root\n", mode=0o640, sudo=True)
     assert (target / "f").read_text() == "as root\n" and (target / "f").stat().st_uid == 0
+
+
+def test_write_file_never_exposes_a_secret_while_writing(shell: SSHShell, tmp_path: Path) -> None:
+    """While the data is written, the temp file is unreadable to others (own 0700 dir or 0600 mode)."""
+    sftp = shell._sftp()
+    real_open = sftp.open
+    seen: list[tuple[int, int]] = []
+
+    def spy(path: str, mode: str = "r", bufsize: int = -1) -> Any:
+        f = real_open(path, mode, bufsize)
+        if "w" in mode:
+            seen.append((os.stat(path).st_mode & 0o777, os.stat(os.path.dirname(path)).st_mode & 0o777))
+        return f
+
+    public = tmp_path / "public"  # a directory anyone may list and read, like a home or /etc
+    public.mkdir(mode=0o755)
+    public.chmod(0o755)
+    sftp.open = spy  # type: ignore[method-assign]
+    try:
+        shell.write_file(str(public / "id_secret"), "PRIVATE\n", mode=0o600)
+    finally:
+        sftp.open = real_open  # type: ignore[method-assign]
+    assert seen, "write_file did not go through SFTP"
+    file_mode, dir_mode = seen[0]
+    assert file_mode & 0o077 == 0 or dir_mode & 0o077 == 0, (oct(file_mode), oct(dir_mode))
+    assert (public / "id_secret").read_text() == "PRIVATE\n"
+    assert stat.S_IMODE((public / "id_secret").stat().st_mode) == 0o600
+    assert os.listdir(public) == ["id_secret"]
+
+
+def test_write_file_sudo_to_relative_path_with_leading_dash(shell: SSHShell) -> None:
+    """write_file(sudo=True) takes a relative target starting with '-' as a file name, not options."""
+    name = f"-transfer-test-{secrets.token_hex(4)}"
+    target = Path(shell.run(["sh", "-c", "echo $HOME"]).stdout.strip(), name)
+    try:
+        shell.write_file(name, "dash\n", mode=0o640, sudo=True)
+        assert target.read_text() == "dash\n" and stat.S_IMODE(target.stat().st_mode) == 0o640
+    finally:
+        target.unlink(missing_ok=True)
