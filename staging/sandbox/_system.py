@@ -59,12 +59,13 @@ def pid_alive(pid: int) -> bool:
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
-def pid_cmdline(pid: int) -> str:
-    """The command line of ``pid`` joined by spaces ("" when it is gone)."""
+def pid_argv(pid: int) -> list[str]:
+    """The command line of ``pid`` as its argument list ([] when it is gone)."""
     try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode("utf-8", "replace")
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
-        return ""
+        return []
+    return [arg.decode("utf-8", "surrogateescape") for arg in raw.split(b"\0")[:-1]]
 
 
 def terminate_pid(pid: int, *, timeout: float = 5.0) -> None:

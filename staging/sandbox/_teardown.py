@@ -14,7 +14,7 @@ import structlog
 from staging.sandbox import _shared
 from staging.sandbox._net import delete_host_net, delete_link, list_netns, netns_pids
 from staging.sandbox._state import DAEMON_LOG, STATE_FILE, read_state
-from staging.sandbox._system import pid_alive, pid_cmdline, run, terminate_pid
+from staging.sandbox._system import pid_alive, pid_argv, run, terminate_pid
 from staging.sandbox._volumes import loop_detach, loops_backed_under
 from staging.sandbox.errors import SandboxError
 
@@ -22,9 +22,16 @@ log = structlog.stdlib.get_logger(__name__)
 
 
 def is_daemon(pid: int, state_dir: Path) -> bool:
-    """True if ``pid`` is this sandbox's daemon (not a recycled pid of some other program)."""
-    cmd = pid_cmdline(pid)
-    return pid_alive(pid) and "staging.sandbox" in cmd and str(state_dir) in cmd
+    """True if ``pid`` is this sandbox's daemon (not a recycled pid, nor the daemon of another state dir).
+
+    The daemon's ``--state-dir`` argument must name ``state_dir`` itself (symlinks resolved), not merely
+    contain it as a substring (``/tmp/cloud`` is not ``/tmp/cloud2``).
+    """
+    argv = pid_argv(pid)
+    if not pid_alive(pid) or "staging.sandbox" not in argv or "--state-dir" not in argv:
+        return False
+    index = argv.index("--state-dir") + 1
+    return index < len(argv) and Path(argv[index]).resolve() == Path(state_dir).resolve()
 
 
 def teardown(state_dir: Path) -> None:
@@ -54,7 +61,7 @@ def teardown(state_dir: Path) -> None:
     for ns in extra:
         all_netns.setdefault(ns, f"vsb{token}h{ns.rsplit('-', 1)[1]}")
     _kill_namespaces(list(all_netns))
-    _unmount_under(state_dir)
+    _unmount_under(state_dir.resolve())  # /proc/mounts shows resolved paths
     for device in loops_backed_under(state_dir):
         loop_detach(device)
     for ns, veth in all_netns.items():

@@ -200,3 +200,25 @@ def test_legacy_device_names(needs_sandbox: None, tmp_path: Path) -> None:
         result = subprocess.run([*ssh, f"admin@{host}", check], capture_output=True, text=True, timeout=60)
         assert result.stdout.strip() == "ext4"
         assert not Path("/dev/xvdf").is_block_device()  # the machine itself only has the placeholder
+
+
+def test_is_daemon_matches_the_state_dir_exactly(tmp_path: Path) -> None:
+    """A daemon of /x/cloud2 is not the daemon of /x/cloud; a symlinked spelling of the same dir is."""
+    from staging.sandbox._teardown import is_daemon
+
+    (tmp_path / "cloud").mkdir()
+    (tmp_path / "cloud2").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "cloud")
+    fake = [sys.executable, "-c", "import sys; sys.stdin.read()", "staging.sandbox", "daemon"]
+    proc = subprocess.Popen([*fake, "--state-dir", str(tmp_path / "cloud2")], stdin=subprocess.PIPE)
+    other = subprocess.Popen([*fake, "--state-dir", str(tmp_path / "link")], stdin=subprocess.PIPE)
+    try:
+        for p in (proc, other):  # right after exec, /proc/PID/cmdline can still be empty for a moment
+            while not Path(f"/proc/{p.pid}/cmdline").read_bytes():
+                time.sleep(0.001)
+        assert is_daemon(proc.pid, tmp_path / "cloud2")
+        assert not is_daemon(proc.pid, tmp_path / "cloud")
+        assert is_daemon(other.pid, tmp_path / "cloud")
+    finally:
+        for p in (proc, other):
+            p.communicate(b"")
