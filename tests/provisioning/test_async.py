@@ -161,6 +161,6 @@ def test_error_state_of_worker_threads_sharing_a_facade(ec2: EC2) -> None:
 def test_hand_written_facade_methods_report_failures_through_the_future(ec2: EC2) -> None:
     """A façade method that is not a generated operation (a pager) still fills future.error()."""
     ec2.raise_error = False
-    future = ec2.describe_volume_status_async(max_results=5, volume_ids=["vol-0123456789abcdef0"])
+    future = ec2.describe_instance_status_async(max_results=5, instance_ids=["i-0123456789abcdef0"])
     assert future.result(timeout=10) == []
-    assert future.error() is not None
+    assert isinstance(future.error(), NotFoundError)

@@ -161,19 +161,14 @@ def test_custom_classes_by_shape_and_operation(ec2: EC2) -> None:
             dispatch._classes[("ec2", "Volume")] = saved
 
 
-def test_describe_calls_follow_every_page(moto_endpoint: str) -> None:
-    """Paginated describe calls return the complete list (pages stubbed: moto does not page volumes)."""
-    ec2 = EC2(endpoint=moto_endpoint)
-    client = ec2._pool.client("ec2")
-    with Stubber(client) as stub:
-        stub.add_response("describe_volumes", {"Volumes": [{"VolumeId": "vol-1"}], "NextToken": "t"}, {})
-        stub.add_response("describe_volumes", {"Volumes": [{"VolumeId": "vol-2"}]}, {"NextToken": "t"})
-        assert [str(v) for v in ec2.describe_volumes()] == ["vol-1", "vol-2"]
-    with Stubber(client) as stub:
-        stub.add_response(
-            "describe_volumes", {"Volumes": [{"VolumeId": "vol-3"}], "NextToken": "u"}, {"NextToken": "t"}
-        )
-        assert [str(v) for v in ec2.describe_volumes(next_token="t")] == ["vol-3"]
+def test_describe_calls_follow_every_page(ec2: EC2) -> None:
+    """Describe calls return the complete list, following moto's real pages (one reservation a page)."""
+    image = _image(ec2)
+    made = [str(ec2.run_instances(image)[0]) for _ in range(3)]
+    assert [str(i) for i in ec2.describe_instances(max_results=1)] == made
+    first = ec2._pool.client("ec2").describe_instances(MaxResults=1)
+    # A page token asks for exactly that page, as with boto3.
+    assert [str(i) for i in ec2.describe_instances(max_results=1, next_token=first["NextToken"])] == made[1:2]
 
 
 def test_throttling_after_retries_is_throttled_error(ec2: EC2) -> None:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
 from botocore.stub import Stubber
 
-from provisioning import EC2
+from provisioning import EC2, NotFoundError, ParameterError
 
 
 def _status(iid: str) -> dict[str, str]:
@@ -48,20 +49,18 @@ def test_without_max_results_the_list_is_complete(ec2: EC2) -> None:
 
 
 def test_pager_failures_follow_the_error_mode(moto_endpoint: str) -> None:
-    """A failed page returns [] and sets is_error under raise_error=False."""
+    """A failed page returns [] and sets is_error under raise_error=False; raise mode raises."""
     ec2 = EC2(endpoint=moto_endpoint, raise_error=False)
-    with Stubber(ec2._pool.client("ec2")) as stub:
-        stub.add_client_error("describe_spot_price_history", "UnauthorizedOperation", "no")
-        assert ec2.describe_spot_price_history(max_results=2) == []
-        assert ec2.is_error and ec2.more_spot_prices is False
+    unknown = {"max_results": 5, "instance_ids": ["i-0123456789abcdef0"]}
+    assert ec2.describe_instance_status(**unknown) == []
+    assert isinstance(ec2.error, NotFoundError) and ec2.more_instance_status is False
+    ec2.raise_error = True
+    with pytest.raises(NotFoundError):
+        ec2.describe_instance_status(**unknown)
 
 
 def test_update_security_group_sends_pending_rules(ec2: EC2) -> None:
     """ec2.update_security_group(group) sends what authorize_incoming recorded (VM::EC2's spelling)."""
-    import pytest
-
-    from provisioning import ParameterError
-
     group = ec2.create_security_group("web", "web servers")
     group.authorize_incoming(protocol="tcp", port=22, source_ip="127.0.0.1/32")
     assert ec2.update_security_group(group) is True
