@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -27,6 +28,18 @@ from moto.ec2.responses import EC2Response
 from staging.sandbox._cloud import SandboxCloud
 
 Fn = Callable[..., Any]
+
+#: Device names EC2 accepts for EBS volumes (``/dev/sdf``, ``/dev/xvdba``, ``xvdf`` on Windows).
+_DEVICE = re.compile(r"^(/dev/)?(sd|xvd|hd)[a-z]{1,2}([1-9]|1[0-5])?$")
+
+
+def _check_device(device: Any) -> None:
+    """Refuse a device name EC2 would refuse; in legacy mode the name also becomes a file in /dev."""
+    if not isinstance(device, str) or not _DEVICE.match(device):
+        raise EC2ClientError(
+            "InvalidParameterValue",
+            f"Value ({device}) for parameter device is invalid. {device} is not a valid EBS device name.",
+        )
 
 
 def _wrap(name: str, around: Callable[[Fn, Any, tuple[Any, ...], dict[str, Any]], Any]) -> None:
@@ -72,6 +85,8 @@ def _snapshot_progress(snapshot: Any) -> str:
 
 def _install_instances(cloud: SandboxCloud) -> None:
     def run_instances(original: Fn, backend: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        for mapping in kwargs.get("block_device_mappings") or []:
+            _check_device(mapping.get("DeviceName"))
         image_id = _arg(args, kwargs, 0, "image_id")
         images = backend.amis.get(image_id) if image_id else None
         mappings = getattr(images, "sandbox_mappings", None)
@@ -156,6 +171,7 @@ def _install_volumes(cloud: SandboxCloud) -> None:
         volume = backend.get_volume(_arg(args, kwargs, 0, "volume_id"))
         instance = backend.get_instance(_arg(args, kwargs, 1, "instance_id"))
         device = _arg(args, kwargs, 2, "device_path")
+        _check_device(device)
         if volume.attachment is not None:
             raise EC2ClientError(
                 "VolumeInUse",
@@ -300,6 +316,7 @@ def _install_responses(cloud: SandboxCloud) -> None:
 
 
 def _clean_mapping(backend: Any, mapping: dict[str, Any]) -> dict[str, Any]:
+    _check_device(mapping.get("DeviceName"))
     ebs = mapping["Ebs"]
     snapshot = backend.get_snapshot(ebs["SnapshotId"])
     return {

@@ -75,3 +75,28 @@ def test_validation_is_on(east: Any, cloud: Any) -> None:
     assert code.startswith("InvalidInstanceType")
     code = error_code(east.run_instances, ImageId=image, InstanceType="t3.micro", KeyName="nope", **base)
     assert code == "InvalidKeyPair.NotFound"
+
+
+def test_invalid_device_names_are_refused(launcher: Any, track: Any, east: Any, cloud: Any) -> None:
+    """Names EC2 refuses are refused before anything is made (in legacy mode a name becomes a /dev file)."""
+    key_name, _ = launcher.key_pair("us-east-1")
+    instance = launcher.instance("us-east-1", key_name, zone="us-east-1a")
+    volume_id = east.create_volume(Size=1, AvailabilityZone="us-east-1a")["VolumeId"]
+    track.volumes.append(("us-east-1", volume_id))
+    for device in ("/dev/../null", "/dev/null", "/etc/passwd", "/dev/sdf/.."):
+        code = error_code(
+            east.attach_volume, VolumeId=volume_id, InstanceId=instance["InstanceId"], Device=device
+        )
+        assert code == "InvalidParameterValue", device
+    assert east.describe_volumes(VolumeIds=[volume_id])["Volumes"][0]["State"] == "available"
+    hosts_before = set(cloud.status()["hosts"])
+    code = error_code(
+        east.run_instances,
+        ImageId=cloud.images["us-east-1"]["debian-12-amd64-sandbox"],
+        InstanceType="t3.micro",
+        MinCount=1,
+        MaxCount=1,
+        BlockDeviceMappings=[{"DeviceName": "/dev/null", "Ebs": {"VolumeSize": 1}}],
+    )
+    assert code == "InvalidParameterValue"
+    assert set(cloud.status()["hosts"]) == hosts_before
