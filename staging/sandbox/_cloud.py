@@ -292,10 +292,14 @@ class SandboxCloud:
             )
         if mappings:
             ami.root_device_name = source.root_device_name
-            self.set_image_mappings(backend, ami, mappings)
+        self.set_image_mappings(backend, ami, mappings)
 
     def set_image_mappings(self, backend: Moto, ami: Moto, mappings: list[dict[str, Any]]) -> None:
-        """Give ``ami`` its ``mappings``; moto's placeholder root snapshot is replaced by the real one."""
+        """Give ``ami`` its ``mappings``; moto's placeholder root snapshot is replaced by the real one.
+
+        Every new image passes here (with or without mappings): its creation time feeds ``not_found_for``.
+        """
+        self.created_at[ami.id] = time.monotonic()
         if not mappings:
             return
         ami.sandbox_mappings = mappings
@@ -306,7 +310,6 @@ class SandboxCloud:
         if placeholder.id != ami.ebs_snapshot.id:
             backend.snapshots.pop(placeholder.id, None)
             self.store.delete_snapshot(placeholder.id)
-        self.created_at[ami.id] = time.monotonic()
 
 
 def _mapping(device: str, snapshot_id: str, size: int, delete_on_termination: bool) -> dict[str, Any]:

@@ -288,15 +288,16 @@ def _install_responses(cloud: SandboxCloud) -> None:
         root = self._get_param("RootDeviceName")
         self.error_on_dryrun()
         with cloud.lock:
+            # Checked before the image exists: a bad snapshot id or device name must not leave an image.
+            ebs = [
+                _clean_mapping(self.ec2_backend, m) for m in mappings if m.get("Ebs", {}).get("SnapshotId")
+            ]
             ami = self.ec2_backend.register_image(self._get_param("Name"), self._get_param("Description", ""))
             ami.architecture = self._get_param("Architecture") or "x86_64"
             ami.virtualization_type = self._get_param("VirtualizationType") or "hvm"
             ami.root_device_type = "ebs"
             if root:
                 ami.root_device_name = root
-            ebs = [
-                _clean_mapping(self.ec2_backend, m) for m in mappings if m.get("Ebs", {}).get("SnapshotId")
-            ]
             cloud.set_image_mappings(self.ec2_backend, ami, ebs)
         return ActionResult({"ImageId": ami.id})
 

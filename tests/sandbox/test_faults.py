@@ -50,6 +50,12 @@ def test_new_ids_are_not_found_for_a_while(faulty: Sandbox, east: Any, track: An
         with pytest.raises(ClientError) as info:
             call()
         assert info.value.response["Error"]["Code"] == "InvalidVolume.NotFound"
+    # Images too, also those registered without block device mappings.
+    image_id = east.register_image(Name="young", RootDeviceName="/dev/xvda")["ImageId"]
+    track.images.append(("us-east-1", image_id))
+    with pytest.raises(ClientError) as info:
+        east.describe_images(ImageIds=[image_id])
+    assert info.value.response["Error"]["Code"] == "InvalidAMIID.NotFound"
     faulty.set_faults(Faults())
     assert east.describe_volumes(VolumeIds=[volume_id])["Volumes"][0]["State"] == "available"
 

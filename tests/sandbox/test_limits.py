@@ -100,3 +100,20 @@ def test_invalid_device_names_are_refused(launcher: Any, track: Any, east: Any, 
     )
     assert code == "InvalidParameterValue"
     assert set(cloud.status()["hosts"]) == hosts_before
+
+
+def test_register_image_with_a_bad_snapshot_leaves_no_image(east: Any) -> None:
+    """An unknown snapshot in the mappings fails the call and registers nothing."""
+
+    def own_images() -> list[str]:
+        return [i["ImageId"] for i in east.describe_images(Owners=["self"])["Images"]]
+
+    before = own_images()
+    code = error_code(
+        east.register_image,
+        Name="bad-mapping",
+        RootDeviceName="/dev/xvda",
+        BlockDeviceMappings=[{"DeviceName": "/dev/xvda", "Ebs": {"SnapshotId": "snap-0123456789abcdef0"}}],
+    )
+    assert code == "InvalidSnapshot.NotFound"
+    assert own_images() == before
