@@ -8,6 +8,7 @@ byte range (``head -c SIZE DEV | sha256sum``) and the copy is refused if they di
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import re
 import subprocess
@@ -23,7 +24,7 @@ import structlog
 
 from transfer.errors import ChecksumMismatch, RemoteCommandError, TransferError
 from transfer.result import CommandResult
-from transfer.shell import Command, Shell, decode, quote
+from transfer.shell import Command, Shell, decode, kill_process, quote
 
 __all__ = [
     "COMPRESSORS",
@@ -168,7 +169,7 @@ def block_copy(
                 progress(done, size)
             except BaseException as exc:  # the caller aborts: stop reading, re-raise below
                 failures.append(exc)
-                reader.kill()
+                kill_process(reader)
 
         threads = [
             threading.Thread(target=_dd_progress, args=(reader.stderr, total, report, rd_err), daemon=True),
@@ -176,15 +177,21 @@ def block_copy(
         ]
         for t in threads:
             t.start()
-        wire = _relay(reader.stdout, writer.stdin)
+        wire, complete = _relay(reader.stdout, writer.stdin)
+        if not complete:  # the destination stopped reading: stop the source, which would block on its pipe
+            kill_process(reader)
         rd_rc, wr_rc = reader.wait(), writer.wait()
         for t in threads:
             t.join()
     if failures:
         raise failures[0]
-    for rc, cmd, err in ((rd_rc, rd_cmd, "\n".join(rd_err)), (wr_rc, wr_cmd, decode(b"".join(wr_err)))):
+    # The writer first: when it fails, the reader is killed by us, and its status would only hide the cause.
+    for rc, cmd, err, host in (
+        (wr_rc, wr_cmd, decode(b"".join(wr_err)), getattr(dst, "host", None)),
+        (rd_rc, rd_cmd, "\n".join(rd_err), getattr(src, "host", None)),
+    ):
         if rc != 0:
-            raise RemoteCommandError(CommandResult(cmd, rc, "", err))
+            raise RemoteCommandError(CommandResult(cmd, rc, "", err), host=host)
     if progress is not None:
         progress(total, total)
     digest = _verify(src, src_device, dst, dst_device, total, sudo) if verify else None
@@ -193,15 +200,24 @@ def block_copy(
     return BlockCopyResult(total, digest, elapsed, compression, wire)
 
 
-def _relay(source: IO[bytes], sink: IO[bytes]) -> int:
+def _relay(source: IO[bytes], sink: IO[bytes]) -> tuple[int, bool]:
+    """Copy ``source`` to ``sink`` until EOF; returns (bytes relayed, whether the sink took everything).
+
+    A sink that goes away (the destination command failed) ends the relay instead of raising
+    ``BrokenPipeError``: the writer's exit status and stderr then say what went wrong.
+    """
     n = 0
     try:
         while chunk := source.read1(1 << 20):  # type: ignore[attr-defined]
-            sink.write(chunk)
+            try:
+                sink.write(chunk)
+            except BrokenPipeError:
+                return n, False
             n += len(chunk)
+        return n, True
     finally:
-        sink.close()
-    return n
+        with contextlib.suppress(BrokenPipeError):
+            sink.close()
 
 
 def _dd_progress(stream: IO[bytes], total: int, report: Callable[[int, int], None], keep: list[str]) -> None:

@@ -31,8 +31,10 @@ __all__ = [
     "decode",
     "encode",
     "join_argv",
+    "kill_process",
     "quote",
     "strip_sudo_noise",
+    "supervised",
 ]
 
 log = structlog.stdlib.get_logger(__name__)
@@ -94,6 +96,30 @@ _SUDO_NOISE = re.compile(r"^sudo: unable to resolve host .*$\n?", re.MULTILINE)
 def strip_sudo_noise(stderr: str) -> str:
     """Drop the warnings a cloud image's sudo prints when its hostname is not in /etc/hosts."""
     return _SUDO_NOISE.sub("", stderr)
+
+
+def kill_process(proc: subprocess.Popen[bytes]) -> None:
+    """Kill ``proc`` if it still runs: its whole process group when it leads one (``LocalShell.popen``
+    starts a new session for that), else just the process (an ``ssh`` client shares our group)."""
+    if proc.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        if os.getpgid(proc.pid) == proc.pid:
+            with contextlib.suppress(
+                PermissionError
+            ):  # a member we may not signal (sudo): the leader still goes
+                os.killpg(proc.pid, signal.SIGKILL)
+        proc.kill()
+
+
+@contextlib.contextmanager
+def supervised(proc: subprocess.Popen[bytes]) -> Iterator[subprocess.Popen[bytes]]:
+    """Yield ``proc``; when the block ends (normally, on an error or an interrupt) kill and reap it."""
+    try:
+        yield proc
+    finally:
+        kill_process(proc)
+        proc.wait()
 
 
 @runtime_checkable
@@ -220,14 +246,14 @@ class LocalShell:
     def popen(
         self, command: Command, *, sudo: bool = False, **popen_kwargs: Any
     ) -> Iterator[subprocess.Popen[bytes]]:
-        """Start ``command`` here for byte streams; killed (by pid) if still running when the block ends."""
-        proc = subprocess.Popen(["sh", "-c", build_command(command, sudo=sudo)], **popen_kwargs)
-        try:
+        """Start ``command`` here for byte streams, in a new session of its own.
+
+        When the block ends, whatever of it still runs is killed: the whole process group, so that the
+        programs of a pipeline (``dd | zstd``) go too, not only the ``sh`` that started them.
+        """
+        argv = ["sh", "-c", build_command(command, sudo=sudo)]
+        with supervised(subprocess.Popen(argv, start_new_session=True, **popen_kwargs)) as proc:
             yield proc
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-            proc.wait()
 
     def __repr__(self) -> str:
         return "LocalShell()"

@@ -42,7 +42,15 @@ from transfer.hostkeys import (
 )
 from transfer.openssh import HOST_KEY_ALIAS, SSHTarget, fast_ciphers, ssh_argv
 from transfer.result import CommandResult
-from transfer.shell import Command, OutputCallback, build_command, decode, encode, strip_sudo_noise
+from transfer.shell import (
+    Command,
+    OutputCallback,
+    build_command,
+    decode,
+    encode,
+    strip_sudo_noise,
+    supervised,
+)
 
 __all__ = ["SSHShell", "load_private_key"]
 
@@ -450,13 +458,8 @@ class SSHShell(RemoteFiles):
         """
         with self.openssh_target() as target:
             argv = ssh_argv(target, build_command(command, sudo=sudo))
-            proc = subprocess.Popen(argv, **popen_kwargs)
-            try:
+            with supervised(subprocess.Popen(argv, **popen_kwargs)) as proc:
                 yield proc
-            finally:
-                if proc.poll() is None:
-                    proc.kill()
-                proc.wait()
 
     def describe(self) -> str:
         """``user@host:port`` for messages."""

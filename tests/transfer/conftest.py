@@ -68,15 +68,18 @@ def sshd_pins(sshd: SshdServer) -> HostKeyPins:
 
 @pytest.fixture
 def loop_device(tmp_path: Path) -> Iterator[Callable[..., str]]:
-    """Loop devices over sparse files: ``loop_device(size, data=b"")``; unmounted and detached after."""
+    """Loop devices over sparse files: ``loop_device(size, data=b"", read_only=False)``; detached after."""
     made: list[str] = []
 
-    def make(size: int, data: bytes = b"") -> str:
+    def make(size: int, data: bytes = b"", *, read_only: bool = False) -> str:
         image = tmp_path / f"disk{len(made)}.img"
         image.write_bytes(data)
         os.truncate(image, size)
         dev = subprocess.run(
-            ["losetup", "-f", "--show", str(image)], capture_output=True, text=True, check=True
+            ["losetup", *(["-r"] if read_only else []), "-f", "--show", str(image)],
+            capture_output=True,
+            text=True,
+            check=True,
         ).stdout.strip()
         made.append(dev)
         return dev

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from transfer.blockcopy import _verify, block_copy, parse_dd_progress, reader_command, writer_command
-from transfer.errors import ChecksumMismatch, TransferError
+from transfer.errors import ChecksumMismatch, RemoteCommandError, TransferError
 from transfer.hostkeys import HostKeyPins
 from transfer.shell import LocalShell
 from transfer.ssh import SSHShell
@@ -125,3 +125,17 @@ def test_block_copy_aborts_when_progress_raises(
 
     with pytest.raises(Stop):
         block_copy(a, src, b, dst, compression=None, progress=stop)
+
+
+@pytest.mark.parametrize("hosts", ["ssh", "local"])
+def test_block_copy_reports_the_failing_destination(
+    two_hosts: tuple[SSHShell, SSHShell], loop_device: Callable[..., str], hosts: str
+) -> None:
+    """A destination that cannot be written gives RemoteCommandError with dd's complaint (no broken pipe)."""
+    a, b = two_hosts if hosts == "ssh" else (LocalShell(), LocalShell())
+    src = loop_device(16 << 20, os.urandom(16 << 20))  # more than the pipes hold: the source must be stopped
+    dst = loop_device(16 << 20, read_only=True)
+    with pytest.raises(RemoteCommandError) as info:
+        block_copy(a, src, b, dst, compression=None)
+    assert info.value.result.command.startswith(f"dd of={dst}")
+    assert "not permitted" in info.value.result.stderr or "Read-only" in info.value.result.stderr

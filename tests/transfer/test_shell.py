@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import os
 import shlex
+import signal
 import subprocess
+import time
+from pathlib import Path
 
 import pytest
 
@@ -112,3 +115,31 @@ def test_local_shell_callback_can_abort() -> None:
 
     with pytest.raises(Stop):
         LocalShell().run("echo start; sleep 30", on_stdout=cb)
+
+
+def _gone(pid: int) -> bool:
+    """True when ``pid`` has exited (no such process, or only a zombie waiting for its new parent)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
+
+
+def test_local_popen_kills_the_whole_pipeline(tmp_path: Path) -> None:
+    """When the popen block ends, every program of the pipeline is killed, not only the sh running it."""
+    pidfile = tmp_path / "pid"
+    inner = f"sh -c 'echo $$ > {pidfile}; exec sleep 300' | cat"
+    with LocalShell().popen(inner, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL):
+        deadline = time.monotonic() + 30
+        while not (pidfile.exists() and pidfile.read_text().endswith("\n")):
+            assert time.monotonic() < deadline, "the pipeline did not start"
+            time.sleep(0.01)
+    pid = int(pidfile.read_text())
+    deadline = time.monotonic() + 30
+    while not _gone(pid) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    try:
+        assert _gone(pid), "sleep of the pipeline survived"
+    finally:
+        if not _gone(pid):
+            os.kill(pid, signal.SIGKILL)
