@@ -3,9 +3,8 @@
 ``ServicesMixin`` is mixed into :class:`~provisioning.facade.EC2`: ``instance_metadata()`` (the IMDSv2
 client), ``get_signin_token()`` and ``login_url()`` (the console federation sign-in URL).
 
-:func:`guarded` gives hand-written object methods the façade's error mode: internally every call raises, and
-only the outermost guarded method records the failure on ``ec2.error`` and, under ``raise_error=False``,
-returns None (or ``[]``) the way generated operations do.
+:class:`action` declares methods of the VPC, ELB, Auto Scaling, RDS and STS objects that call one operation;
+they and the hand-written ones run under the façade's error mode through :func:`~.ec2._base.guarded`.
 
 Importing this module also imports the VPC, ELB, Auto Scaling, RDS and STS object modules (at the bottom),
 so their dispatch registrations are in place whenever the façade is.
@@ -13,58 +12,18 @@ so their dispatch registrations are in place whenever the façade is.
 
 from __future__ import annotations
 
-import functools
 import types
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast, overload
+from typing import TYPE_CHECKING, Any
 
-from .ec2._base import EC2Object, guarded_call
+from .ec2._base import EC2Object, guarded
 from .errors import ParameterError
-from .objects import AWSObject
 
 if TYPE_CHECKING:
     from .metadata import InstanceMetadata
     from .sts import Credentials
 
 __all__ = ["ServiceObject", "ServicesMixin", "action", "guarded"]
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def _facade_of(obj: Any) -> Any:
-    return obj.ec2 if isinstance(obj, AWSObject) else obj
-
-
-@overload
-def guarded(fn: F, /) -> F: ...
-
-
-@overload
-def guarded(*, empty: Callable[[], Any] | None = None) -> Callable[[F], F]: ...
-
-
-def guarded(fn: F | None = None, /, *, empty: Callable[[], Any] | None = None) -> Any:
-    """Decorate a hand-written method so that it honours the façade's ``raise_error``/``print_error``.
-
-    The same mechanism as the EC2 classes' ``vmec2_method`` (one flag for nesting, so a method calling
-    another reports a failure once, from the outermost), for methods whose ``self`` may also be a façade.
-
-    Args:
-        fn: The method (``self`` is an :class:`~provisioning.objects.AWSObject` or a façade).
-        empty: Factory for the value returned on failure in no-raise mode (default None; ``list`` for
-            methods that return lists).
-    """
-
-    def decorate(method: F) -> F:
-        @functools.wraps(method)
-        def run(self: Any, *args: Any, **kwargs: Any) -> Any:
-            where = f"{type(self).__name__}.{method.__name__}"
-            default = empty() if empty is not None else None
-            return guarded_call(_facade_of(self), where, default, lambda: method(self, *args, **kwargs))
-
-        return cast(F, run)
-
-    return decorate(fn) if fn is not None else decorate
 
 
 class action:  # lower case: used like a function in class bodies

@@ -1,7 +1,8 @@
 """What every EC2 object class shares: the error mode of object methods, declared actions, ``current_status``.
 
-* :func:`vmec2_method` runs a hand-written method under its façade's error mode: in raise mode failures
-  propagate; with ``raise_error=False`` the method returns its declared default (None/False) and
+* :func:`guarded` (and :func:`vmec2_method`, its spelling with a default value) runs a hand-written method
+  under its façade's error mode: in raise mode failures
+  propagate; with ``raise_error=False`` the method returns its declared default (None/False/[]) and
   ``ec2.is_error``/``ec2.error`` describe the failure, as VM::EC2's object methods did. Inner calls
   always raise (``ec2.call``), so one failure is reported once, by the outermost method.
 * :class:`Action` declares a method that only calls one operation with the object as its id argument
@@ -16,11 +17,12 @@
 
 from __future__ import annotations
 
+import copy
 import functools
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast, overload
 
 from ..asynccalls import wrap_mode
 from ..dispatch import IGNORED_OUTPUT, dispatch
@@ -31,7 +33,17 @@ from ..objects import AWSObject
 if TYPE_CHECKING:
     from ..facade import Facade
 
-__all__ = ["Action", "EC2Object", "Poll", "Resource", "fail", "guarded_call", "rewrap", "vmec2_method"]
+__all__ = [
+    "Action",
+    "EC2Object",
+    "Poll",
+    "Resource",
+    "fail",
+    "guarded",
+    "guarded_call",
+    "rewrap",
+    "vmec2_method",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -62,22 +74,50 @@ def guarded_call(facade: Facade | None, where: str, default: Any, fn: Callable[[
         _IN_METHOD.reset(token)
 
 
+def _facade_of(obj: Any) -> Any:
+    return obj.ec2 if isinstance(obj, AWSObject) else obj
+
+
+@overload
+def guarded(fn: F, /) -> F: ...
+
+
+@overload
+def guarded(*, empty: Callable[[], Any] | None = None) -> Callable[[F], F]: ...
+
+
+def guarded(fn: F | None = None, /, *, empty: Callable[[], Any] | None = None) -> Any:
+    """Decorate a hand-written method so that it honours the façade's ``raise_error``/``print_error``.
+
+    One flag handles nesting, so a method calling another reports a failure once, from the outermost;
+    ``self`` may also be a façade.
+
+    Args:
+        fn: The method (``self`` is an :class:`~provisioning.objects.AWSObject` or a façade).
+        empty: Factory for the value returned on failure in no-raise mode (default None; ``list`` for
+            methods that return lists).
+    """
+
+    def decorate(method: F) -> F:
+        @functools.wraps(method)
+        def run(self: Any, *args: Any, **kwargs: Any) -> Any:
+            where = f"{type(self).__name__}.{method.__name__}"
+            default = empty() if empty is not None else None
+            return guarded_call(_facade_of(self), where, default, lambda: method(self, *args, **kwargs))
+
+        return cast(F, run)
+
+    return decorate(fn) if fn is not None else decorate
+
+
 def vmec2_method(default: Any = None) -> Callable[[F], F]:
     """Decorator: run an object method under its façade's error mode, returning ``default`` on failure.
 
     Args:
-        default: What the method returns when it fails and the façade has ``raise_error=False``.
+        default: What the method returns when it fails and the façade has ``raise_error=False``; each
+            failure gets a fresh copy (``default=[]`` never hands out one shared list).
     """
-
-    def decorate(fn: F) -> F:
-        @functools.wraps(fn)
-        def method(self: AWSObject, *args: Any, **kwargs: Any) -> Any:
-            where = f"{type(self).__name__}.{fn.__name__}"
-            return guarded_call(self.ec2, where, default, lambda: fn(self, *args, **kwargs))
-
-        return cast(F, method)
-
-    return decorate
+    return guarded(empty=lambda: copy.copy(default))
 
 
 class Action:

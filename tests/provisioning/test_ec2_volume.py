@@ -166,3 +166,14 @@ def test_attachment_and_sharing_failures(
     fails(mode, snap.make_public, NotFoundError, False)
     fails(mode, lambda: snap.add_authorized_users("111122223333"), NotFoundError, False)
     fails(mode, snap.authorized_users, NotFoundError, [])
+
+
+def test_list_defaults_are_fresh_on_every_failure(ec2: EC2) -> None:
+    """A failed list method in no-raise mode returns a new [] each time, never one shared list."""
+    snapshot = ec2.create_volume(availability_zone="us-east-1a", size=1).create_snapshot("gone")
+    snapshot.delete()
+    ec2.raise_error = False
+    first = snapshot.authorized_users()
+    assert first == [] and isinstance(ec2.error, NotFoundError)
+    first.append("caller's own item")
+    assert snapshot.authorized_users() == []
