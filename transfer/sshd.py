@@ -214,7 +214,11 @@ class SshdServer:
         with self.log_file.open("ab") as logf:
             self._proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=logf, stderr=logf)
         log.debug("sshd.starting", pid=self._proc.pid, address=self.address, port=self.port)
-        self._wait_ready(offset)
+        try:
+            self._wait_ready(offset)
+        except BaseException:  # an interrupt or error while waiting: never leave an sshd nobody will stop
+            self.stop()
+            raise
         log.info("sshd.started", pid=self._proc.pid, address=self.address, port=self.port)
 
     def _wait_ready(self, offset: int) -> None:

@@ -108,3 +108,25 @@ def test_start_failure_reports_log_tail(sshd_factory: Callable[..., SshdServer])
     """A config sshd rejects gives SshdError with sshd's own complaint."""
     with pytest.raises(SshdError, match=r"Bogus|bad configuration|unsupported"):
         sshd_factory(extra_config={"NoSuchOption": "1"})
+
+
+def test_interrupted_start_leaves_no_sshd(tmp_path: Path, client_key: KeyPair) -> None:
+    """An interrupt while start() waits for sshd (Ctrl-C in a fixture) stops the sshd it launched."""
+    server = SshdServer(tmp_path / "w", authorized_keys=[client_key.public], host_key_types=("ed25519",))
+    started: list[subprocess.Popen[bytes]] = []
+
+    def interrupted(offset: int) -> None:
+        assert server._proc is not None
+        started.append(server._proc)
+        raise KeyboardInterrupt
+
+    server._wait_ready = interrupted  # type: ignore[method-assign]
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            server.start()
+        assert started and started[0].poll() is not None and not server.is_running()
+    finally:
+        for proc in started:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
