@@ -38,7 +38,7 @@ from .conventions import (
 from .errors import ParameterError
 from .naming import member_keys, normalize, snake
 
-__all__ = ["object_id", "primary_members", "translate"]
+__all__ = ["flatten", "object_id", "primary_members", "translate"]
 
 _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off", ""}
@@ -200,7 +200,8 @@ def primary_members(service: str, operation: OperationModel) -> tuple[str, ...]:
     return (scalars[0],) if len(scalars) == 1 else ()
 
 
-def _flatten(args: Iterable[Any]) -> list[Any]:
+def flatten(args: Iterable[Any]) -> list[Any]:
+    """Items and the items of lists, tuples and sets, in order, one level deep (``ids``, ``[ids]``)."""
     out: list[Any] = []
     for arg in args:
         if isinstance(arg, list | tuple | set | frozenset):
@@ -227,7 +228,7 @@ def _assign_positionals(
     if not primary:
         raise ParameterError(f"{op} takes no positional arguments; use keywords: {_valid(shape)}")
     if len(primary) == 1 and isinstance(shape.members[primary[0]], ListShape):
-        values: list[Any] = _flatten(args)
+        values: list[Any] = flatten(args)
         if primary[0] in params:
             raise ParameterError(f"{op}: {snake(primary[0])} given both positionally and by name")
         params[primary[0]] = values

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 import tenacity
 
 from ._log import get_logger
+from .arguments import flatten
 from .errors import NotFoundError, VMEC2Error, WaitTimeout
 
 if TYPE_CHECKING:
@@ -130,16 +131,6 @@ def eventually(facade: Any, fn: Callable[[], T]) -> T:
     return retrying(fn)
 
 
-def _flatten(objects: Iterable[Any]) -> list[Any]:
-    out: list[Any] = []
-    for obj in objects:
-        if isinstance(obj, list | tuple | set | frozenset):
-            out.extend(obj)
-        else:
-            out.append(obj)
-    return out
-
-
 class WaitersMixin:
     """Waiter methods of the EC2 façade (``wait_for_instances``, ``wait_for_terminal_state``, ...)."""
 
@@ -191,7 +182,7 @@ class WaitersMixin:
             NotFoundError: an object stayed invisible past :attr:`wait_not_found_grace`.
         """
         wanted = (states,) if isinstance(states, str) else tuple(states)
-        objs = [objects] if not isinstance(objects, Iterable) else _flatten(objects)
+        objs = [objects] if not isinstance(objects, Iterable) else flatten(objects)
         return self._guard_wait(lambda: self._wait(objs, wanted, timeout, frozenset(fail_states), progress))
 
     def wait_for_instances(
@@ -263,7 +254,7 @@ class WaitersMixin:
     ) -> dict[str, str] | None:
         wanted = (state,) if state else TERMINAL[kind]
         extra = IMPOSSIBLE.get(kind, {}).get(state or "", frozenset())
-        objs = _flatten(objects)
+        objs = flatten(objects)
         return self._guard_wait(lambda: self._wait(objs, wanted, timeout, extra, progress))
 
     def _wait(
