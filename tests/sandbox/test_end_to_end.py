@@ -71,6 +71,10 @@ def test_launch_attach_snapshot_copy_restore(
     assert result.returncode == 0, result.stderr
     login.run("sync")
     assert remote_sums(login, "~/vol/data") == sums
+    # A snapshot of the mounted volume holds what was written (and synced) before it, nothing written after.
+    live_snapshot = east.create_snapshot(VolumeId=volume_id, Description="while mounted")["SnapshotId"]
+    track.snapshots.append(("us-east-1", live_snapshot))
+    login.run("echo later | sudo tee ~/vol/later >/dev/null && sync")
     # Unmounted, the device's bytes are stable: the snapshot must carry exactly these.
     login.run("sudo umount ~/vol")
     original = login.run(f"{FIRST_GIB} if={device} | cksum").stdout.split()[0]
@@ -95,6 +99,14 @@ def test_launch_attach_snapshot_copy_restore(
     west_login.run(f"mkdir -p ~/vol && sudo mount {restored_dev} ~/vol")
     assert remote_sums(west_login, "~/vol/data") == sums
     assert west_login.run("readlink ~/vol/data/link").stdout.strip() == "a/small.txt"
+    assert west_login.run("cat ~/vol/later").stdout == "later\n"
+
+    live = east.create_volume(SnapshotId=live_snapshot, AvailabilityZone="us-east-1a")["VolumeId"]
+    track.volumes.append(("us-east-1", live))
+    east.attach_volume(VolumeId=live, InstanceId=instance["InstanceId"], Device="/dev/sdh")
+    login.run(f"mkdir -p ~/live && sudo mount {by_id_path(live)} ~/live")  # replays the journal
+    assert remote_sums(login, "~/live/data") == sums
+    assert login.run("test -e ~/live/later", check=False).returncode == 1
 
 
 def test_host_key_pinning_rejects_a_wrong_key(launcher: Any, tmp_path: Path) -> None:
