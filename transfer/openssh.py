@@ -9,6 +9,7 @@ file (written by :meth:`transfer.SSHShell.openssh_target`) pins the host key.
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +19,7 @@ from transfer.shell import join_argv
 __all__ = [
     "HOST_KEY_ALIAS",
     "SSHTarget",
+    "check_host",
     "fast_ciphers",
     "remote_spec",
     "ssh_argv",
@@ -78,6 +80,24 @@ class SSHTarget:
     connect_timeout: float = 10.0
     keepalive: int = 15
     jump: SSHTarget | None = None
+
+    def __post_init__(self) -> None:
+        check_host(self.host)
+
+
+def check_host(host: str) -> str:
+    """Return ``host`` if it is safe as ssh's (and rsync's) destination argument.
+
+    The host is the one word that reaches ssh's command line unquoted by an option: a leading ``-`` would
+    make it an option (``-oProxyCommand=...`` runs a local command), whitespace would split it in rsync's
+    ``-e`` handling. Neither occurs in a real name or address.
+
+    Raises:
+        ValueError: Empty, starting with ``-``, or containing whitespace or control characters.
+    """
+    if not host or host.startswith("-") or re.search(r"[\s\x00-\x1f\x7f]", host):
+        raise ValueError(f"unsafe host name: {host!r}")
+    return host
 
 
 def ssh_options(target: SSHTarget) -> list[str]:

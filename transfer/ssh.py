@@ -40,7 +40,7 @@ from transfer.hostkeys import (
     key_family,
     parse_pin,
 )
-from transfer.openssh import HOST_KEY_ALIAS, SSHTarget, fast_ciphers, ssh_argv
+from transfer.openssh import HOST_KEY_ALIAS, SSHTarget, check_host, fast_ciphers, ssh_argv
 from transfer.result import CommandResult
 from transfer.shell import (
     Command,
@@ -96,6 +96,9 @@ class SSHShell(RemoteFiles):
         connect_timeout: Seconds for TCP connect, banner and authentication.
         keepalive: Seconds between keepalive packets (0: off).
         jump: Another :class:`SSHShell` to tunnel through (its own key and pins apply to it).
+
+    Raises:
+        ValueError: ``host`` could be taken for an ssh option (see :func:`transfer.openssh.check_host`).
     """
 
     def __init__(
@@ -112,7 +115,7 @@ class SSHShell(RemoteFiles):
         keepalive: int = 15,
         jump: SSHShell | None = None,
     ) -> None:
-        self.host = host
+        self.host = check_host(host)
         self.port = port
         self.user = user
         self.key_filename = str(key_filename) if key_filename is not None else None

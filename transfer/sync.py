@@ -25,7 +25,7 @@ import structlog
 
 from transfer.errors import RemoteCommandError, TransferError
 from transfer.hostkeys import FAMILY_ALGORITHMS
-from transfer.openssh import HOST_KEY_ALIAS, SSHTarget, fast_ciphers, remote_spec, ssh_command
+from transfer.openssh import HOST_KEY_ALIAS, SSHTarget, check_host, fast_ciphers, remote_spec, ssh_command
 from transfer.rsync_parse import ProgressParser, RsyncProgress, RsyncStats, parse_stats
 from transfer.shell import LocalShell, Shell, decode, join_argv
 from transfer.ssh import SSHShell
@@ -287,7 +287,7 @@ def rsync(
     if src_shell is not None and dest_shell is not None:
         return _rsync_between(
             sources, dest, src_shell, dest_shell, options=options, sudo=sudo, sudo_src=sudo_src,
-            progress=progress, timeout=timeout, dest_address=dest_address or dest_shell.host,
+            progress=progress, timeout=timeout, dest_address=check_host(dest_address or dest_shell.host),
             dest_port=dest_port or dest_shell.port, authorized_keys_file=authorized_keys_file,
         )  # fmt: skip
     remote = dest_shell or src_shell

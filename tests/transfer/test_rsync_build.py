@@ -6,11 +6,13 @@ import pytest
 
 from transfer.openssh import SSHTarget, remote_spec, ssh_argv, ssh_command, ssh_options
 from transfer.rsync_parse import ProgressParser, RsyncProgress, parse_progress_line, parse_stats
+from transfer.ssh import SSHShell
 from transfer.sync import (
     RsyncOptions,
     choose_compression,
     local_path_arg,
     remote_source_arg,
+    rsync,
     rsync_argv,
 )
 
@@ -178,3 +180,23 @@ def test_parse_stats() -> None:
     )
     assert s.speedup == 2150.76
     assert parse_stats("") == parse_stats("garbage: x")
+
+
+@pytest.mark.parametrize("host", ["-oProxyCommand=touch /tmp/x", "", "a b", "h\n-oX=y", "-h"])
+def test_hosts_that_ssh_would_read_as_options_are_refused(host: str) -> None:
+    """A destination starting with '-' or holding whitespace never reaches ssh's or rsync's command line."""
+    with pytest.raises(ValueError, match="unsafe host"):
+        SSHTarget(host=host)
+    with pytest.raises(ValueError, match="unsafe host"):
+        SSHShell(host)
+    if host:  # an empty dest_address means "the destination shell's host"
+        with pytest.raises(ValueError, match="unsafe host"):  # refused before any connection is made
+            rsync(
+                "src/", "dst", src_shell=SSHShell("127.0.0.1"), dest_shell=SSHShell("::1"), dest_address=host
+            )
+
+
+@pytest.mark.parametrize("host", ["10.0.0.1", "::1", "fe80::1%eth0", "ip-10-0-0-1.ec2.internal", "h_1"])
+def test_real_hosts_are_accepted(host: str) -> None:
+    """Names, IPv4 and IPv6 literals (with a zone) pass the check."""
+    assert SSHTarget(host=host).host == host
