@@ -16,7 +16,7 @@ from staging.sandbox._net import delete_host_net, delete_link, list_netns, netns
 from staging.sandbox._state import DAEMON_LOG, STATE_FILE, read_state
 from staging.sandbox._system import pid_alive, pid_argv, run, terminate_pid
 from staging.sandbox._volumes import loop_detach, loops_backed_under
-from staging.sandbox.errors import SandboxError
+from staging.sandbox.errors import EnvironmentProblem, SandboxError
 
 log = structlog.stdlib.get_logger(__name__)
 
@@ -41,6 +41,7 @@ def teardown(state_dir: Path) -> None:
 
     Raises:
         SandboxError: ``state_dir`` exists but holds no sandbox state (nothing is deleted then).
+        EnvironmentProblem: Not root (nothing is touched: a half-done teardown would strand the hosts).
     """
     state_dir = Path(state_dir).absolute()
     if not state_dir.exists():
@@ -48,6 +49,10 @@ def teardown(state_dir: Path) -> None:
     state = read_state(state_dir)
     if not state and any(not _starter_file(p.name) for p in state_dir.iterdir()):
         raise SandboxError(f"{state_dir} holds no sandbox state; refusing to delete it")
+    if os.geteuid() != 0:
+        raise EnvironmentProblem(
+            f"removing the sandbox in {state_dir} needs root; run it as root or with sudo"
+        )
     pid = state.get("daemon_pid")
     if isinstance(pid, int) and is_daemon(pid, state_dir):
         terminate_pid(pid, timeout=20.0)

@@ -38,6 +38,17 @@ def test_missing_tools_name_their_packages(monkeypatch: pytest.MonkeyPatch, tmp_
     assert not (tmp_path / "cloud").exists()
 
 
+def test_down_without_root_touches_nothing(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Without root, stopping a sandbox says so before killing or deleting anything."""
+    state_dir = tmp_path / "cloud"
+    state_dir.mkdir()
+    (state_dir / "state.json").write_text(json.dumps({"token": "ffff", "status": "running", "hosts": {}}))
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    with pytest.raises(EnvironmentProblem, match="needs root"):
+        Sandbox(state_dir).stop(force=True)
+    assert (state_dir / "state.json").exists()
+
+
 def busy_sandbox(state_dir: Path, endpoint: str, key_dir: Path) -> dict[str, Any]:
     """Launch an instance with a mounted volume in the sandbox; returns what must disappear on down."""
     state = json.loads((state_dir / "state.json").read_text())
