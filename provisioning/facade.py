@@ -135,7 +135,10 @@ class Facade:
         _pool: ClientPool | None = None,
     ) -> None:
         if _pool is None:
-            default_region = _core_session(profile).get_config_variable("region") if region is None else None
+            with translate():  # an unknown profile is a CredentialsError, not botocore's ProfileNotFound
+                default_region = (
+                    _core_session(profile).get_config_variable("region") if region is None else None
+                )
             settings = AwsSettings.resolve(
                 environ,
                 default_region=default_region,
@@ -311,7 +314,8 @@ class Facade:
         """The access key id in use (from the arguments, the environment or boto3's chain)."""
         if self._pool.settings.access_key:
             return self._pool.settings.access_key
-        creds = _core_session(self._pool.settings.profile).get_credentials()
+        with translate(endpoint=self._pool.settings.endpoint):
+            creds = _core_session(self._pool.settings.profile).get_credentials()
         return None if creds is None else str(creds.access_key)
 
     @property

@@ -335,3 +335,18 @@ def test_security_token_object_supplies_credentials(moto_endpoint: str) -> None:
     ec2 = EC2(endpoint=moto_endpoint, security_token=Creds())
     assert ec2.access_key == "ASIATEMP" and ec2.security_token == "tok"
     assert ec2.describe_regions()
+
+
+def test_unknown_profile_is_credentials_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A profile that does not exist gives CredentialsError, at construction or on access_key."""
+    for var in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_DEFAULT_REGION"):
+        monkeypatch.delenv(var, raising=False)
+    _core_session.cache_clear()
+    try:
+        with pytest.raises(CredentialsError, match="nope"):
+            EC2(profile="nope")
+        ec2 = EC2(profile="nope", region="us-east-1")  # the region is known: nothing is read yet
+        with pytest.raises(CredentialsError, match="nope"):
+            assert ec2.access_key
+    finally:
+        _core_session.cache_clear()
