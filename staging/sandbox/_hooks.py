@@ -200,10 +200,17 @@ def _install_volumes(cloud: SandboxCloud) -> None:
         volume = backend.get_volume(volume_id)
         if volume.attachment is None:
             raise EC2ClientError("IncorrectState", f"Volume '{volume_id}' is in the 'available' state.")
-        if not instance_id:
-            # moto crashes (500) without InstanceId; AWS takes the volume's own attachment.
-            instance_id = volume.attachment.instance.id
+        attached_to = volume.attachment.instance.id
         device = _arg(args, kwargs, 2, "device_path")
+        if (instance_id and instance_id != attached_to) or (device and device != volume.attachment.device):
+            # moto would detach it anyway, taking whatever the named instance has at that device name.
+            raise EC2ClientError(
+                "InvalidAttachment.NotFound",
+                f"The volume '{volume_id}' is not attached to instance '{instance_id or attached_to}'"
+                + (f" as device '{device}'" if device else ""),
+            )
+        # moto crashes (500) without InstanceId; AWS takes the volume's own attachment.
+        instance_id = attached_to
         with cloud.lock:
             attachment = original(backend, volume_id, instance_id, device)
             cloud.volume_detached(volume_id, instance_id)

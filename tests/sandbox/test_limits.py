@@ -46,6 +46,20 @@ def test_no_double_attach_and_no_busy_device_name(launcher: Any, track: Any, eas
     assert error_code(east.delete_volume, VolumeId=first) == "VolumeInUse"
 
 
+def test_no_detach_from_another_instance(launcher: Any, track: Any, east: Any) -> None:
+    """Detaching a volume from an instance it is not attached to fails and changes no attachment."""
+    key_name, _ = launcher.key_pair("us-east-1")
+    one, two = (launcher.instance("us-east-1", key_name, zone="us-east-1a")["InstanceId"] for _ in range(2))
+    mine, theirs = (east.create_volume(Size=1, AvailabilityZone="us-east-1a")["VolumeId"] for _ in range(2))
+    track.volumes += [("us-east-1", mine), ("us-east-1", theirs)]
+    east.attach_volume(VolumeId=mine, InstanceId=one, Device="/dev/sdf")
+    east.attach_volume(VolumeId=theirs, InstanceId=two, Device="/dev/sdf")
+    assert error_code(east.detach_volume, VolumeId=mine, InstanceId=two) == "InvalidAttachment.NotFound"
+    assert error_code(east.detach_volume, VolumeId=mine, Device="/dev/sdg") == "InvalidAttachment.NotFound"
+    volumes = east.describe_volumes(VolumeIds=[mine, theirs])["Volumes"]
+    assert {v["VolumeId"]: v["Attachments"][0]["InstanceId"] for v in volumes} == {mine: one, theirs: two}
+
+
 def test_no_volume_smaller_than_its_snapshot(track: Any, east: Any) -> None:
     """A volume made from a snapshot must be at least as large as the snapshot."""
     volume_id = east.create_volume(Size=3, AvailabilityZone="us-east-1a")["VolumeId"]
