@@ -251,18 +251,19 @@ class SandboxCloud:
     def snapshot_created(self, snapshot: Moto) -> None:
         """Copy the volume's bytes now (point in time); optionally report progress for a while."""
         self.store.snapshot(snapshot.volume.id, snapshot.id)
-        self._snapshot_progress(snapshot)
+        self._hold_pending(snapshot)
 
     def snapshot_copied(self, snapshot: Moto, source_id: str) -> None:
         """Carry the source snapshot's bytes to the copy (also across regions)."""
         self.store.copy_snapshot(source_id, snapshot.id)
-        self._snapshot_progress(snapshot)
+        self._hold_pending(snapshot)
 
-    def _snapshot_progress(self, snapshot: Moto) -> None:
+    def _hold_pending(self, snapshot: Moto) -> None:
+        """Note the snapshot's creation (``not_found_for``) and keep it ``pending`` if that fault is on."""
         self.created_at[snapshot.id] = time.monotonic()
         if self.faults.snapshot_pending_for > 0:
             snapshot.status = "pending"
-            snapshot.sandbox_done_at = time.monotonic() + self.faults.snapshot_pending_for
+            snapshot.sandbox_pending = (time.monotonic(), self.faults.snapshot_pending_for)
             self._later(self.faults.snapshot_pending_for, lambda: setattr(snapshot, "status", "completed"))
 
     def snapshot_deleted(self, snapshot_id: str) -> None:
@@ -310,6 +311,16 @@ class SandboxCloud:
         if placeholder.id != ami.ebs_snapshot.id:
             backend.snapshots.pop(placeholder.id, None)
             self.store.delete_snapshot(placeholder.id)
+
+
+def snapshot_progress(snapshot: Any, now: float | None = None) -> str:
+    """EC2's ``Progress``: rising from 0% to 99% over ``snapshot_pending_for``, 100% once completed."""
+    pending = getattr(snapshot, "sandbox_pending", None)
+    if snapshot.status == "completed" or pending is None:
+        return "100%"
+    started, duration = pending
+    elapsed = (time.monotonic() if now is None else now) - started
+    return f"{max(0, min(99, int(100 * elapsed / duration)))}%"
 
 
 def _mapping(device: str, snapshot_id: str, size: int, delete_on_termination: bool) -> dict[str, Any]:

@@ -25,7 +25,7 @@ from moto.ec2.models.elastic_block_store import Snapshot
 from moto.ec2.models.instances import Instance
 from moto.ec2.responses import EC2Response
 
-from staging.sandbox._cloud import SandboxCloud
+from staging.sandbox._cloud import SandboxCloud, snapshot_progress
 
 Fn = Callable[..., Any]
 
@@ -68,19 +68,10 @@ def install(cloud: SandboxCloud) -> None:
     Ami.block_device_mappings = property(  # type: ignore[method-assign,assignment]
         lambda self: copy.deepcopy(getattr(self, "sandbox_mappings", None)) or _placeholder_mappings(self)
     )
-    Snapshot.progress = property(_snapshot_progress)  # type: ignore[method-assign,assignment]
+    Snapshot.progress = property(snapshot_progress)  # type: ignore[method-assign,assignment]
 
 
 _placeholder_mappings: Fn = Ami.block_device_mappings.fget  # type: ignore[attr-defined]
-
-
-def _snapshot_progress(snapshot: Any) -> str:
-    import time
-
-    done_at = getattr(snapshot, "sandbox_done_at", None)
-    if snapshot.status == "completed" or done_at is None:
-        return "100%"
-    return f"{max(0, min(99, int(100 - (done_at - time.monotonic()) * 10)))}%"
 
 
 def _install_instances(cloud: SandboxCloud) -> None:
