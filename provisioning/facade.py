@@ -22,6 +22,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from functools import cache
 from typing import Any, ClassVar
 
@@ -94,6 +95,14 @@ class ClientPool:
         return client
 
 
+@dataclass
+class _ErrorMode:
+    """VM::EC2's error switches, shared by a façade and its per-service proxies (``ec2.elb``...)."""
+
+    raise_error: bool
+    print_error: bool
+
+
 class Facade:
     """Common machinery of every façade: name resolution, the call pipeline and VM::EC2's error mode.
 
@@ -153,8 +162,7 @@ class Facade:
             )
             _pool = ClientPool(settings, config)
         self._pool = _pool
-        self.raise_error = raise_error
-        self.print_error = print_error
+        self._mode = _ErrorMode(raise_error, print_error)
         self._state = threading.local()  # the last call's failure, per thread (see ``error``)
         self._account_id: str | None = None
 
@@ -264,6 +272,24 @@ class Facade:
         return default
 
     # --- VM::EC2's error accessors --------------------------------------------------------------------
+
+    @property
+    def raise_error(self) -> bool:
+        """Raise on failed calls (True, the default); False gives VM::EC2's return-None mode. Settable."""
+        return self._mode.raise_error
+
+    @raise_error.setter
+    def raise_error(self, value: bool) -> None:
+        self._mode.raise_error = bool(value)
+
+    @property
+    def print_error(self) -> bool:
+        """Also print each failure to stderr. Settable."""
+        return self._mode.print_error
+
+    @print_error.setter
+    def print_error(self, value: bool) -> None:
+        self._mode.print_error = bool(value)
 
     @property
     def _error(self) -> VMEC2Error | None:
@@ -383,11 +409,12 @@ class Facade:
         return type(self)(**base)
 
     def _proxy(self, cls: type[Facade]) -> Facade:
-        """The façade of another service sharing this one's clients (made once, then kept)."""
+        """The façade of another service sharing this one's clients, error mode and ``error`` (made once)."""
         key = f"_proxy_{cls.__name__}"
         proxy = self.__dict__.get(key)
         if proxy is None:
-            proxy = cls(_pool=self._pool, raise_error=self.raise_error, print_error=self.print_error)
+            proxy = cls(_pool=self._pool)
+            proxy._mode, proxy._state = self._mode, self._state  # one error mode and ``error`` for both
             self.__dict__[key] = proxy
         return proxy
 

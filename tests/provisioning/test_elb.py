@@ -132,3 +132,15 @@ def test_errors_both_modes(ec2: EC2, moto_endpoint: str, lb: LoadBalancer) -> No
     assert quiet.is_error and isinstance(quiet.error, AWSError)
     assert ghost.healthy_instances() is None and quiet.error_str
     assert ghost.error_str == quiet.error_str
+
+
+def test_service_proxies_follow_the_facade_error_mode(ec2: EC2) -> None:
+    """ec2.elb uses the façade's current raise_error and reports failures on ec2.error."""
+    elb = ec2.elb  # made while the façade raises
+    ec2.raise_error = False
+    assert elb.describe_load_balancers("no-such-lb") == []
+    assert ec2.is_error and elb.error is ec2.error
+    elb.raise_error = True  # one switch for both
+    assert ec2.raise_error is True
+    with pytest.raises(AWSError):
+        elb.describe_load_balancers("no-such-lb")
