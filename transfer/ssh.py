@@ -28,6 +28,7 @@ from transfer.errors import (
     ConnectError,
     HostKeyMismatch,
     RemoteCommandError,
+    TransferError,
     translate_ssh_errors,
 )
 from transfer.files import RemoteFiles
@@ -48,6 +49,7 @@ from transfer.shell import (
     build_command,
     decode,
     encode,
+    join_argv,
     strip_sudo_noise,
     supervised,
 )
@@ -76,6 +78,23 @@ def load_private_key(text: str, passphrase: str | None = None) -> paramiko.PKey:
         except (paramiko.SSHException, ValueError):
             continue
     raise ValueError("unreadable private key (not ed25519/ecdsa/rsa in OpenSSH or PEM format)")
+
+
+#: The command line ($1) runs in a sh that first reports its pid on stderr. sshd makes the login shell a
+#: session and process group leader and both execs keep its pid, so that pid is the group of the whole
+#: command tree: what :meth:`SSHShell._kill_remote` kills when a timeout or an abort gives up on it.
+_REPORT_PID = 'printf "transfer-pid:%s\\n" "$$" >&2; exec sh -c "$1"'
+_PID_MARK = b"transfer-pid:"
+
+
+def _split_pid_report(stderr: bytes) -> tuple[int | None, bytes]:
+    """(pid reported by :data:`_REPORT_PID`, the command's own stderr) (pure)."""
+    if stderr.startswith(_PID_MARK):
+        head, sep, rest = stderr.partition(b"\n")
+        digits = head[len(_PID_MARK) :]
+        if sep and digits.isdigit() and int(digits) > 1:
+            return int(digits), rest
+    return None, stderr
 
 
 class SSHShell(RemoteFiles):
@@ -312,7 +331,7 @@ class SSHShell(RemoteFiles):
 
         Raises:
             RemoteCommandError: Non-zero exit and ``check``.
-            CommandTimeout: ``timeout`` passed; the channel is closed.
+            CommandTimeout: ``timeout`` passed; the command's process group on the host is killed.
             ConnectError: The connection failed or dropped.
         """
         line = build_command(command, sudo=sudo, env=env)
@@ -327,6 +346,25 @@ class SSHShell(RemoteFiles):
         finally:
             chan.close()
 
+    def _kill_remote(self, stderr: bytes, *, sudo: bool) -> None:
+        """Kill the process group of a command we gave up on (timeout, abort, interrupt), best effort.
+
+        sshd does not kill a command when its channel closes (it runs on until it writes to the closed
+        pipe, for ever if it never writes), and it refuses "signal" requests from root logins.
+        """
+        pgid, _ = _split_pid_report(stderr)
+        if pgid is None:
+            return
+        kill = build_command(["kill", "-s", "KILL", "--", f"-{pgid}"], sudo=sudo)
+        with contextlib.suppress(TransferError), translate_ssh_errors(self.host, self.port):
+            chan = self._transport().open_session(timeout=self.connect_timeout)
+            try:
+                self._run_on(chan, kill, sudo=sudo, check=False, input=None, timeout=self.connect_timeout,
+                             on_stdout=None, reap=False)  # fmt: skip
+            finally:
+                chan.close()
+        self._log.info("ssh.killed", pgid=pgid)
+
     def _run_on(
         self,
         chan: paramiko.Channel,
@@ -337,6 +375,7 @@ class SSHShell(RemoteFiles):
         input: bytes | str | None,
         timeout: float | None,
         on_stdout: OutputCallback | None,
+        reap: bool = True,
     ) -> CommandResult:
         out: list[bytes] = []
         err: list[bytes] = []
@@ -353,45 +392,50 @@ class SSHShell(RemoteFiles):
                 chan.close()
 
         deadline = time.monotonic() + timeout if timeout is not None else None
-        with translate_ssh_errors(self.host, self.port):
-            chan.exec_command(encode(line))
-            readers = [
-                threading.Thread(target=pump, args=(chan.recv, out, on_stdout), daemon=True),
-                threading.Thread(target=pump, args=(chan.recv_stderr, err, None), daemon=True),
-            ]
-            for t in readers:
-                t.start()
-            if input is not None:
-                chan.settimeout(timeout)
-                try:
-                    chan.sendall(encode(input) if isinstance(input, str) else input)
-                except TimeoutError as exc:
-                    chan.close()
-                    raise CommandTimeout(line, timeout or 0, host=self.host) from exc
-                except OSError:  # the command closed its stdin early; its exit status tells the story
-                    pass
-                chan.settimeout(None)
-            chan.shutdown_write()
-            for t in readers:
-                t.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
-            if any(t.is_alive() for t in readers):
-                chan.close()
+        over = False  # True once the output is at EOF: then the command has ended and nothing needs killing
+        try:
+            with translate_ssh_errors(self.host, self.port):
+                chan.exec_command(encode(join_argv(["exec", "sh", "-c", _REPORT_PID, "sh", line])))
+                readers = [
+                    threading.Thread(target=pump, args=(chan.recv, out, on_stdout), daemon=True),
+                    threading.Thread(target=pump, args=(chan.recv_stderr, err, None), daemon=True),
+                ]
                 for t in readers:
-                    t.join()
-                raise CommandTimeout(line, timeout or 0, host=self.host)
-            if failures:
-                raise failures[0]
-            # Output is at EOF; the exit status follows on the wire right behind it.
-            got_status = chan.status_event.wait(
-                self.connect_timeout if deadline is None else max(0.0, deadline - time.monotonic()) + 1
-            )
+                    t.start()
+                if input is not None:
+                    chan.settimeout(timeout)
+                    try:
+                        chan.sendall(encode(input) if isinstance(input, str) else input)
+                    except TimeoutError as exc:
+                        raise CommandTimeout(line, timeout or 0, host=self.host) from exc
+                    except OSError:  # the command closed its stdin early; its exit status tells the story
+                        pass
+                    chan.settimeout(None)
+                chan.shutdown_write()
+                for t in readers:
+                    t.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
+                if any(t.is_alive() for t in readers):
+                    raise CommandTimeout(line, timeout or 0, host=self.host)
+                if failures:
+                    raise failures[0]
+                over = True
+                # Output is at EOF; the exit status follows on the wire right behind it.
+                got_status = chan.status_event.wait(
+                    self.connect_timeout if deadline is None else max(0.0, deadline - time.monotonic()) + 1
+                )
+        finally:
+            if not over:
+                chan.close()
+                if reap:
+                    self._kill_remote(b"".join(err), sudo=sudo)
         exit_code = chan.exit_status if got_status else -1
         # paramiko leaves -1 when no exit status arrived: the command was killed by a signal, or the
         # connection died (then the transport is inactive, and an exit code would be a lie).
         transport = chan.get_transport()
         if exit_code == -1 and (transport is None or not transport.is_active()):
             raise ConnectError(f"connection to {self.host}:{self.port} lost while running: {line}")
-        stderr = decode(b"".join(err))
+        _, raw_err = _split_pid_report(b"".join(err))
+        stderr = decode(raw_err)
         result = CommandResult(
             line, exit_code, decode(b"".join(out)), strip_sudo_noise(stderr) if sudo else stderr
         )

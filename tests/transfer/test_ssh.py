@@ -5,9 +5,11 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
+import signal
 import stat
 import subprocess
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -23,7 +25,7 @@ from transfer.errors import (
 )
 from transfer.hostkeys import HostKeyPins
 from transfer.openssh import ssh_argv
-from transfer.ssh import SSHShell, load_private_key
+from transfer.ssh import SSHShell, _split_pid_report, load_private_key
 from transfer.sshd import SshdServer, free_port
 
 from .conftest import KeyPair
@@ -358,3 +360,50 @@ def test_write_file_sudo_to_relative_path_with_leading_dash(shell: SSHShell) -> 
         assert target.read_text() == "dash\n" and stat.S_IMODE(target.stat().st_mode) == 0o640
     finally:
         target.unlink(missing_ok=True)
+
+
+def _wait_gone(pidfile: Path) -> bool:
+    """Wait (bounded) until the pid written to ``pidfile`` has exited; True if it did."""
+    deadline = time.monotonic() + 30
+    while not (pidfile.exists() and pidfile.read_text().endswith("\n")):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    pid = int(pidfile.read_text())
+    while time.monotonic() < deadline:
+        try:
+            if Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z":
+                return True
+        except FileNotFoundError:
+            return True
+        time.sleep(0.01)
+    os.kill(pid, signal.SIGKILL)  # leave nothing behind, then fail
+    return False
+
+
+@pytest.mark.parametrize("sudo", [False, True])
+def test_timeout_and_abort_kill_the_remote_command(shell: SSHShell, tmp_path: Path, sudo: bool) -> None:
+    """A timed-out or aborted command is killed on the host with its whole pipeline, not left running."""
+    timed_out = tmp_path / "timed_out"
+    with pytest.raises(CommandTimeout):
+        shell.run(f"sh -c 'echo $$ > {timed_out}; exec sleep 300' | cat", sudo=sudo, timeout=1)
+    assert _wait_gone(timed_out), "the timed-out command still runs"
+
+    aborted = tmp_path / "aborted"
+
+    def stop(chunk: bytes) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        shell.run(f"echo go; sh -c 'echo $$ > {aborted}; exec sleep 300'", sudo=sudo, on_stdout=stop)
+    assert _wait_gone(aborted), "the aborted command still runs"
+    assert shell.run(["echo", "ok"], sudo=sudo).stdout == "ok\n"
+
+
+def test_pid_report_is_not_part_of_stderr(shell: SSHShell) -> None:
+    """The pid line used for killing never shows in a result's stderr."""
+    r = shell.run("echo e >&2", sudo=True)
+    assert r.stderr == "e\n"
+    assert _split_pid_report(b"transfer-pid:123\nrest") == (123, b"rest")
+    assert _split_pid_report(b"transfer-pid:1\n") == (None, b"transfer-pid:1\n")
+    assert _split_pid_report(b"other\n") == (None, b"other\n")
