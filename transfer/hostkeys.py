@@ -203,17 +203,21 @@ class HostKeyPins:
 
 
 def _block(console: str, name: str) -> list[str]:
+    """The lines of the last *complete* block ``name`` (a reboot prints a new one; a block cut off by the
+    end of the console output, or by another BEGIN, may hold a truncated key and is ignored)."""
     begin, end = f"-----BEGIN SSH HOST KEY {name}-----", f"-----END SSH HOST KEY {name}-----"
-    lines: list[str] = []
-    inside = False
+    done: list[str] = []
+    current: list[str] | None = None
     for line in console.splitlines():
         if begin in line:
-            inside, lines = True, []  # the last complete block wins (a reboot prints a new one)
+            current = []
         elif end in line:
-            inside = False
-        elif inside:
-            lines.append(line)
-    return lines
+            if current is not None:
+                done = current
+            current = None
+        elif current is not None:
+            current.append(line)
+    return done
 
 
 def parse_pin(item: str | tuple[str, str]) -> HostKeyPins:

@@ -97,3 +97,11 @@ def test_pins_algorithms_and_known_hosts_lines() -> None:
     untyped = HostKeyPins.from_fingerprints([ED_FP])
     assert untyped.families == frozenset() and families_to_disable(untyped, ["ssh-ed25519"]) == []
     assert pins.accepts(ED_FP + "=") and not pins.accepts("SHA256:x")
+
+
+def test_cloud_init_console_ignores_a_block_cut_off() -> None:
+    """A block without its END line (console output still being written) does not replace a complete one."""
+    other = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB"  # the start of a key, cut off mid-line
+    cut = CONSOLE + f"reboot\n-----BEGIN SSH HOST KEY KEYS-----\n{other}"
+    assert parse_cloud_init_console(cut).fingerprints == parse_cloud_init_console(CONSOLE).fingerprints
+    assert not parse_cloud_init_console(f"-----BEGIN SSH HOST KEY KEYS-----\n{ED} root@h\n")
