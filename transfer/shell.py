@@ -32,6 +32,7 @@ __all__ = [
     "encode",
     "join_argv",
     "kill_process",
+    "loggable",
     "quote",
     "strip_sudo_noise",
     "supervised",
@@ -90,6 +91,17 @@ def build_command(command: Command, *, sudo: bool = False, env: Mapping[str, str
     return join_argv([*prefix, *env_argv, *command])
 
 
+def loggable(command: Command, *, sudo: bool, env: Mapping[str, str] | None) -> dict[str, object]:
+    """Log fields for a command: the command line without the environment values, and the variable names.
+
+    Environment values are often secrets (tokens, passwords); they must not reach the logs (STYLE P11).
+    """
+    fields: dict[str, object] = {"command": build_command(command, sudo=sudo)}
+    if env:
+        fields["env"] = sorted(env)
+    return fields
+
+
 _SUDO_NOISE = re.compile(r"^sudo: unable to resolve host .*$\n?", re.MULTILINE)
 
 
@@ -145,7 +157,9 @@ class Shell(Protocol):
             check: Raise :class:`RemoteCommandError` on a non-zero exit.
             input: Data for the command's stdin (stdin is closed afterwards, or at once when None).
             timeout: Seconds before the command is killed and :class:`CommandTimeout` raised.
-            env: Extra environment variables.
+            env: Extra environment variables, passed as ``env NAME=value`` on the command line. Their
+                values are kept out of the logs, but the host's process list and a failed command's
+                :class:`RemoteCommandError` show them: pass secrets through ``input`` instead.
             on_stdout: Called with each stdout chunk as it arrives. If it raises, the command is killed
                 (this is how a caller aborts a transfer) and the exception propagates from ``run``.
         """
@@ -189,7 +203,7 @@ class LocalShell:
         line = build_command(command, sudo=sudo, env=env)
         argv: Sequence[str | bytes]
         argv = ["sh", "-c", line] if isinstance(command, str) or sudo or env else list(command)
-        log.debug("local.run", command=line)
+        log.debug("local.run", **loggable(command, sudo=sudo, env=env))
         # A new session so that a timeout can kill the whole process group we started, and nothing else.
         proc = subprocess.Popen(
             argv,

@@ -50,6 +50,7 @@ from transfer.shell import (
     decode,
     encode,
     join_argv,
+    loggable,
     strip_sudo_noise,
     supervised,
 )
@@ -336,7 +337,7 @@ class SSHShell(RemoteFiles):
         """
         line = build_command(command, sudo=sudo, env=env)
         transport = self._transport()
-        self._log.debug("ssh.run", command=line)
+        self._log.debug("ssh.run", **loggable(command, sudo=sudo, env=env))
         with translate_ssh_errors(self.host, self.port):
             chan = transport.open_session(timeout=self.connect_timeout)
         try:

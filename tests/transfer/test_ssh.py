@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from structlog.testing import capture_logs
 
 from transfer.errors import (
     AuthenticationError,
@@ -25,6 +26,7 @@ from transfer.errors import (
 )
 from transfer.hostkeys import HostKeyPins
 from transfer.openssh import ssh_argv
+from transfer.shell import LocalShell
 from transfer.ssh import SSHShell, _split_pid_report, load_private_key
 from transfer.sshd import SshdServer, free_port
 
@@ -407,3 +409,12 @@ def test_pid_report_is_not_part_of_stderr(shell: SSHShell) -> None:
     assert _split_pid_report(b"transfer-pid:123\nrest") == (123, b"rest")
     assert _split_pid_report(b"transfer-pid:1\n") == (None, b"transfer-pid:1\n")
     assert _split_pid_report(b"other\n") == (None, b"other\n")
+
+
+def test_environment_values_never_reach_the_logs(shell: SSHShell) -> None:
+    """run(env=...) logs the command and the variable names, never the values (often secrets)."""
+    with capture_logs() as logs:
+        assert shell.run(["sh", "-c", 'test -n "$TOKEN"'], env={"TOKEN": "s3cr3t-value"}, sudo=True).ok
+        LocalShell().run(["sh", "-c", 'test -n "$TOKEN"'], env={"TOKEN": "s3cr3t-value"})
+    assert [e["event"] for e in logs if e.get("env") == ["TOKEN"]] == ["ssh.run", "local.run"]
+    assert "s3cr3t" not in repr(logs)
