@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -219,7 +218,7 @@ def test_local_copy_and_pull_with_wildcards_in_source(shell: SSHShell, tmp_path:
     assert [p.name for p in (tmp_path / "out").iterdir()] == ["right"]
     local = rsync(f"{tmp_path}/x a/", str(tmp_path / "local"))
     assert local.stats.files_transferred == 1
-    assert hashlib.sha256((tmp_path / "local/wrong").read_bytes()).hexdigest()
+    assert (tmp_path / "local/wrong").read_bytes() == (tmp_path / "x a" / "wrong").read_bytes() == b"w"
 
 
 def test_server_to_server_keeps_last_key_without_newline(
@@ -282,3 +281,39 @@ def test_server_to_server_reports_a_key_it_could_not_remove(
         assert any(e["event"] == "rsync.ephemeral_key_not_removed" for e in logs)
     finally:
         auth.write_text(before_auth)
+
+
+def test_rsync_refuses_a_wrong_host_key(
+    sshd: SshdServer, sshd_factory: Callable[..., SshdServer], client_key: KeyPair, tmp_path: Path
+) -> None:
+    """rsync's own ssh checks the pinned key: pins of another server make the push fail, nothing lands."""
+    other = sshd_factory()
+    wrong = HostKeyPins.from_public_keys(other.host_public_keys())
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "f").write_text("x")
+    with SSHShell(sshd.address, port=sshd.port, key_filename=client_key.private, host_keys=wrong) as sh:
+        with pytest.raises(RemoteCommandError) as info:
+            rsync(f"{tmp_path}/src/", str(tmp_path / "dst"), dest_shell=sh)
+    assert "Host key verification failed" in info.value.result.stderr
+    assert not (tmp_path / "dst").exists()
+
+
+def test_server_to_server_refuses_an_impostor_at_dest_address(
+    shell: SSHShell,
+    second: tuple[SshdServer, SSHShell],
+    sshd_factory: Callable[..., SshdServer],
+    tmp_path: Path,
+) -> None:
+    """If dest_address leads to another server than the pinned destination, the source's ssh refuses it."""
+    server_b, shell_b = second
+    impostor = sshd_factory()  # accepts the same client keys, but has its own host key
+    auth = server_b.workdir / "authorized_keys"
+    before_auth = auth.read_text()
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "f").write_text("x")
+    with capture_logs() as logs, pytest.raises(RemoteCommandError) as info:
+        rsync(f"{tmp_path}/src/", str(tmp_path / "dst"), src_shell=shell, dest_shell=shell_b,
+              dest_address="127.0.0.1", dest_port=impostor.port, authorized_keys_file=str(auth))  # fmt: skip
+    assert "Host key verification failed" in info.value.result.stderr
+    assert not (tmp_path / "dst").exists()
+    assert_key_gone(logs, auth, before_auth)

@@ -288,11 +288,13 @@ def unprivileged_login(client_key: KeyPair) -> Iterator[tuple[str, SSHShell]]:
     """A throw-away non-root user (no sudo rights yet) and a shell logged in as it; all removed afterwards."""
     name = "trt" + secrets.token_hex(4)
     workdir = Path(tempfile.mkdtemp(prefix="transfer-sshd-", dir="/tmp"))
-    workdir.chmod(0o755)  # sshd reads authorized_keys with the user's rights
     server = SshdServer(workdir, authorized_keys=[client_key.public], host_key_types=("ed25519",))
-    # "*": no password, yet not "locked" (sshd without PAM refuses locked accounts even with a key).
-    subprocess.run(["useradd", "--create-home", "--shell", "/bin/sh", "--password", "*", name], check=True)
     try:
+        workdir.chmod(0o755)  # sshd reads authorized_keys with the user's rights
+        # "*": no password, yet not "locked" (sshd without PAM refuses locked accounts even with a key).
+        subprocess.run(
+            ["useradd", "--create-home", "--shell", "/bin/sh", "--password", "*", name], check=True
+        )
         server.start()
         (workdir / "authorized_keys").chmod(0o644)
         pins = HostKeyPins.from_public_keys(server.host_public_keys())
