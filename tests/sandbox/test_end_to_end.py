@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import ipaddress
+import json
 import os
 import re
 import subprocess
@@ -187,3 +189,24 @@ def test_console_output_parses_with_the_transfer_layer(launcher: Any, east: Any)
 
     with SSHShell(login.address, user=login.user, key_filename=key_file, host_keys=pins) as shell:
         assert shell.run(["id", "-u"], sudo=True).stdout.strip() == "0"
+
+
+def test_hosts_cannot_route_off_the_machine(launcher: Any, cloud: Any) -> None:
+    """A host's namespace knows only the sandbox /24 (no default route); the bridge forwards nothing; the
+    sandbox /24 overlaps no other route of the machine."""
+    key_name, _ = launcher.key_pair("us-east-1")
+    iid = launcher.instance("us-east-1", key_name)["InstanceId"]
+    netns = cloud.status()["hosts"][iid]["netns"]
+    routes = json.loads(subprocess.run(["ip", "-n", netns, "-j", "route"], capture_output=True).stdout)
+    assert [r["dst"] for r in routes] == [cloud.network]
+    six = subprocess.run(
+        ["ip", "-n", netns, "-6", "route", "show", "default"], capture_output=True, text=True
+    )
+    assert six.stdout.strip() == ""
+    bridge = cloud._state["network"]["bridge"]
+    assert Path(f"/proc/sys/net/ipv4/conf/{bridge}/forwarding").read_text().strip() == "0"
+    assert Path(f"/proc/sys/net/ipv6/conf/{bridge}/disable_ipv6").read_text().strip() == "1"
+    machine = json.loads(subprocess.run(["ip", "-j", "-4", "route"], capture_output=True).stdout)
+    sandbox = ipaddress.ip_network(cloud.network)
+    others = [r for r in machine if r.get("dev") != bridge and r["dst"] != "default"]
+    assert not [r for r in others if ipaddress.ip_network(r["dst"], strict=False).overlaps(sandbox)]
