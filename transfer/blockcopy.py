@@ -9,7 +9,6 @@ byte range (``head -c SIZE DEV | sha256sum``) and the copy is refused if they di
 from __future__ import annotations
 
 import contextlib
-import ipaddress
 import re
 import subprocess
 import threading
@@ -23,6 +22,7 @@ from typing import IO, Any, Protocol
 import structlog
 
 from transfer.errors import ChecksumMismatch, RemoteCommandError, TransferError
+from transfer.openssh import on_fast_network
 from transfer.result import CommandResult
 from transfer.shell import Command, Shell, decode, kill_process, quote
 
@@ -98,19 +98,6 @@ def _size(shell: Shell, device: str, sudo: bool) -> int:
     return int(shell.run(["sh", "-c", script, "sh", device], sudo=sudo).stdout.strip())
 
 
-def _auto_compression(*hosts: str) -> str | None:
-    for host in hosts:
-        try:
-            ip = ipaddress.ip_address(host)
-        except ValueError:
-            if host != "localhost":
-                return "zstd"
-            continue
-        if not (ip.is_loopback or ip.is_private or ip.is_link_local):
-            return "zstd"
-    return None  # a fast local network: compressing would only cost CPU
-
-
 def block_copy(
     src: PipeShell,
     src_device: str,
@@ -143,7 +130,8 @@ def block_copy(
         TransferError: The destination is smaller than the copy.
     """
     if compression == "auto":
-        compression = _auto_compression(getattr(src, "host", "localhost"), getattr(dst, "host", "localhost"))
+        hosts = (getattr(src, "host", "localhost"), getattr(dst, "host", "localhost"))
+        compression = None if all(on_fast_network(h) for h in hosts) else "zstd"
     if compression is not None and compression not in COMPRESSORS:
         raise ValueError(f"unknown compression {compression!r}; choose from {sorted(COMPRESSORS)}")
     total = size if size is not None else _size(src, src_device, sudo)

@@ -9,6 +9,7 @@ file (written by :meth:`transfer.SSHShell.openssh_target`) pins the host key.
 from __future__ import annotations
 
 import functools
+import ipaddress
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ __all__ = [
     "SSHTarget",
     "check_host",
     "fast_ciphers",
+    "on_fast_network",
     "remote_spec",
     "ssh_argv",
     "ssh_command",
@@ -29,6 +31,19 @@ __all__ = [
 
 #: Name under which the pinned host keys are written in our temporary known_hosts files.
 HOST_KEY_ALIAS = "pinned-host"
+
+
+def on_fast_network(host: str) -> bool:
+    """True when ``host`` is reached over loopback, a private or link-local network (a VPC, a LAN).
+
+    There the measured bottleneck is CPU, not the link (field notes §3), so compressing only costs time.
+    Names count as remote, except ``localhost`` and EC2's private ``*.internal`` names.
+    """
+    try:
+        ip = ipaddress.ip_address(host.strip("[]").split("%", 1)[0])
+    except ValueError:
+        return host == "localhost" or host.endswith(".internal")
+    return ip.is_loopback or ip.is_private or ip.is_link_local
 
 
 @functools.cache

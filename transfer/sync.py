@@ -12,7 +12,6 @@ sends what is missing.
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import re
 import secrets
@@ -25,7 +24,15 @@ import structlog
 
 from transfer.errors import RemoteCommandError, TransferError
 from transfer.hostkeys import FAMILY_ALGORITHMS
-from transfer.openssh import HOST_KEY_ALIAS, SSHTarget, check_host, fast_ciphers, remote_spec, ssh_command
+from transfer.openssh import (
+    HOST_KEY_ALIAS,
+    SSHTarget,
+    check_host,
+    fast_ciphers,
+    on_fast_network,
+    remote_spec,
+    ssh_command,
+)
 from transfer.rsync_parse import ProgressParser, RsyncProgress, RsyncStats, parse_stats
 from transfer.shell import LocalShell, Shell, decode, join_argv
 from transfer.ssh import SSHShell
@@ -125,11 +132,7 @@ def choose_compression(host: str, options: RsyncOptions) -> str | None:
         return options.compress_choice if options.compress else None
     if options.bwlimit is not None:
         return options.compress_choice
-    try:
-        ip = ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
-        return None if host in ("localhost",) or host.endswith(".internal") else options.compress_choice
-    return None if (ip.is_loopback or ip.is_private or ip.is_link_local) else options.compress_choice
+    return None if on_fast_network(host) else options.compress_choice
 
 
 def local_path_arg(path: PathArg) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from transfer.openssh import SSHTarget, remote_spec, ssh_argv, ssh_command, ssh_options
+from transfer.openssh import SSHTarget, on_fast_network, remote_spec, ssh_argv, ssh_command, ssh_options
 from transfer.rsync_parse import ProgressParser, RsyncProgress, parse_progress_line, parse_stats
 from transfer.ssh import SSHShell
 from transfer.sync import (
@@ -200,3 +200,14 @@ def test_hosts_that_ssh_would_read_as_options_are_refused(host: str) -> None:
 def test_real_hosts_are_accepted(host: str) -> None:
     """Names, IPv4 and IPv6 literals (with a zone) pass the check."""
     assert SSHTarget(host=host).host == host
+
+
+@pytest.mark.parametrize(
+    ("host", "fast"),
+    [("127.0.0.1", True), ("10.0.0.5", True), ("[fe80::1]", True), ("ip-10-0-0-5.ec2.internal", True),
+     ("localhost", True), ("54.1.2.3", False), ("ec2-54-1-2-3.compute-1.amazonaws.com", False)],
+)  # fmt: skip
+def test_on_fast_network_is_one_rule_for_rsync_and_block_copy(host: str, fast: bool) -> None:
+    """rsync's and block_copy's automatic compression decide by the same rule."""
+    assert on_fast_network(host) is fast
+    assert (choose_compression(host, RsyncOptions()) is None) is fast
