@@ -7,6 +7,7 @@ import secrets
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
@@ -183,7 +184,13 @@ class Sandbox:
     # --- what clients need -----------------------------------------------------------------------------
     @property
     def endpoint(self) -> str:
-        """The EC2 (and STS, ...) endpoint URL on loopback."""
+        """The EC2 (and STS, ...) endpoint URL on loopback.
+
+        Raises:
+            SandboxError: The sandbox never came up (its state has no endpoint).
+        """
+        if "endpoint" not in self._state:
+            raise SandboxError(f"the sandbox in {self.state_dir} is not running (no endpoint)")
         return str(self._state["endpoint"])
 
     @property
@@ -217,8 +224,16 @@ class Sandbox:
         request = urllib.request.Request(
             f"{self.endpoint}/_sandbox/{name}", data=data, method="POST" if data is not None else "GET"
         )
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return json.loads(response.read())
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return json.loads(response.read())
+        except urllib.error.HTTPError as exc:
+            detail = exc.read().decode("utf-8", "replace")
+            raise SandboxError(f"the sandbox refused {name}: {detail}") from exc
+        except OSError as exc:
+            raise SandboxError(
+                f"the sandbox daemon does not answer ({exc}); 'down --force' cleans up"
+            ) from exc
 
     def status(self) -> dict[str, Any]:
         """The daemon's view: hosts (address, namespace, sshd pid) and active faults."""

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from staging.sandbox import Faults, Sandbox
+from staging.sandbox import Faults, Sandbox, SandboxError
 
 pytestmark = [pytest.mark.root, pytest.mark.slow]
 
@@ -147,3 +147,15 @@ def test_ssh_connection_dropped_mid_transfer(faulty: Sandbox, launcher: Any, tmp
         rsync.kill()
         rsync.wait()
     assert login.run("echo again").stdout.strip() == "again"
+
+
+def test_control_errors_are_sandbox_errors(faulty: Sandbox, tmp_path: Path) -> None:
+    """A refused control call and a daemon that does not answer raise SandboxError with the reason."""
+    with pytest.raises(SandboxError, match="throttle_rate must be between 0 and 1"):
+        faulty.set_faults(Faults(throttle_rate=2.0))
+    gone = Sandbox(tmp_path / "gone")
+    gone._state = {"endpoint": "http://127.0.0.1:9"}
+    with pytest.raises(SandboxError, match="does not answer"):
+        gone.status()
+    with pytest.raises(SandboxError, match="not running"):
+        Sandbox(tmp_path / "never").status()
