@@ -10,6 +10,7 @@ every SSH session of a host in the middle of a transfer
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,17 +48,29 @@ class Faults:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Faults:
-        """Build from :meth:`to_dict` output, ignoring unknown keys.
+        """Build from :meth:`to_dict` output (or JSON from a user), ignoring unknown keys.
 
         Raises:
-            ValueError: A rate is outside 0..1 or a duration is negative.
+            ValueError: A value is not a number (``seed``: not an integer or null), a rate is outside 0..1
+                or a duration is negative or not finite. A bad value must fail here, not in every later
+                API call.
         """
-        names = {f.name for f in dataclasses.fields(cls)}
-        faults = cls(**{k: v for k, v in data.items() if k in names})
+        values: dict[str, Any] = {}
+        for f in dataclasses.fields(cls):
+            if f.name not in data:
+                continue
+            value = data[f.name]
+            if f.name == "seed":
+                if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+                    raise ValueError("seed must be an integer or null")
+                values[f.name] = value
+                continue
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise ValueError(f"{f.name} must be a number, not {value!r}")
+            if value < 0:
+                raise ValueError(f"{f.name} must not be negative")
+            values[f.name] = float(value)
+        faults = cls(**values)
         if not 0.0 <= faults.throttle_rate <= 1.0:
             raise ValueError("throttle_rate must be between 0 and 1")
-        for f in dataclasses.fields(cls):
-            value = getattr(faults, f.name)
-            if isinstance(value, float) and value < 0:
-                raise ValueError(f"{f.name} must not be negative")
         return faults
