@@ -155,6 +155,7 @@ class SSHShell(RemoteFiles):
         self._client: paramiko.SSHClient | None = None
         self._sftp_client: paramiko.SFTPClient | None = None
         self._lock = threading.Lock()
+        self._key_file_checked = False
         self._log = log.bind(host=host, port=port, user=user)
 
     def __repr__(self) -> str:
@@ -174,11 +175,17 @@ class SSHShell(RemoteFiles):
             ConnectError: Refused, reset, timed out or protocol error.
             AuthenticationError: The key was refused.
             HostKeyMismatch: The server's key is not pinned.
+            ValueError: ``key_filename`` is not a private key paramiko can read (a local mistake, so
+                :meth:`wait_until_reachable` does not retry it the way paramiko's SSHException would be).
+            FileNotFoundError: ``key_filename`` does not exist.
         """
         with self._lock:
             if self.is_connected:
                 return self
             self._close_locked()
+            if self._pkey is None and self.key_filename is not None and not self._key_file_checked:
+                load_private_key(Path(self.key_filename).read_text(errors="replace"))
+                self._key_file_checked = True
             timeout = timeout if timeout is not None else self.connect_timeout
             disabled = families_to_disable(self.pins, _HOST_KEY_ALGORITHMS)
             presented: list[str] = []

@@ -420,3 +420,14 @@ def test_environment_values_never_reach_the_logs(shell: SSHShell) -> None:
         LocalShell().run(["sh", "-c", 'test -n "$TOKEN"'], env={"TOKEN": "s3cr3t-value"})
     assert [e["event"] for e in logs if e.get("env") == ["TOKEN"]] == ["ssh.run", "local.run"]
     assert "s3cr3t" not in repr(logs)
+
+
+def test_unreadable_key_file_is_not_retried(sshd: SshdServer, sshd_pins: HostKeyPins, tmp_path: Path) -> None:
+    """A key file that is no key fails at once with ValueError; wait_until_reachable does not wait on it."""
+    bad = tmp_path / "id"
+    bad.write_text("-----BEGIN OPENSSH PRIVATE KEY-----\nnot a key\n")
+    clock = FakeClock()
+    sh = SSHShell(sshd.address, port=sshd.port, key_filename=bad, host_keys=sshd_pins)
+    with pytest.raises(ValueError, match="unreadable private key") as info:
+        sh.wait_until_reachable(60, clock=clock, sleep=clock.sleep)
+    assert clock.sleeps == 0 and "not a key" not in str(info.value)
