@@ -73,7 +73,7 @@ class Image(Resource):
         )
         copy: Image = eventually(source, lambda: _first(dest.call("ec2", "DescribeImages", new_id), new_id))
         if wait:
-            dest._wait([copy], ("available",), None, frozenset(), None)  # type: ignore[attr-defined]
+            source.wait_for_images(copy, state="available")  # our timeout and clock, polled in dest
             copy.refresh()
         return copy
 

@@ -86,7 +86,7 @@ class Snapshot(Resource):
             source, lambda: _first(dest.call("ec2", "DescribeSnapshots", new_id), new_id)
         )
         if wait:
-            dest._wait([copy], ("completed",), None, frozenset(), None)  # type: ignore[attr-defined]
+            source.wait_for_snapshots(copy, state="completed")  # our timeout and clock, polled in dest
             copy.refresh()
         return copy
 

@@ -14,6 +14,7 @@ from botocore.stub import Stubber
 
 from provisioning import EC2, NotFoundError, WaitTimeout
 from provisioning.ec2.instance import Instance
+from provisioning.facade import _core_session
 from provisioning.naming import service_model
 from provisioning.waiters import UnexpectedState, WaitProgress, backoff
 
@@ -273,3 +274,25 @@ def test_objects_of_other_regions_are_polled_there(ec2: EC2) -> None:
     vol = ec2.create_volume(availability_zone="us-east-1a", size=1)
     copy = vol.create_snapshot("source").copy(region="eu-west-1")
     assert ec2.wait_for_snapshots(copy, timeout=5) == {str(copy): "completed"}
+
+
+def test_copy_with_wait_uses_the_source_facades_clock_and_timeout(ec2: EC2, clock: FakeTime) -> None:
+    """snapshot.copy(region=..., wait=True) waits on the façade the user configured, not a default clone."""
+    vol = ec2.create_volume(availability_zone="us-east-1a", size=1)
+    snap = vol.create_snapshot("source")
+    seen: list[int] = []
+
+    def pending_at_first(parsed: dict[str, Any], **_: Any) -> None:
+        seen.append(1)
+        if len(seen) <= 3:  # the visibility check, then two polling rounds
+            for item in parsed.get("Snapshots", []):
+                item["State"] = "pending"
+
+    session = _core_session(None)  # the destination region's client is made during copy()
+    session.register("after-call.ec2.DescribeSnapshots", pending_at_first)
+    try:
+        copy = snap.copy(region="eu-west-1", wait=True)
+    finally:
+        session.unregister("after-call.ec2.DescribeSnapshots", pending_at_first)
+    assert copy is not None and copy.ec2 is not None and copy.ec2.region == "eu-west-1"
+    assert clock.sleeps == [1.0, 1.5]  # the fake clock's sleeps: nothing really slept
