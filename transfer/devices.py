@@ -18,7 +18,14 @@ import tenacity
 from transfer.errors import DeviceNotFound
 from transfer.shell import Shell
 
-__all__ = ["BY_ID_DIR", "NVME_EBS_PREFIX", "device_candidates", "find_block_device", "probe_argv"]
+__all__ = [
+    "BY_ID_DIR",
+    "NVME_EBS_PREFIX",
+    "PROBE_TIMEOUT",
+    "device_candidates",
+    "find_block_device",
+    "probe_argv",
+]
 
 log = structlog.stdlib.get_logger(__name__)
 
@@ -79,13 +86,20 @@ def find_block_device(
 
     Raises:
         DeviceNotFound: Nothing appeared within ``timeout`` seconds (the message lists the paths tried).
+        CommandTimeout: One probe hung for :data:`PROBE_TIMEOUT` seconds.
     """
     candidates = device_candidates(volume_id, requested)
     start = clock()
+    backoff = tenacity.wait_exponential(multiplier=interval, min=interval, max=max(interval, 5.0))
+
+    def wait(state: tenacity.RetryCallState) -> float:
+        # Never sleep past the deadline: the last probe happens at the deadline, not seconds after it.
+        return min(backoff(state), max(0.0, timeout - (clock() - start)))
+
     retrying = tenacity.Retrying(
         retry=tenacity.retry_if_result(lambda path: path is None),
         stop=lambda state: clock() - start >= timeout,
-        wait=tenacity.wait_exponential(multiplier=interval, min=interval, max=max(interval, 5.0)),
+        wait=wait,
         sleep=sleep,
         retry_error_callback=lambda state: None,
     )
@@ -98,7 +112,11 @@ def find_block_device(
     return found
 
 
+#: Seconds one probe may take: a hung host must not hold the poll beyond its deadline for good.
+PROBE_TIMEOUT = 30.0
+
+
 def _probe_once(shell: Shell, candidates: Sequence[str]) -> str | None:
-    result = shell.run(probe_argv(candidates), check=False)
+    result = shell.run(probe_argv(candidates), check=False, timeout=PROBE_TIMEOUT)
     path = result.stdout.strip()
     return path if result.ok and path else None
