@@ -103,8 +103,11 @@ class Future(concurrent.futures.Future[Any]):
         return self
 
     def error(self) -> BaseException | None:
-        """The call's failure once finished (also in ``raise_error=False`` mode), else None."""
-        if not self.done():
+        """The call's failure once finished (also in ``raise_error=False`` mode), else None.
+
+        A cancelled call never ran: it has no failure (``result()`` raises ``CancelledError``).
+        """
+        if not self.done() or self.cancelled():
             return None
         return self._call_error or self.exception()
 

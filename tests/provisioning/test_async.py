@@ -164,3 +164,9 @@ def test_hand_written_facade_methods_report_failures_through_the_future(ec2: EC2
     future = ec2.describe_instance_status_async(max_results=5, instance_ids=["i-0123456789abcdef0"])
     assert future.result(timeout=10) == []
     assert isinstance(future.error(), NotFoundError)
+
+
+def test_error_of_a_cancelled_future_is_none() -> None:
+    """error() on a future cancelled before it ran is None instead of raising CancelledError."""
+    future = Future()
+    assert future.cancel() and future.error() is None
