@@ -280,10 +280,12 @@ class SSHShell(RemoteFiles):
             ConnectError: Still unreachable at the deadline (chained to the last error).
         """
         start = clock()
+        backoff = tenacity.wait_exponential(multiplier=0.25, max=5.0)
         retrying = tenacity.Retrying(
             retry=tenacity.retry_if_exception_type(ConnectError),
             stop=lambda state: clock() - start >= timeout,
-            wait=tenacity.wait_exponential(multiplier=0.25, max=5.0),
+            # never sleep past the deadline: the last attempt is made at it, not seconds after
+            wait=lambda state: min(backoff(state), max(0.0, timeout - (clock() - start))),
             sleep=sleep,
             before_sleep=lambda state: self._log.info(
                 "ssh.waiting",

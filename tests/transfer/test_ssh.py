@@ -186,6 +186,7 @@ def test_wait_until_reachable_gives_up_with_clear_error(client_key: KeyPair) -> 
     with pytest.raises(ConnectError, match=f"127.0.0.1:{port} not reachable within 20s") as info:
         sh.wait_until_reachable(20, clock=clock, sleep=clock.sleep)
     assert clock.sleeps >= 3 and isinstance(info.value.__cause__, ConnectError)
+    assert clock.now == 20  # no sleeping past the deadline
 
 
 def test_wait_until_reachable_while_server_boots_and_key_arrives(tmp_path: Path, client_key: KeyPair) -> None:
