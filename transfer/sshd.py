@@ -39,6 +39,8 @@ SSHD_BINARY = "/usr/sbin/sshd"
 #: Privilege separation directory that Debian's sshd insists on.
 PRIVSEP_DIR = Path("/run/sshd")
 _READY_MARK = "Server listening on"
+#: Ports tried when the port is picked automatically and another process takes it first.
+_PORT_ATTEMPTS = 3
 
 
 def render_sshd_config(
@@ -196,8 +198,23 @@ class SshdServer:
         auth = self.workdir / "authorized_keys"
         auth.write_text("".join(k.strip() + "\n" for k in self.authorized_keys))
         auth.chmod(0o600)
-        if self.port == 0:  # chosen once: a restart keeps the port, like a rebooted machine
-            self.port = free_port(self.address)
+        picked = self.port == 0  # chosen once: a restart keeps the port, like a rebooted machine
+        for attempt in range(_PORT_ATTEMPTS):
+            if picked:
+                self.port = free_port(self.address)
+            try:
+                self._launch(auth)
+                break
+            except SshdError as exc:
+                # free_port() only saw the port free; another process may bind it before sshd does.
+                if not picked or attempt + 1 == _PORT_ATTEMPTS or "Cannot bind any address" not in str(exc):
+                    raise
+                log.info("sshd.port_taken", port=self.port)
+        assert self._proc is not None
+        log.info("sshd.started", pid=self._proc.pid, address=self.address, port=self.port)
+
+    def _launch(self, auth: Path) -> None:
+        """Write the config, start sshd and wait until it listens (or stop it and raise SshdError)."""
         self.config_file.write_text(
             render_sshd_config(
                 port=self.port,
@@ -219,7 +236,6 @@ class SshdServer:
         except BaseException:  # an interrupt or error while waiting: never leave an sshd nobody will stop
             self.stop()
             raise
-        log.info("sshd.started", pid=self._proc.pid, address=self.address, port=self.port)
 
     def _wait_ready(self, offset: int) -> None:
         assert self._proc is not None

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+import transfer.sshd as sshd_module
 from transfer.errors import SshdError
 from transfer.hostkeys import parse_public_key
-from transfer.sshd import SshdServer, render_sshd_config
+from transfer.sshd import SshdServer, free_port, render_sshd_config
 
 from .conftest import KeyPair
 
@@ -130,3 +132,36 @@ def test_interrupted_start_leaves_no_sshd(tmp_path: Path, client_key: KeyPair) -
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
+
+
+def test_automatic_port_taken_meanwhile_is_replaced(
+    tmp_path: Path, client_key: KeyPair, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """If another process binds the picked port before sshd does, start() picks another one."""
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        taken = squatter.getsockname()[1]
+        ports = iter([taken])
+        monkeypatch.setattr(sshd_module, "free_port", lambda address: next(ports, None) or free_port(address))
+        server = SshdServer(tmp_path / "w", authorized_keys=[client_key.public], host_key_types=("ed25519",))
+        try:
+            server.start()
+            assert server.is_running() and server.port != taken
+        finally:
+            server.stop()
+    assert "Cannot bind any address" in server.log_file.read_text()
+
+
+def test_fixed_port_taken_is_an_error(tmp_path: Path, client_key: KeyPair) -> None:
+    """A port the caller chose is never silently replaced."""
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        taken = squatter.getsockname()[1]
+        server = SshdServer(
+            tmp_path / "w", authorized_keys=[client_key.public], host_key_types=("ed25519",), port=taken
+        )
+        with pytest.raises(SshdError, match="Cannot bind"):
+            server.start()
+        assert not server.is_running()
