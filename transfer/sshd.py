@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -67,9 +68,10 @@ def render_sshd_config(
 
     put("Port", str(port))
     put("ListenAddress", listen_address)
-    put("HostKey", *(str(Path(p).absolute()) for p in host_key_files))
-    put("AuthorizedKeysFile", str(Path(authorized_keys_file).absolute()))
-    put("PidFile", str(Path(pid_file).absolute()))
+    put("HostKey", *(_config_path(p) for p in host_key_files))
+    # AuthorizedKeysFile expands %-tokens (%h, %u): a literal '%' in our path must be doubled.
+    put("AuthorizedKeysFile", _config_path(authorized_keys_file).replace("%", "%%"))
+    put("PidFile", _config_path(pid_file))
     # Keys only: no passwords, no PAM (no systemd/logind here), no keyboard-interactive.
     put("PasswordAuthentication", "no")
     put("KbdInteractiveAuthentication", "no")
@@ -98,6 +100,15 @@ def render_sshd_config(
                 raise ValueError(f"newline in sshd_config value for {key}")
             out.append(f"{key} {value}")
     return "\n".join(out) + "\n"
+
+
+def _config_path(path: str | os.PathLike[str]) -> str:
+    """An absolute path as one sshd_config word: double-quoted (``\\`` and ``"`` escaped) when it holds
+    whitespace, quotes, a backslash or ``#``, which sshd would otherwise split or cut off."""
+    text = str(Path(path).absolute())
+    if re.search(r"[\s\"'\\#]", text):
+        return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return text
 
 
 def free_port(address: str = "127.0.0.1") -> int:

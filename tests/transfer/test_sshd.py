@@ -165,3 +165,20 @@ def test_fixed_port_taken_is_an_error(tmp_path: Path, client_key: KeyPair) -> No
         with pytest.raises(SshdError, match="Cannot bind"):
             server.start()
         assert not server.is_running()
+
+
+def test_workdir_with_spaces_quotes_and_percent(tmp_path: Path, client_key: KeyPair) -> None:
+    """Config paths are quoted for sshd: a work dir named with spaces, quotes, '#' and '%' works."""
+    server = SshdServer(
+        tmp_path / "w d 'q' \"dq\" #x %h \\b",
+        authorized_keys=[client_key.public],
+        host_key_types=("ed25519",),
+    )
+    try:
+        server.start()
+        kh = tmp_path / "known_hosts"
+        kh.write_text(server.known_hosts_line() + "\n")
+        r = _ssh(server, client_key, kh, "echo", "in")
+        assert (r.returncode, r.stdout) == (0, "in\n"), r.stderr + server.log_tail()
+    finally:
+        server.stop()
