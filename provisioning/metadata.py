@@ -11,6 +11,7 @@ so tests point the client at a loopback server that plays the service.
 
 from __future__ import annotations
 
+import http.client
 import json
 import threading
 import time
@@ -108,7 +109,7 @@ class InstanceMetadata:
                 return body
         except urllib.error.HTTPError:
             raise
-        except (urllib.error.URLError, OSError) as exc:
+        except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:  # refused, no HTTP...
             reason = getattr(exc, "reason", exc)
             raise MetadataError(
                 f"instance metadata service at {self.base_url} is unreachable ({reason}); "

@@ -255,6 +255,27 @@ def test_not_on_ec2_fails_fast() -> None:
     assert InstanceMetadata().base_url == DEFAULT_BASE_URL == "http://169.254.169.254"
 
 
+def test_something_else_answering_is_metadata_error() -> None:
+    """A service that does not speak HTTP at the address gives MetadataError, not http.client's errors."""
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def answer_garbage() -> None:
+        conn, _ = listener.accept()
+        with conn:
+            conn.recv(65536)
+            conn.sendall(b"SSH-2.0-OpenSSH_9.2\r\n")
+
+    thread = threading.Thread(target=answer_garbage, daemon=True)
+    thread.start()
+    try:
+        md = InstanceMetadata(f"http://127.0.0.1:{listener.getsockname()[1]}", timeout=5.0)
+        with pytest.raises(MetadataError, match="unreachable"):
+            md.instance_id  # noqa: B018
+    finally:
+        thread.join(5)
+        listener.close()
+
+
 class _NeverValid(set[str]):
     """A token store that accepts nothing."""
 
