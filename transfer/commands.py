@@ -31,6 +31,7 @@ _FSTYPE_RE = re.compile(r"[a-z0-9][a-z0-9._-]*")
 
 
 def _check_device(device: str) -> str:
+    """``device`` (or a mount point) if absolute: a relative one starting with '-' would be an option."""
     if not device.startswith("/"):
         raise ValueError(f"device must be an absolute path: {device!r}")
     return device
@@ -94,11 +95,11 @@ def grow_fs_argv(fstype: str, device: str, mountpoint: str | None = None) -> lis
     if fstype == "xfs":
         if not mountpoint:
             raise ValueError("xfs_growfs needs the mount point of a mounted file system")
-        return ["xfs_growfs", mountpoint]
+        return ["xfs_growfs", _check_device(mountpoint)]
     if fstype == "btrfs":
         if not mountpoint:
             raise ValueError("btrfs resize needs the mount point")
-        return ["btrfs", "filesystem", "resize", "max", mountpoint]
+        return ["btrfs", "filesystem", "resize", "max", _check_device(mountpoint)]
     raise ValueError(f"don't know how to grow {fstype!r}")
 
 

@@ -60,6 +60,9 @@ def test_grow_fs_argv() -> None:
         grow_fs_argv("xfs", "/dev/x")
     with pytest.raises(ValueError):
         grow_fs_argv("zfs", "/dev/x")
+    for fstype in ("xfs", "btrfs"):  # a relative mount point could be read as an option
+        with pytest.raises(ValueError, match="absolute"):
+            grow_fs_argv(fstype, "/dev/x", "-n")
 
 
 def test_blkid() -> None:
