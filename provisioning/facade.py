@@ -23,15 +23,14 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from functools import cache
 from typing import Any, ClassVar
 
-import botocore.session
 from botocore.config import Config
 from botocore.model import OperationModel
 
 from ._log import get_logger
 from .asynccalls import note_failure
+from .clients import ClientPool, core_session
 from .errors import AWSError, ParameterError, VMEC2Error, translate
 from .naming import SERVICES, VMEC2_RENAMED, normalize, operation_index, operation_model, snake
 from .operations import Operation, make_operation
@@ -46,53 +45,6 @@ log = get_logger(__name__)
 _debug_enabled = logging.getLogger(__name__).isEnabledFor
 
 _RENAMED = {normalize(k): v for k, v in VMEC2_RENAMED.items()}
-
-
-@cache
-def _core_session(profile: str | None) -> botocore.session.Session:
-    """One botocore session per profile, shared by every façade so models load once per process."""
-    session = botocore.session.Session(profile=profile)
-    session.user_agent_extra = "vmec2-staging"
-    return session
-
-
-_CLIENT_LOCK = threading.Lock()
-
-
-class ClientPool:
-    """The boto3 clients of one set of settings, created on first use and shared by related façades."""
-
-    def __init__(self, settings: AwsSettings, config: Config | None = None) -> None:
-        self.settings = settings
-        base = Config(
-            retries={"mode": settings.retry_mode, "max_attempts": settings.max_attempts},
-            connect_timeout=settings.connect_timeout,
-            read_timeout=settings.read_timeout,
-            max_pool_connections=32,
-        )
-        self.config = base.merge(config) if config is not None else base
-        self._clients: dict[str, Any] = {}
-
-    def client(self, service: str) -> Any:
-        """The botocore client for ``service`` (thread-safe)."""
-        client = self._clients.get(service)
-        if client is not None:
-            return client
-        s = self.settings
-        with _CLIENT_LOCK, translate(endpoint=s.endpoint):
-            client = self._clients.get(service)
-            if client is None:
-                client = _core_session(s.profile).create_client(
-                    service,
-                    region_name=s.region,
-                    endpoint_url=s.endpoint,
-                    aws_access_key_id=s.access_key,
-                    aws_secret_access_key=s.secret_key,
-                    aws_session_token=s.security_token,
-                    config=self.config,
-                )
-                self._clients[service] = client
-        return client
 
 
 @dataclass
@@ -146,7 +98,7 @@ class Facade:
         if _pool is None:
             with translate():  # an unknown profile is a CredentialsError, not botocore's ProfileNotFound
                 default_region = (
-                    _core_session(profile).get_config_variable("region") if region is None else None
+                    core_session(profile).get_config_variable("region") if region is None else None
                 )
             settings = AwsSettings.resolve(
                 environ,
@@ -341,7 +293,7 @@ class Facade:
         if self._pool.settings.access_key:
             return self._pool.settings.access_key
         with translate(endpoint=self._pool.settings.endpoint):
-            creds = _core_session(self._pool.settings.profile).get_credentials()
+            creds = core_session(self._pool.settings.profile).get_credentials()
         return None if creds is None else str(creds.access_key)
 
     @property

@@ -21,7 +21,7 @@ from provisioning import (
     ThrottledError,
     dispatch,
 )
-from provisioning.facade import _core_session
+from provisioning.clients import core_session
 
 
 def _image(ec2: EC2) -> str:
@@ -283,13 +283,13 @@ def test_missing_credentials_is_credentials_error(monkeypatch: pytest.MonkeyPatc
     """No credentials anywhere gives one clear CredentialsError."""
     for var in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
         monkeypatch.delenv(var, raising=False)
-    _core_session.cache_clear()
+    core_session.cache_clear()
     try:
         ec2 = EC2(endpoint="http://127.0.0.1:9", environ={})
         with pytest.raises(CredentialsError, match="EC2_ACCESS_KEY"):
             ec2.describe_regions()
     finally:
-        _core_session.cache_clear()
+        core_session.cache_clear()
 
 
 def test_settings_precedence_and_accessors(moto_endpoint: str) -> None:
@@ -341,7 +341,7 @@ def test_unknown_profile_is_credentials_error(monkeypatch: pytest.MonkeyPatch) -
     """A profile that does not exist gives CredentialsError, at construction or on access_key."""
     for var in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_DEFAULT_REGION"):
         monkeypatch.delenv(var, raising=False)
-    _core_session.cache_clear()
+    core_session.cache_clear()
     try:
         with pytest.raises(CredentialsError, match="nope"):
             EC2(profile="nope")
@@ -349,4 +349,4 @@ def test_unknown_profile_is_credentials_error(monkeypatch: pytest.MonkeyPatch) -
         with pytest.raises(CredentialsError, match="nope"):
             assert ec2.access_key
     finally:
-        _core_session.cache_clear()
+        core_session.cache_clear()

@@ -13,8 +13,8 @@ import pytest
 from botocore.stub import Stubber
 
 from provisioning import EC2, NotFoundError, WaitTimeout
+from provisioning.clients import core_session
 from provisioning.ec2.instance import Instance
-from provisioning.facade import _core_session
 from provisioning.naming import service_model
 from provisioning.waiters import UnexpectedState, WaitProgress, backoff
 
@@ -288,7 +288,7 @@ def test_copy_with_wait_uses_the_source_facades_clock_and_timeout(ec2: EC2, cloc
             for item in parsed.get("Snapshots", []):
                 item["State"] = "pending"
 
-    session = _core_session(None)  # the destination region's client is made during copy()
+    session = core_session(None)  # the destination region's client is made during copy()
     session.register("after-call.ec2.DescribeSnapshots", pending_at_first)
     try:
         copy = snap.copy(region="eu-west-1", wait=True)
