@@ -45,10 +45,14 @@ def _save(created: dict[str, Any]) -> None:
     (REGISTRY / "created.json").write_text(json.dumps(created))
 
 
+def _sudoers_tmp() -> Path:
+    return SUDOERS.with_name(f".{SUDOERS.name}.tmp")
+
+
 def _write_sudoers(users: list[str]) -> None:
     """Give exactly ``users`` password-less sudo (atomically: sudo ignores names with a dot)."""
     SUDOERS.parent.mkdir(mode=0o750, exist_ok=True)
-    tmp = SUDOERS.with_name(f".{SUDOERS.name}.tmp")
+    tmp = _sudoers_tmp()
     tmp.write_text("".join(f"{u} ALL=(ALL) NOPASSWD:ALL\n" for u in users))
     tmp.chmod(0o440)
     os.replace(tmp, SUDOERS)
@@ -124,8 +128,10 @@ def release(token: str) -> None:
         for path in created.get("placeholders", []):
             if Path(path).is_file():
                 Path(path).unlink()
-        # The drop-in is the sandbox's own file: removed even if the record of creating it was lost.
+        # The drop-in is the sandbox's own file: removed even if the record of creating it was lost (and so
+        # is its temporary file, left if a daemon died while writing it).
         SUDOERS.unlink(missing_ok=True)
+        _sudoers_tmp().unlink(missing_ok=True)
         for user in created.get("users", []):
             if _user_exists(user):
                 run(["userdel", user], check=False)

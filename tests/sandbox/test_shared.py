@@ -70,5 +70,8 @@ def test_a_lost_record_still_removes_the_sudoers_drop_in(machine: set[str]) -> N
     (e.g. /run was emptied by a reboot while a sandbox's state directory survived)."""
     _shared.acquire("dddd", "dave")
     (_shared.REGISTRY / "created.json").unlink()
+    tmp = _shared.SUDOERS.with_name(".vmec2-sandbox.tmp")  # as if a daemon died while writing the drop-in
+    tmp.write_text("")
     _shared.release("dddd")
     assert not _shared.SUDOERS.exists()
+    assert not tmp.exists()
