@@ -42,7 +42,11 @@ def _load() -> dict[str, Any]:
 
 
 def _save(created: dict[str, Any]) -> None:
-    (REGISTRY / "created.json").write_text(json.dumps(created))
+    """Replace the record atomically: a daemon killed while writing must not leave half a JSON file (every
+    later acquire and release would fail on it)."""
+    tmp = REGISTRY / ".created.json.tmp"
+    tmp.write_text(json.dumps(created))
+    os.replace(tmp, REGISTRY / "created.json")
 
 
 def _sudoers_tmp() -> Path:

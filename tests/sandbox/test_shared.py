@@ -75,3 +75,21 @@ def test_a_lost_record_still_removes_the_sudoers_drop_in(machine: set[str]) -> N
     _shared.release("dddd")
     assert not _shared.SUDOERS.exists()
     assert not tmp.exists()
+
+
+def test_the_record_is_replaced_atomically(machine: set[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """created.json is written beside and renamed over: a write cut short leaves the previous record."""
+    _shared.acquire("eeee", "erin")
+    before = (_shared.REGISTRY / "created.json").read_text()
+    real_replace = _shared.os.replace
+
+    def cut_short(src: object, dst: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(_shared.os, "replace", cut_short)
+    with pytest.raises(KeyboardInterrupt):
+        _shared.placeholder(_shared.DEV_DISK.parent / "xvdf")
+    assert (_shared.REGISTRY / "created.json").read_text() == before
+    monkeypatch.setattr(_shared.os, "replace", real_replace)  # not undo(): that would unfake the machine
+    _shared.release("eeee")
+    assert machine == {"carol"}
