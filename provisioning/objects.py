@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from botocore.model import ListShape, Shape, StructureShape
 
+from .asynccalls import async_mode
 from .naming import member_keys, normalize, snake
 
 if TYPE_CHECKING:
@@ -195,7 +196,8 @@ class AWSObject:
         """Tag the resource (``obj.add_tags(Name="web")`` or ``obj.add_tags({"Name": "web"})``)."""
         assert self.ec2 is not None, "object is not bound to a façade"
         merged = {**(tags or {}), **kv}
-        return bool(self.ec2.create_tags([str(self)], tags=merged))
+        with async_mode(False):  # an object method: synchronous even inside ``async_mode()``
+            return bool(self.ec2.create_tags([str(self)], tags=merged))
 
     def add_tag(self, key: str, value: str = "") -> bool:
         """Tag the resource with one key (VM::EC2's ``add_tag``)."""
@@ -207,7 +209,8 @@ class AWSObject:
         spec: dict[str, str | None] = {}
         for k in keys:
             spec.update(k if isinstance(k, Mapping) else {k: None})
-        return bool(self.ec2.delete_tags([str(self)], tags=spec))
+        with async_mode(False):
+            return bool(self.ec2.delete_tags([str(self)], tags=spec))
 
     # --- refresh --------------------------------------------------------------------------------------
 

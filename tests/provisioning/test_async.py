@@ -170,3 +170,15 @@ def test_error_of_a_cancelled_future_is_none() -> None:
     """error() on a future cancelled before it ran is None instead of raising CancelledError."""
     future = Future()
     assert future.cancel() and future.error() is None
+
+
+def test_tag_methods_stay_synchronous_in_async_mode(ec2: EC2) -> None:
+    """add_tags/delete_tags inside async_mode() finish (or fail) before returning, like other methods."""
+    vol = ec2.create_volume(availability_zone="us-east-1a", size=1)
+    with ec2.async_mode():
+        assert vol.add_tags(Name="tagged") is True
+        assert ec2.describe_volumes_sync(str(vol))[0].tags == {"Name": "tagged"}
+        assert vol.delete_tags("Name") is True
+        assert vol.delete() is True  # declared actions are synchronous too
+        with pytest.raises(NotFoundError):
+            vol.add_tags(Name="gone")
