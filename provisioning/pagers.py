@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from .arguments import translate
+from .asynccalls import async_enabled, submit
 from .dispatch import dispatch
 from .naming import normalize, operation_model
 
@@ -40,6 +41,8 @@ def _pager(method: str) -> Callable[..., Any]:
     op_name, _ = PAGED[method]
 
     def call(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if async_enabled():  # inside ``async_mode()``: a future, as for every other operation
+            return submit(call, self, *args, **kwargs)
         operation = operation_model("ec2", op_name)
         tokens: dict[str, Any] = self.__dict__.setdefault("_page_tokens", {})
         pending, last = tokens.get(op_name, (None, None))

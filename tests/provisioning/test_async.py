@@ -182,3 +182,11 @@ def test_tag_methods_stay_synchronous_in_async_mode(ec2: EC2) -> None:
         assert vol.delete() is True  # declared actions are synchronous too
         with pytest.raises(NotFoundError):
             vol.add_tags(Name="gone")
+
+
+def test_pagers_return_futures_in_async_mode(ec2: EC2) -> None:
+    """The hand-written pagers (describe_instance_status...) follow async_mode() like generated operations."""
+    with ec2.async_mode():
+        pending = ec2.describe_instance_status()
+        assert isinstance(pending, Future) and pending.result(timeout=10) == []
+        assert ec2.describe_instance_status_sync() == []
