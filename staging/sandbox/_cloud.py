@@ -86,8 +86,6 @@ class SandboxCloud:
         address = self._free.pop(0)
         n = next(self._numbers)
         netns, veth = f"vsb{self.token}-{n}", f"vsb{self.token}h{n}"
-        self.state.put("hosts", instance.id, {"netns": netns, "veth": veth, "address": address})
-        create_host_net(netns, veth, self.bridge, address, self.net.prefixlen)
         host = Host(
             instance_id=instance.id,
             netns=netns,
@@ -98,11 +96,14 @@ class SandboxCloud:
             authorized_key=public_key or "",
             legacy_devices=self.legacy_devices,
         )
-        host.prepare()
         for attachment in self._early.pop(instance.id, []):
             host.attachments[attachment.volume_id] = attachment
+        # Known before anything exists, so terminating the instance removes a half-made host too.
+        self.state.put("hosts", instance.id, {"netns": netns, "veth": veth, "address": address})
         self.hosts[instance.id] = host
         self.created_at[instance.id] = time.monotonic()
+        create_host_net(netns, veth, self.bridge, address, self.net.prefixlen)
+        host.prepare()
         self._set_address(instance)
         self._power_on(instance, host)
 
@@ -162,6 +163,7 @@ class SandboxCloud:
 
     def instance_terminated(self, instance: Moto) -> None:
         """Remove the host entirely: processes, namespace, veth, files; its address is free again."""
+        self._early.pop(instance.id, None)
         host = self.hosts.pop(instance.id, None)
         if host is None:
             return

@@ -33,6 +33,19 @@ Fn = Callable[..., Any]
 _DEVICE = re.compile(r"^(/dev/)?(sd|xvd|hd)[a-z]{1,2}([1-9]|1[0-5])?$")
 
 
+def _check_mapping_size(backend: Any, mapping: dict[str, Any]) -> None:
+    """Refuse a launch mapping whose volume would be smaller than its snapshot (moto accepts it)."""
+    ebs = mapping.get("Ebs") or {}
+    if ebs.get("SnapshotId") and ebs.get("VolumeSize") is not None:
+        minimum = backend.get_snapshot(ebs["SnapshotId"]).volume_size
+        if int(ebs["VolumeSize"]) < int(minimum):
+            raise EC2ClientError(
+                "InvalidBlockDeviceMapping",
+                f"Volume of size {ebs['VolumeSize']}GB is smaller than snapshot '{ebs['SnapshotId']}',"
+                f" expect size >= {minimum}GB",
+            )
+
+
 def _check_device(device: Any) -> None:
     """Refuse a device name EC2 would refuse; in legacy mode the name also becomes a file in /dev."""
     if not isinstance(device, str) or not _DEVICE.match(device):
@@ -87,15 +100,26 @@ def _install_instances(cloud: SandboxCloud) -> None:
             merged = {m["DeviceName"]: copy.deepcopy(m) for m in mappings}
             merged.update(given)
             kwargs["block_device_mappings"] = [m for m in merged.values() if m.get("NoDevice") != ""]
+        for mapping in kwargs.get("block_device_mappings") or []:
+            _check_mapping_size(backend, mapping)
         with cloud.lock:
-            reservation = original(backend, *args, **kwargs)
-            for instance in reservation.instances:
-                key_name = instance.key_name
-                key = backend.key_pairs.get(key_name) if key_name else None
-                public = key.material_public if key is not None else None
-                if isinstance(public, bytes):
-                    public = public.decode()
-                cloud.instance_launched(instance, public)
+            known = set(backend.reservations)
+            try:
+                reservation = original(backend, *args, **kwargs)
+                for instance in reservation.instances:
+                    key_name = instance.key_name
+                    key = backend.key_pairs.get(key_name) if key_name else None
+                    public = key.material_public if key is not None else None
+                    if isinstance(public, bytes):
+                        public = public.decode()
+                    cloud.instance_launched(instance, public)
+            except Exception:
+                # All or nothing, as on AWS: moto keeps what it made before failing (running, without a
+                # host, at a random 10.x address); terminate it (volumes and hosts go too) and forget it.
+                for rid in [r for r in backend.reservations if r not in known]:
+                    backend.terminate_instances([i.id for i in backend.reservations[rid].instances])
+                    backend.reservations.pop(rid, None)
+                raise
             return reservation
 
     def refuse_terminated(backend: Any, args: tuple[Any, ...], kwargs: dict[str, Any], verb: str) -> None:

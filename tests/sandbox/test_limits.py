@@ -131,3 +131,42 @@ def test_register_image_with_a_bad_snapshot_leaves_no_image(east: Any) -> None:
     )
     assert code == "InvalidSnapshot.NotFound"
     assert own_images() == before
+
+
+def test_a_failed_run_instances_leaves_no_instance(launcher: Any, track: Any, east: Any, cloud: Any) -> None:
+    """A launch mapping smaller than its snapshot is refused and no instance is left running (moto made one,
+    without a host, at an address off the sandbox network)."""
+    key_name, _ = launcher.key_pair("us-east-1")
+    volume_id = east.create_volume(Size=3, AvailabilityZone="us-east-1a")["VolumeId"]
+    track.volumes.append(("us-east-1", volume_id))
+    snapshot_id = east.create_snapshot(VolumeId=volume_id)["SnapshotId"]
+    track.snapshots.append(("us-east-1", snapshot_id))
+
+    def live() -> set[str]:
+        reservations = east.describe_instances()["Reservations"]
+        return {
+            i["InstanceId"]
+            for r in reservations
+            for i in r["Instances"]
+            if i["State"]["Name"] != "terminated"
+        }
+
+    before, hosts_before = live(), set(cloud.status()["hosts"])
+    too_small = {"DeviceName": "/dev/sdg", "Ebs": {"SnapshotId": snapshot_id, "VolumeSize": 1}}
+    unknown = {"DeviceName": "/dev/sdh", "Ebs": {"SnapshotId": "snap-0123456789abcdef0"}}  # moto fails late
+    for mapping, expected in (
+        (too_small, "InvalidBlockDeviceMapping"),
+        (unknown, "InvalidSnapshot.NotFound"),
+    ):
+        code = error_code(
+            east.run_instances,
+            ImageId=cloud.images["us-east-1"]["debian-12-amd64-sandbox"],
+            InstanceType="t3.micro",
+            MinCount=1,
+            MaxCount=1,
+            KeyName=key_name,
+            BlockDeviceMappings=[mapping],
+        )
+        assert code == expected
+        assert live() == before
+        assert set(cloud.status()["hosts"]) == hosts_before
