@@ -98,6 +98,8 @@ ALIASES: Mapping[Key, Mapping[str, str]] = {
     ("ec2", "ModifyInstanceAttribute"): {
         "termination_protection": "DisableApiTermination",
         "kernel": "Kernel",
+        "block_devices": "BlockDeviceMappings",
+        "block_device_mapping": "BlockDeviceMappings",
     },
     ("elb", "AddTags"): {"lb_name": "LoadBalancerNames"},
     ("elb", "CreateLoadBalancer"): {"lb_name": "LoadBalancerName", "zones": "AvailabilityZones"},
@@ -181,7 +183,8 @@ def parse_block_device(spec: str) -> dict[str, Any]:
     """One VM::EC2 block-device string as a ``BlockDeviceMapping`` structure.
 
     Forms: ``/dev/sdf=snap-id[:size[:delete_on_termination[:volume_type[:iops]]]]``, ``/dev/sdf=:size``
-    (a new empty volume), ``/dev/sdf=ephemeral0`` and ``/dev/sdf=none``.
+    (a new empty volume), ``/dev/sdf=ephemeral0``, ``/dev/sdf=none``, and for an attached volume of a
+    running instance (ModifyInstanceAttribute) ``/dev/sdf=vol-id[:delete_on_termination]``.
 
     Raises:
         ParameterError: if the string is not of one of those forms.
@@ -193,11 +196,19 @@ def parse_block_device(spec: str) -> dict[str, Any]:
         return {"DeviceName": device, "VirtualName": rest}
     if rest == "none":
         return {"DeviceName": device, "NoDevice": ""}
+    if rest.startswith("vol-"):
+        volume, _, delete = rest.partition(":")
+        ebs: dict[str, Any] = {"VolumeId": volume}
+        if delete:
+            if delete.lower() not in _BOOL:
+                raise ParameterError(f"block device {spec!r}: delete_on_termination must be true or false")
+            ebs["DeleteOnTermination"] = _BOOL[delete.lower()]
+        return {"DeviceName": device, "Ebs": ebs}
     parts = rest.split(":")
     if len(parts) > 5:
         raise ParameterError(f"block device {spec!r}: too many ':' fields")
     snapshot, size, delete, vtype, iops = (parts + [""] * 5)[:5]
-    ebs: dict[str, Any] = {}
+    ebs = {}
     if snapshot:
         ebs["SnapshotId"] = snapshot
     try:
@@ -273,6 +284,7 @@ def parse_network_interface(spec: str) -> dict[str, Any]:
 #: Structure shape name -> parser of VM::EC2's one-string form of it.
 STRING_FORMS: Mapping[str, Callable[[str], dict[str, Any]]] = {
     "BlockDeviceMapping": parse_block_device,
+    "InstanceBlockDeviceMappingSpecification": parse_block_device,
     "InstanceNetworkInterfaceSpecification": parse_network_interface,
 }
 

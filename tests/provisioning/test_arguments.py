@@ -239,6 +239,11 @@ def test_none_values_are_dropped() -> None:
         ),
         ("/dev/sdg=ephemeral1", {"DeviceName": "/dev/sdg", "VirtualName": "ephemeral1"}),
         ("/dev/sdh=none", {"DeviceName": "/dev/sdh", "NoDevice": ""}),
+        ("/dev/sdf=vol-1", {"DeviceName": "/dev/sdf", "Ebs": {"VolumeId": "vol-1"}}),
+        (
+            "/dev/sdf=vol-1:true",
+            {"DeviceName": "/dev/sdf", "Ebs": {"VolumeId": "vol-1", "DeleteOnTermination": True}},
+        ),
     ],
 )
 def test_parse_block_device(spec: str, expected: dict[str, Any]) -> None:
@@ -247,7 +252,7 @@ def test_parse_block_device(spec: str, expected: dict[str, Any]) -> None:
 
 
 @pytest.mark.parametrize(
-    "spec", ["/dev/sdf", "=snap-1", "/dev/sdf=snap:x", "/dev/sdf=s:1:maybe", "/dev/sdf="]
+    "spec", ["/dev/sdf", "=snap-1", "/dev/sdf=snap:x", "/dev/sdf=s:1:maybe", "/dev/sdf=", "/dev/sdf=vol-1:x"]
 )
 def test_parse_block_device_rejects_garbage(spec: str) -> None:
     """Malformed block-device strings give a clear ParameterError."""

@@ -278,3 +278,14 @@ def test_password_data_decrypted_with_the_key_pair(ec2: EC2, instance: Instance,
     )
     with pytest.raises(ParameterError):
         instance.password_data(other)
+
+
+def test_modify_block_devices_with_vmec2_strings(ec2: EC2, instance: Instance) -> None:
+    """modify_instance_attribute(block_devices="/dev/sdf=vol-id:true") changes delete-on-termination."""
+    vol = ec2.create_volume(availability_zone=instance.placement.availability_zone, size=1)
+    vol.attach(instance, "/dev/sdf")
+    for flag in (True, False):
+        assert ec2.modify_instance_attribute(instance, block_devices=f"/dev/sdf={vol}:{str(flag).lower()}")
+        instance.refresh()
+        (mapping,) = [b for b in instance.block_device_mappings if b.device_name == "/dev/sdf"]
+        assert mapping.ebs.delete_on_termination is flag
