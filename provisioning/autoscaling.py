@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .dispatch import dispatch
+from .ec2._base import Action
 from .services import ServiceObject, action, guarded
 
 __all__ = ["AutoScalingGroup", "LaunchConfiguration", "ScalingPolicy"]
@@ -27,7 +28,7 @@ __all__ = ["AutoScalingGroup", "LaunchConfiguration", "ScalingPolicy"]
 _ME = "auto_scaling_group_name"
 
 
-def _group(operation: str, doc: str, *args: str, collect: bool = False) -> action:
+def _group(operation: str, doc: str, *args: str, collect: bool = False) -> Action:
     return action("autoscaling", operation, doc, me=_ME, args=args, collect=collect)
 
 

@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .dispatch import dispatch
+from .ec2._base import Action
 from .services import ServiceObject, action, guarded
 
 __all__ = ["InstanceState", "LoadBalancer"]
@@ -27,7 +28,7 @@ __all__ = ["InstanceState", "LoadBalancer"]
 _ME = "load_balancer_name"
 
 
-def _lb(operation: str, doc: str, *args: str, collect: bool = False) -> action:
+def _lb(operation: str, doc: str, *args: str, collect: bool = False) -> Action:
     return action("elb", operation, doc, me=_ME, args=args, collect=collect)
 
 

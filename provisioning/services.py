@@ -12,11 +12,10 @@ so their dispatch registrations are in place whenever the façade is.
 
 from __future__ import annotations
 
-import types
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from .ec2._base import EC2Object, guarded
+from .ec2._base import Action, EC2Object, guarded
 from .errors import ParameterError
 
 if TYPE_CHECKING:
@@ -26,13 +25,21 @@ if TYPE_CHECKING:
 __all__ = ["ServiceObject", "ServicesMixin", "action", "guarded"]
 
 
-class action:  # lower case: used like a function in class bodies
-    """A declared method that calls one operation with the object as one of its arguments.
+def action(
+    service: str,
+    operation: str,
+    doc: str,
+    *,
+    me: str | None = None,
+    args: tuple[str, ...] = (),
+    collect: bool = False,
+) -> Action:
+    """A declared method of a VPC, ELB, Auto Scaling, RDS or STS object (an :class:`~.ec2._base.Action`).
 
     ``register_instances = action("elb", "RegisterInstancesWithLoadBalancer", "...", me="load_balancer_name",
     args=("instances",), collect=True)`` makes ``lb.register_instances(i1, i2, **extra)`` call the operation
-    with ``load_balancer_name=lb, instances=[i1, i2]`` (any extra keyword passes through the translator).
-    The method runs under the façade's error mode (:func:`guarded`).
+    with ``load_balancer_name=lb, instances=[i1, i2]``; it returns the operation's result, or None on
+    failure under ``raise_error=False``.
 
     Args:
         service: Our short service name.
@@ -42,45 +49,7 @@ class action:  # lower case: used like a function in class bodies
         args: The keywords that positional arguments fill, in order.
         collect: All positionals form one list for ``args[0]``.
     """
-
-    def __init__(
-        self,
-        service: str,
-        operation: str,
-        doc: str,
-        *,
-        me: str | None = None,
-        args: tuple[str, ...] = (),
-        collect: bool = False,
-    ) -> None:
-        self.service, self.operation, self.me = service, operation, me
-        self.args, self.collect, self.__doc__ = args, collect, doc
-        self._fn: Callable[..., Any] = self._build(operation)
-
-    def _build(self, name: str) -> Callable[..., Any]:
-        spec = self
-
-        def method(obj: ServiceObject, *values: Any, **kwargs: Any) -> Any:
-            if spec.collect and values:
-                kwargs[spec.args[0]] = list(values)
-            elif len(values) > len(spec.args):
-                raise ParameterError(f"{name} takes at most {len(spec.args)} positional arguments")
-            else:
-                kwargs.update(zip(spec.args, values, strict=False))
-            if spec.me is None:
-                return obj._call(spec.service, spec.operation, obj, **kwargs)
-            return obj._call(spec.service, spec.operation, **{spec.me: obj}, **kwargs)
-
-        method.__name__ = method.__qualname__ = name
-        method.__doc__ = self.__doc__
-        return guarded(method)
-
-    def __set_name__(self, owner: type, name: str) -> None:
-        if self._fn.__name__ == self.operation:  # the first name wins; later ones are aliases
-            self._fn = self._build(name)
-
-    def __get__(self, obj: Any, owner: type | None = None) -> Any:
-        return self if obj is None else types.MethodType(self._fn, obj)
+    return Action(operation, doc, member=me, service=service, default=None, args=args, collect=collect)
 
 
 class ServiceObject(EC2Object):

@@ -121,20 +121,24 @@ def vmec2_method(default: Any = None) -> Callable[[F], F]:
 
 
 class Action:
-    """A declared method that calls one operation with the object as its id argument.
+    """A declared method that calls one operation with the object as one of its arguments.
 
     ``reboot = Action("RebootInstances", "Reboot the instance.")`` makes ``instance.reboot(**extra)`` call
     ``ec2.call("ec2", "RebootInstances", instance, **extra)``: the object fills the operation's primary
-    member (the translator turns it into its id), or ``member`` when given. The method runs under the
-    façade's error mode and returns ``default`` on failure with ``raise_error=False``.
+    member (the translator turns it into its id), or ``member`` when given. Positional arguments go on to
+    the operation, or fill the keywords named in ``args`` (all of them one list for ``args[0]`` with
+    ``collect``). The method runs under the façade's error mode and returns ``default`` on failure with
+    ``raise_error=False``; actions whose default is a bool answer True/False.
 
     Args:
         operation: The API action.
         doc: The method's docstring.
-        member: The input member the object fills, when it is not the operation's primary one.
+        member: The input member (or keyword) the object fills, when it is not the primary one.
         service: Our short service name.
         default: The result on failure in VM::EC2's no-raise mode.
         fixed: Arguments always passed (``{"attribute": "launchPermission"}``).
+        args: The keywords positional arguments fill, in order (then no others are accepted).
+        collect: All positional arguments form one list for ``args[0]``.
     """
 
     def __init__(
@@ -146,38 +150,59 @@ class Action:
         service: str = "ec2",
         default: Any = False,
         fixed: Mapping[str, Any] | None = None,
+        args: tuple[str, ...] | None = None,
+        collect: bool = False,
     ) -> None:
         self.operation = operation
         self.member = member
         self.fixed = dict(fixed or {})
         self.service = service
         self.default = default
+        self.args = args
+        self.collect = collect
         self.name = operation
         self.__doc__ = doc
 
     def __set_name__(self, owner: type, name: str) -> None:
-        self.name = name
+        if self.name == self.operation:  # the first name wins; later ones (``write = update``) are aliases
+            self.name = name
+
+    def _arguments(self, obj: AWSObject, values: tuple[Any, ...], extra: dict[str, Any]) -> tuple[Any, ...]:
+        """The operation's positional arguments; keywords are added to ``extra``."""
+        extra.update({k: v for k, v in self.fixed.items() if k not in extra})
+        if self.args is not None:
+            if self.collect and values:
+                extra[self.args[0]] = list(values)
+            elif len(values) > len(self.args):
+                raise ParameterError(f"{self.name} takes at most {len(self.args)} positional arguments")
+            else:
+                extra.update(zip(self.args, values, strict=False))
+            values = ()
+        if self.member is not None:
+            extra[self.member] = obj
+            return values
+        return (obj, *values)
 
     def __get__(self, obj: AWSObject | None, owner: type | None = None) -> Any:
         if obj is None:
             return self
         action = self
 
-        def method(*args: Any, **kwargs: Any) -> Any:
-            assert obj.ec2 is not None, "object is not bound to a façade"
+        def method(*values: Any, **kwargs: Any) -> Any:
+            if obj.ec2 is None:
+                raise ParameterError(f"{obj!r} is not bound to a façade")
             facade = obj.ec2
-            kwargs = {**action.fixed, **kwargs}
-            if action.member is not None:
-                run = functools.partial(facade.call, action.service, action.operation, *args)
-                kwargs = {action.member: obj, **kwargs}
-            else:
-                run = functools.partial(facade.call, action.service, action.operation, obj, *args)
-            where = f"{type(obj).__name__}.{action.name}"
-            result = guarded_call(facade, where, action.default, lambda: run(**kwargs))
-            # Boolean actions answer True/False even where the output also carries details.
+
+            def run() -> Any:
+                positional = action._arguments(obj, values, kwargs)
+                return facade.call(action.service, action.operation, *positional, **kwargs)
+
+            result = guarded_call(
+                facade, f"{type(obj).__name__}.{action.name}", copy.copy(action.default), run
+            )
             return bool(result) if isinstance(action.default, bool) else result
 
-        method.__name__ = self.name
+        method.__name__ = method.__qualname__ = self.name
         method.__doc__ = self.__doc__
         return method
 
