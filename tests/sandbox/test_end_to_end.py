@@ -19,7 +19,9 @@ from staging.sandbox import by_id_path
 pytestmark = [pytest.mark.root, pytest.mark.slow]
 
 #: The first GiB of a device, read in large blocks and checksummed with CRC (sha256 costs ~9 s/GiB here).
-FIRST_GIB = "sudo dd bs=4M count=256 iflag=fullblock status=none"
+#: O_DIRECT skips the device's page cache: ~1 s instead of ~3.5 s through a loop device (the device is
+#: unmounted or never written, so the cache holds nothing newer).
+FIRST_GIB = "sudo dd bs=4M count=256 iflag=fullblock,direct status=none"
 
 
 def make_tree(root: Path) -> dict[str, str]:
