@@ -86,6 +86,8 @@ def load_private_key(text: str, passphrase: str | None = None) -> paramiko.PKey:
 #: command tree: what :meth:`SSHShell._kill_remote` kills when a timeout or an abort gives up on it.
 _REPORT_PID = 'printf "transfer-pid:%s\\n" "$$" >&2; exec sh -c "$1"'
 _PID_MARK = b"transfer-pid:"
+#: Seconds to wait for that pid line before giving up on killing (the command may never have started).
+_PID_WAIT = 5.0
 
 
 def _split_pid_report(stderr: bytes) -> tuple[int | None, bytes]:
@@ -390,28 +392,37 @@ class SSHShell(RemoteFiles):
         out: list[bytes] = []
         err: list[bytes] = []
         failures: list[BaseException] = []
+        finished = threading.Event()  # both streams are at EOF, or reading one failed
+        pid_seen = threading.Event()  # the pid line (or the end of stderr) has arrived
+        streams_open = [2]
+        count_lock = threading.Lock()
 
         def pump(recv: Callable[[int], bytes], sink: list[bytes], callback: OutputCallback | None) -> None:
             try:
                 while data := recv(65536):
                     sink.append(data)
+                    if sink is err and not pid_seen.is_set() and b"\n" in b"".join(err):
+                        pid_seen.set()
                     if callback is not None and not failures:
                         callback(data)
-            except BaseException as exc:  # callback abort or dropped connection: stop the command
+            except BaseException as exc:  # a callback abort or a dropped connection: stop waiting
                 failures.append(exc)
-                chan.close()
+                finished.set()
+            finally:
+                if sink is err:
+                    pid_seen.set()
+                with count_lock:
+                    streams_open[0] -= 1
+                    if not streams_open[0]:
+                        finished.set()
 
         deadline = time.monotonic() + timeout if timeout is not None else None
         over = False  # True once the output is at EOF: then the command has ended and nothing needs killing
         try:
             with translate_ssh_errors(self.host, self.port):
                 chan.exec_command(encode(join_argv(["exec", "sh", "-c", _REPORT_PID, "sh", line])))
-                readers = [
-                    threading.Thread(target=pump, args=(chan.recv, out, on_stdout), daemon=True),
-                    threading.Thread(target=pump, args=(chan.recv_stderr, err, None), daemon=True),
-                ]
-                for t in readers:
-                    t.start()
+                for recv, sink, callback in ((chan.recv, out, on_stdout), (chan.recv_stderr, err, None)):
+                    threading.Thread(target=pump, args=(recv, sink, callback), daemon=True).start()
                 if input is not None:
                     chan.settimeout(timeout)
                     try:
@@ -422,9 +433,7 @@ class SSHShell(RemoteFiles):
                         pass
                     chan.settimeout(None)
                 chan.shutdown_write()
-                for t in readers:
-                    t.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
-                if any(t.is_alive() for t in readers):
+                if not finished.wait(None if deadline is None else max(0.0, deadline - time.monotonic())):
                     raise CommandTimeout(line, timeout or 0, host=self.host)
                 if failures:
                     raise failures[0]
@@ -435,6 +444,8 @@ class SSHShell(RemoteFiles):
                 )
         finally:
             if not over:
+                if reap:  # the pid line comes first; wait for it (briefly) while the channel is still open
+                    pid_seen.wait(min(self.connect_timeout, _PID_WAIT))
                 chan.close()
                 if reap:
                     self._kill_remote(b"".join(err), sudo=sudo)
