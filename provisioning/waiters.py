@@ -58,7 +58,9 @@ TERMINAL: Mapping[str, tuple[str, ...]] = {
 
 #: States from which a target cannot be reached without another action, beyond each class's failed states.
 IMPOSSIBLE: Mapping[str, Mapping[str, frozenset[str]]] = {
-    "instance": {"running": frozenset({"stopping", "stopped"})},
+    # Like botocore's instance_running waiter: "stopping" fails, but a stale "stopped" right after
+    # StartInstances (eventual consistency) does not.
+    "instance": {"running": frozenset({"stopping"})},
     "volume": {"available": frozenset({"deleting", "deleted"}), "in-use": frozenset({"deleting", "deleted"})},
     "attachment": {"attached": frozenset({"detaching"}), "detached": frozenset({"attaching"})},
 }

@@ -296,3 +296,15 @@ def test_copy_with_wait_uses_the_source_facades_clock_and_timeout(ec2: EC2, cloc
         session.unregister("after-call.ec2.DescribeSnapshots", pending_at_first)
     assert copy is not None and copy.ec2 is not None and copy.ec2.region == "eu-west-1"
     assert clock.sleeps == [1.0, 1.5]  # the fake clock's sleeps: nothing really slept
+
+
+def test_stale_stopped_after_start_does_not_end_a_wait_for_running(ec2: EC2, stub: Stubber) -> None:
+    """Right after StartInstances AWS may still report "stopped"; only "stopping" ends a wait for running."""
+    objs = [fake_instance(ec2, "i-1")]
+    stub.add_response("describe_instances", answer(("i-1", "stopped")))
+    stub.add_response("describe_instances", answer(("i-1", "pending")))
+    stub.add_response("describe_instances", answer(("i-1", "running")))
+    assert ec2.wait_for_instances(objs, state="running") == {"i-1": "running"}
+    stub.add_response("describe_instances", answer(("i-1", "stopping")))
+    with pytest.raises(UnexpectedState, match="stopping"):
+        ec2.wait_for_instances(objs, state="running")
