@@ -358,7 +358,11 @@ class Facade:
             "environ": {},
         }
         base.update(overrides)
-        return type(self)(**base)
+        clone = type(self)(**base)
+        for name in ("_wait_timeout", "wait_clock", "wait_sleep", "wait_not_found_grace"):
+            if name in self.__dict__:  # the waiting policy set on this façade carries over
+                clone.__dict__[name] = self.__dict__[name]
+        return clone
 
     def _proxy(self, cls: type[Facade]) -> Facade:
         """The façade of another service sharing this one's clients, error mode and ``error`` (made once)."""

@@ -308,3 +308,11 @@ def test_stale_stopped_after_start_does_not_end_a_wait_for_running(ec2: EC2, stu
     stub.add_response("describe_instances", answer(("i-1", "stopping")))
     with pytest.raises(UnexpectedState, match="stopping"):
         ec2.wait_for_instances(objs, state="running")
+
+
+def test_clone_keeps_the_waiting_policy(ec2: EC2, clock: FakeTime) -> None:
+    """A clone (another region) waits with the same timeout, clock and sleep as its original."""
+    ec2.wait_for_timeout = 42
+    west = ec2.clone(region="us-west-2")
+    assert west.wait_for_timeout == 42
+    assert west.wait_clock == clock.clock and west.wait_sleep == clock.sleep
