@@ -3,7 +3,8 @@
 Paramiko is used directly: fabric's ``Connection`` adds tty/watcher machinery we do not need and takes only
 ``str`` commands, while file names that are not UTF-8 must pass as bytes. Host keys are always verified:
 against pins given as data or, only when asked, trusted on first use. The same pins reach OpenSSH's client
-(rsync, pipes) through :meth:`SSHShell.openssh_target`.
+(rsync, pipes) through :meth:`SSHShell.openssh_target`. Running one command on a channel (and killing it
+on the host when it is given up) lives in :mod:`transfer.channel`.
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ import paramiko
 import structlog
 import tenacity
 
+from transfer.channel import run_on_channel
 from transfer.errors import (
-    CommandTimeout,
     ConnectError,
     HostKeyMismatch,
     RemoteCommandError,
@@ -47,11 +48,7 @@ from transfer.shell import (
     Command,
     OutputCallback,
     build_command,
-    decode,
-    encode,
-    join_argv,
     loggable,
-    strip_sudo_noise,
     supervised,
 )
 
@@ -79,25 +76,6 @@ def load_private_key(text: str, passphrase: str | None = None) -> paramiko.PKey:
         except (paramiko.SSHException, ValueError):
             continue
     raise ValueError("unreadable private key (not ed25519/ecdsa/rsa in OpenSSH or PEM format)")
-
-
-#: The command line ($1) runs in a sh that first reports its pid on stderr. sshd makes the login shell a
-#: session and process group leader and both execs keep its pid, so that pid is the group of the whole
-#: command tree: what :meth:`SSHShell._kill_remote` kills when a timeout or an abort gives up on it.
-_REPORT_PID = 'printf "transfer-pid:%s\\n" "$$" >&2; exec sh -c "$1"'
-_PID_MARK = b"transfer-pid:"
-#: Seconds to wait for that pid line before giving up on killing (the command may never have started).
-_PID_WAIT = 5.0
-
-
-def _split_pid_report(stderr: bytes) -> tuple[int | None, bytes]:
-    """(pid reported by :data:`_REPORT_PID`, the command's own stderr) (pure)."""
-    if stderr.startswith(_PID_MARK):
-        head, sep, rest = stderr.partition(b"\n")
-        digits = head[len(_PID_MARK) :]
-        if sep and digits.isdigit() and int(digits) > 1:
-            return int(digits), rest
-    return None, stderr
 
 
 class SSHShell(RemoteFiles):
@@ -352,118 +330,30 @@ class SSHShell(RemoteFiles):
         with translate_ssh_errors(self.host, self.port):
             chan = transport.open_session(timeout=self.connect_timeout)
         try:
-            return self._run_on(
-                chan, line, sudo=sudo, check=check, input=input, timeout=timeout, on_stdout=on_stdout
-            )
+            result = run_on_channel(
+                chan, line, host=self.host, port=self.port, sudo=sudo, input=input, timeout=timeout,
+                on_stdout=on_stdout, status_timeout=self.connect_timeout,
+                kill=lambda pgid: self._kill_remote(pgid, sudo=sudo),
+            )  # fmt: skip
         finally:
             chan.close()
+        self._log.debug("ssh.done", exit_code=result.exit_code)
+        if check and not result.ok:
+            raise RemoteCommandError(result, host=self.host)
+        return result
 
-    def _kill_remote(self, stderr: bytes, *, sudo: bool) -> None:
-        """Kill the process group of a command we gave up on (timeout, abort, interrupt), best effort.
-
-        sshd does not kill a command when its channel closes (it runs on until it writes to the closed
-        pipe, for ever if it never writes), and it refuses "signal" requests from root logins.
-        """
-        pgid, _ = _split_pid_report(stderr)
-        if pgid is None:
-            return
+    def _kill_remote(self, pgid: int, *, sudo: bool) -> None:
+        """Kill the process group of a command we gave up on (timeout, abort, interrupt), best effort."""
         kill = build_command(["kill", "-s", "KILL", "--", f"-{pgid}"], sudo=sudo)
         with contextlib.suppress(TransferError), translate_ssh_errors(self.host, self.port):
             chan = self._transport().open_session(timeout=self.connect_timeout)
             try:
-                self._run_on(chan, kill, sudo=sudo, check=False, input=None, timeout=self.connect_timeout,
-                             on_stdout=None, reap=False)  # fmt: skip
+                wait = self.connect_timeout
+                run_on_channel(chan, kill, host=self.host, port=self.port, sudo=sudo, input=None,
+                               timeout=wait, on_stdout=None, status_timeout=wait, kill=None)  # fmt: skip
             finally:
                 chan.close()
         self._log.info("ssh.killed", pgid=pgid)
-
-    def _run_on(
-        self,
-        chan: paramiko.Channel,
-        line: str,
-        *,
-        sudo: bool,
-        check: bool,
-        input: bytes | str | None,
-        timeout: float | None,
-        on_stdout: OutputCallback | None,
-        reap: bool = True,
-    ) -> CommandResult:
-        out: list[bytes] = []
-        err: list[bytes] = []
-        failures: list[BaseException] = []
-        finished = threading.Event()  # both streams are at EOF, or reading one failed
-        pid_seen = threading.Event()  # the pid line (or the end of stderr) has arrived
-        streams_open = [2]
-        count_lock = threading.Lock()
-
-        def pump(recv: Callable[[int], bytes], sink: list[bytes], callback: OutputCallback | None) -> None:
-            try:
-                while data := recv(65536):
-                    sink.append(data)
-                    if sink is err and not pid_seen.is_set() and b"\n" in b"".join(err):
-                        pid_seen.set()
-                    if callback is not None and not failures:
-                        callback(data)
-            except BaseException as exc:  # a callback abort or a dropped connection: stop waiting
-                failures.append(exc)
-                finished.set()
-            finally:
-                if sink is err:
-                    pid_seen.set()
-                with count_lock:
-                    streams_open[0] -= 1
-                    if not streams_open[0]:
-                        finished.set()
-
-        deadline = time.monotonic() + timeout if timeout is not None else None
-        over = False  # True once the output is at EOF: then the command has ended and nothing needs killing
-        try:
-            with translate_ssh_errors(self.host, self.port):
-                chan.exec_command(encode(join_argv(["exec", "sh", "-c", _REPORT_PID, "sh", line])))
-                for recv, sink, callback in ((chan.recv, out, on_stdout), (chan.recv_stderr, err, None)):
-                    threading.Thread(target=pump, args=(recv, sink, callback), daemon=True).start()
-                if input is not None:
-                    chan.settimeout(timeout)
-                    try:
-                        chan.sendall(encode(input) if isinstance(input, str) else input)
-                    except TimeoutError as exc:
-                        raise CommandTimeout(line, timeout or 0, host=self.host) from exc
-                    except OSError:  # the command closed its stdin early; its exit status tells the story
-                        pass
-                    chan.settimeout(None)
-                chan.shutdown_write()
-                if not finished.wait(None if deadline is None else max(0.0, deadline - time.monotonic())):
-                    raise CommandTimeout(line, timeout or 0, host=self.host)
-                if failures:
-                    raise failures[0]
-                over = True
-                # Output is at EOF; the exit status follows on the wire right behind it.
-                got_status = chan.status_event.wait(
-                    self.connect_timeout if deadline is None else max(0.0, deadline - time.monotonic()) + 1
-                )
-        finally:
-            if not over:
-                if reap:  # the pid line comes first; wait for it (briefly) while the channel is still open
-                    pid_seen.wait(min(self.connect_timeout, _PID_WAIT))
-                chan.close()
-                if reap:
-                    self._kill_remote(b"".join(err), sudo=sudo)
-        exit_code = chan.exit_status if got_status else -1
-        # paramiko leaves -1 when no exit status arrived: the command was killed by a signal, or the
-        # connection died (then the transport is inactive, and an exit code would be a lie).
-        transport = chan.get_transport()
-        if exit_code == -1 and (transport is None or not transport.is_active()):
-            raise ConnectError(f"connection to {self.host}:{self.port} lost while running: {line}")
-        _, raw_err = _split_pid_report(b"".join(err))
-        stderr = decode(raw_err)
-        result = CommandResult(
-            line, exit_code, decode(b"".join(out)), strip_sudo_noise(stderr) if sudo else stderr
-        )
-        self._log.debug("ssh.done", exit_code=exit_code)
-        if check and not result.ok:
-            raise RemoteCommandError(result, host=self.host)
-        return result
 
     # --- small files (SFTP; the operations live in RemoteFiles) -----------------------------------------
     def _sftp(self) -> paramiko.SFTPClient:

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from structlog.testing import capture_logs
 
+from transfer.channel import split_pid_report
 from transfer.errors import (
     AuthenticationError,
     CommandTimeout,
@@ -27,7 +28,7 @@ from transfer.errors import (
 from transfer.hostkeys import HostKeyPins
 from transfer.openssh import ssh_argv
 from transfer.shell import LocalShell
-from transfer.ssh import SSHShell, _split_pid_report, load_private_key
+from transfer.ssh import SSHShell, load_private_key
 from transfer.sshd import SshdServer, free_port
 
 from .conftest import KeyPair
@@ -409,9 +410,9 @@ def test_pid_report_is_not_part_of_stderr(shell: SSHShell) -> None:
     """The pid line used for killing never shows in a result's stderr."""
     r = shell.run("echo e >&2", sudo=True)
     assert r.stderr == "e\n"
-    assert _split_pid_report(b"transfer-pid:123\nrest") == (123, b"rest")
-    assert _split_pid_report(b"transfer-pid:1\n") == (None, b"transfer-pid:1\n")
-    assert _split_pid_report(b"other\n") == (None, b"other\n")
+    assert split_pid_report(b"transfer-pid:123\nrest") == (123, b"rest")
+    assert split_pid_report(b"transfer-pid:1\n") == (None, b"transfer-pid:1\n")
+    assert split_pid_report(b"other\n") == (None, b"other\n")
 
 
 def test_environment_values_never_reach_the_logs(shell: SSHShell) -> None:
