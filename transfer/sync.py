@@ -1,9 +1,10 @@
 """rsync over SSH: local → remote, remote → local, and remote → remote (server to server).
 
-The argv builders are pure; :func:`rsync` runs them. rsync's ssh is always OpenSSH with the same key and
-pinned host key as the :class:`transfer.SSHShell` (``-F /dev/null``, our own known_hosts file,
-``StrictHostKeyChecking=yes``, ``IdentitiesOnly=yes``). Paths travel with ``--secluded-args`` (rsync's
-protocol, not a remote shell), so spaces, quotes, ``$()``, newlines and non-UTF-8 bytes arrive untouched.
+The argv builders are pure (:mod:`transfer.rsync_build`, re-exported here); :func:`rsync` runs them.
+rsync's ssh is always OpenSSH with the same key and pinned host key as the :class:`transfer.SSHShell`
+(``-F /dev/null``, our own known_hosts file, ``StrictHostKeyChecking=yes``, ``IdentitiesOnly=yes``). Paths
+travel with ``--secluded-args`` (rsync's protocol, not a remote shell), so spaces, quotes, ``$()``,
+newlines and non-UTF-8 bytes arrive untouched.
 
 A transfer is not retried automatically (with ``--delete`` it is not idempotent mid-way), but running
 the same call again resumes it: ``--partial`` keeps partly sent files and rsync's delta algorithm only
@@ -13,11 +14,10 @@ sends what is missing.
 from __future__ import annotations
 
 import os
-import re
 import secrets
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 import structlog
@@ -29,12 +29,20 @@ from transfer.openssh import (
     SSHTarget,
     check_host,
     fast_ciphers,
-    on_fast_network,
     remote_spec,
     ssh_command,
 )
+from transfer.rsync_build import (
+    PathArg,
+    RsyncOptions,
+    choose_compression,
+    local_path_arg,
+    remote_path_arg,
+    remote_source_arg,
+    rsync_argv,
+)
 from transfer.rsync_parse import ProgressParser, RsyncProgress, RsyncStats, parse_stats
-from transfer.shell import LocalShell, Shell, decode, join_argv
+from transfer.shell import LocalShell, Shell, join_argv
 from transfer.ssh import SSHShell
 
 __all__ = [
@@ -50,51 +58,7 @@ __all__ = [
 
 log = structlog.stdlib.get_logger(__name__)
 
-#: A path: str, bytes (non-UTF-8 names) or os.PathLike.
-PathArg = str | bytes | os.PathLike[str]
-
-
-@dataclass(frozen=True)
-class RsyncOptions:
-    """What rsync should preserve and how it should move data.
-
-    Attributes:
-        archive: ``-a`` (recursive; permissions, times, owners, groups, symlinks, devices).
-        relative: ``-R``: keep the source path below a ``/./`` marker (or the whole path) at the destination.
-        delete: ``--delete`` extraneous files at the destination.
-        checksum: ``-c``: compare by checksum instead of size and mtime.
-        hard_links: ``-H``.
-        acls: ``-A``.
-        xattrs: ``-X``.
-        numeric_ids: ``--numeric-ids`` (staging copies file systems between machines whose user names differ).
-        partial: ``--partial``: keep a partly sent file so a rerun resumes it.
-        sparse: ``--sparse``.
-        one_file_system: ``-x``.
-        bwlimit: ``--bwlimit`` (KiB/s as int, or an rsync size string such as ``"10m"``).
-        excludes: ``--exclude`` patterns.
-        compress: True/False, or None to decide per link with :func:`choose_compression`.
-        compress_choice: Algorithm when compressing (zstd is fast; rsync negotiates a fallback).
-        dry_run: ``-n``.
-        extra: More rsync arguments, appended verbatim.
-    """
-
-    archive: bool = True
-    relative: bool = False
-    delete: bool = False
-    checksum: bool = False
-    hard_links: bool = True
-    acls: bool = False
-    xattrs: bool = False
-    numeric_ids: bool = True
-    partial: bool = True
-    sparse: bool = False
-    one_file_system: bool = False
-    bwlimit: int | str | None = None
-    excludes: Sequence[str] = ()
-    compress: bool | None = None
-    compress_choice: str = "zstd"
-    dry_run: bool = False
-    extra: Sequence[str] = field(default=())
+_DEFAULTS = RsyncOptions()
 
 
 @dataclass(frozen=True)
@@ -120,120 +84,6 @@ class RsyncResult:
     last_progress: RsyncProgress | None = None
 
 
-def choose_compression(host: str, options: RsyncOptions) -> str | None:
-    """The compression algorithm to use towards ``host``, or None.
-
-    Compression only pays when the network, not the CPU, is the bottleneck. On loopback, private
-    (same VPC / LAN) and link-local addresses the measured limit is CPU (field notes §3: 2 cores shared by
-    rsync, ssh and sshd), so we don't compress. A bandwidth limit or a public address means a slow link:
-    compress with a fast algorithm. An explicit ``options.compress`` wins.
-    """
-    if options.compress is not None:
-        return options.compress_choice if options.compress else None
-    if options.bwlimit is not None:
-        return options.compress_choice
-    return None if on_fast_network(host) else options.compress_choice
-
-
-def local_path_arg(path: PathArg) -> str:
-    """A local path made safe as an rsync argument.
-
-    rsync reads ``-x...`` as an option and ``a:b`` as a remote path; a ``./`` prefix defuses both and
-    keeps a trailing slash. Bytes become str through surrogateescape (subprocess turns them back).
-    """
-    text = decode(path) if isinstance(path, bytes) else os.fspath(path)
-    if not text:
-        raise ValueError("empty path")
-    first = text.split("/", 1)[0]
-    if text.startswith("-") or ":" in first:
-        return "./" + text
-    return text
-
-
-def _remote_path(path: PathArg) -> str:
-    text = decode(path) if isinstance(path, bytes) else os.fspath(path)
-    if not text:
-        raise ValueError("empty path")
-    return text
-
-
-def remote_source_arg(path: PathArg) -> str:
-    """A remote *source* path with rsync's wildcards escaped.
-
-    With ``--secluded-args`` the remote rsync still expands ``*?[`` in source paths itself, so
-    ``/data/x [a]*`` could silently copy ``/data/x a`` instead; a backslash makes each one literal.
-    Destination paths are never expanded and must not be escaped.
-    """
-    return re.sub(r"([*?\[\]\\])", r"\\\1", _remote_path(path))
-
-
-def rsync_argv(
-    sources: Sequence[str],
-    dest: str,
-    *,
-    options: RsyncOptions = RsyncOptions(),
-    rsh: str | None = None,
-    remote_rsync_path: str | None = None,
-    compression: str | None = None,
-    progress: bool = True,
-) -> list[str]:
-    """The rsync argv (pure). ``sources``/``dest`` are final arguments (see :func:`local_path_arg`).
-
-    Args:
-        sources: Source arguments (local paths or ``host:path``).
-        dest: Destination argument.
-        options: Preservation and transfer options.
-        rsh: The ssh command for ``-e`` (see :func:`transfer.openssh.ssh_command`).
-        remote_rsync_path: ``--rsync-path`` for the remote side (``"sudo -n rsync"`` to write as root).
-        compression: Algorithm name to compress with, or None.
-        progress: Add ``--info=progress2``.
-    """
-    o = options
-    argv = ["rsync"]
-    flags = "".join(
-        f
-        for f, on in (
-            ("a", o.archive),
-            ("R", o.relative),
-            ("c", o.checksum),
-            ("H", o.hard_links),
-            ("A", o.acls),
-            ("X", o.xattrs),
-            ("x", o.one_file_system),
-            ("S", o.sparse),
-            ("n", o.dry_run),
-        )
-        if on
-    )
-    if flags:
-        argv.append("-" + flags)
-    argv.append("--secluded-args")  # file names go through rsync's protocol, never a remote shell
-    if o.numeric_ids:
-        argv.append("--numeric-ids")
-    if o.delete:
-        argv.append("--delete")
-    if o.partial:
-        argv.append("--partial")
-    if o.bwlimit is not None:
-        argv.append(f"--bwlimit={o.bwlimit}")
-    if compression:
-        argv += ["--compress", f"--compress-choice={compression}"]
-    else:
-        argv.append("--no-compress")
-    argv += [f"--exclude={pattern}" for pattern in o.excludes]
-    if progress:
-        argv += ["--info=progress2", "--no-inc-recursive"]  # without inc-recursive the total is known early
-    argv.append("--stats")
-    if rsh is not None:
-        argv += ["-e", rsh]
-    if remote_rsync_path is not None:
-        argv.append(f"--rsync-path={remote_rsync_path}")
-    argv += list(o.extra)
-    if not sources:
-        raise ValueError("no source")
-    return [*argv, "--", *sources, dest]
-
-
 def _sources(src: PathArg | Sequence[PathArg]) -> list[PathArg]:
     if isinstance(src, str | bytes | os.PathLike):
         return [src]
@@ -246,7 +96,7 @@ def rsync(
     *,
     src_shell: SSHShell | None = None,
     dest_shell: SSHShell | None = None,
-    options: RsyncOptions = RsyncOptions(),
+    options: RsyncOptions = _DEFAULTS,
     sudo: bool = False,
     sudo_src: bool = False,
     progress: Callable[[RsyncProgress], None] | None = None,
@@ -301,7 +151,7 @@ def rsync(
     with remote.openssh_target() as target:
         if dest_shell is not None:  # push
             srcs = [local_path_arg(s) for s in sources]
-            dst = remote_spec(target, _remote_path(dest))
+            dst = remote_spec(target, remote_path_arg(dest))
             rsync_path = "sudo -n rsync" if sudo else None
             run_sudo = sudo_src
         else:  # pull
@@ -413,7 +263,7 @@ def _rsync_between(
         compression = choose_compression(dest_address, options)
         argv = rsync_argv(
             [local_path_arg(s) for s in sources],
-            remote_spec(target, _remote_path(dest)),
+            remote_spec(target, remote_path_arg(dest)),
             options=options,
             rsh=ssh_command(target),
             remote_rsync_path="sudo -n rsync" if sudo else None,
