@@ -124,15 +124,23 @@ class SandboxCloud:
                 host.start_sshd()
 
         def running() -> None:
-            if instance._state.name == "pending":
+            # Not after a stop since: that timer belongs to a later start (which has its own).
+            if host.generation == generation and instance._state.name == "pending":
                 instance._state.name, instance._state.code = "running", 16
+                host.has_run = True
                 self._after(self.faults.boot_delay, boot)
 
         if self.faults.pending_for > 0:
             instance._state.name, instance._state.code = "pending", 0
             self._later(self.faults.pending_for, running)
         else:
+            host.has_run = True
             self._after(self.faults.boot_delay, boot)
+
+    def never_ran(self, instance_id: str) -> bool:
+        """True while an instance is still in its first ``pending`` (AWS refuses to stop it then)."""
+        host = self.hosts.get(instance_id)
+        return host is not None and not host.has_run
 
     def _after(self, delay: float, action: Callable[[], None]) -> None:
         if delay > 0:

@@ -141,6 +141,13 @@ def _install_instances(cloud: SandboxCloud) -> None:
 
     def stop_instances(original: Fn, backend: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         refuse_terminated(backend, args, kwargs, "stopped")
+        for instance in backend.get_multi_instances_by_id(_arg(args, kwargs, 0, "instance_ids")):
+            if instance.state == "pending" and cloud.never_ran(instance.id):
+                raise EC2ClientError(
+                    "IncorrectInstanceState",
+                    f"Instance '{instance.id}' cannot be stopped as it has never reached the"
+                    " 'running' state.",
+                )
         with cloud.lock:
             result = original(backend, *args, **kwargs)
             for instance, _previous in result:

@@ -76,6 +76,8 @@ class Host:
     attachments: dict[str, Attachment] = field(default_factory=dict)
     #: Bumped on every shutdown, so a delayed boot planned before it does not fire after it.
     generation: int = 0
+    #: Whether the instance has ever been ``running`` (a first ``pending`` cannot be stopped on AWS).
+    has_run: bool = False
     _sshd: SshdServer | None = None
 
     @property

@@ -159,3 +159,28 @@ def test_control_errors_are_sandbox_errors(faulty: Sandbox, tmp_path: Path) -> N
         gone.status()
     with pytest.raises(SandboxError, match="not running"):
         Sandbox(tmp_path / "never").status()
+
+
+def test_pending_instances_stop_like_on_aws(faulty: Sandbox, launcher: Any, east: Any) -> None:
+    """A first pending cannot be stopped; a pending timer of an earlier start never skips a later boot."""
+    key_name, _ = launcher.key_pair("us-east-1")
+    faulty.set_faults(Faults(pending_for=0.3))
+    iid = launcher.instance("us-east-1", key_name)["InstanceId"]
+    with pytest.raises(ClientError) as info:
+        east.stop_instances(InstanceIds=[iid])
+    assert info.value.response["Error"]["Code"] == "IncorrectInstanceState"
+
+    def wait_running() -> None:  # polls state; no time limit is asserted
+        while True:
+            reservations = east.describe_instances(InstanceIds=[iid])["Reservations"]
+            if reservations[0]["Instances"][0]["State"]["Name"] == "running":
+                return
+            time.sleep(0.05)
+
+    wait_running()
+    east.stop_instances(InstanceIds=[iid])
+    east.start_instances(InstanceIds=[iid])  # pending again: its timer must not boot the next start
+    east.stop_instances(InstanceIds=[iid])
+    east.start_instances(InstanceIds=[iid])
+    wait_running()
+    assert faulty.status()["hosts"][iid]["sshd_pid"] is not None
