@@ -279,25 +279,30 @@ class SshdServer:
         )
 
     def stop(self, timeout: float = 5.0) -> None:
-        """Stop sshd and the per-connection sshd processes it forked (idempotent).
+        """Stop sshd and everything it forked: per-connection sshd processes and the commands they run.
 
-        Children are found through /proc by parent pid before the listener goes, because they are reparented
-        once it exits; only processes descended from our own pid are signalled.
+        Descendants are found through /proc before the listener goes (once it exits they are reparented),
+        sent SIGTERM, and given ``timeout`` seconds; whatever of them still runs then (a command that
+        ignores SIGTERM) gets SIGKILL. A process is only signalled while its pid still has the start time
+        we saw, so a reused pid is never hit. Idempotent.
         """
         proc, self._proc = self._proc, None
         if proc is None or proc.poll() is not None:
             return
         children = _descendants(proc.pid)
         proc.send_signal(signal.SIGTERM)
-        for pid in children:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGTERM)
+        for child in children:
+            _signal(child, signal.SIGTERM)
         try:
             proc.wait(timeout)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(timeout)
-        log.info("sshd.stopped", pid=proc.pid, port=self.port)
+        alive = _wait_gone(children, timeout)
+        for child in alive:
+            _signal(child, signal.SIGKILL)
+        _wait_gone(alive, timeout)  # SIGKILL is delivered asynchronously: return once they are gone
+        log.info("sshd.stopped", pid=proc.pid, port=self.port, killed=[c[0] for c in alive])
 
     def __enter__(self) -> SshdServer:
         self.start()
@@ -336,23 +341,51 @@ class SshdServer:
         return f"SshdServer({self.address}:{self.port}, pid={self.pid})"
 
 
-def _descendants(pid: int) -> list[int]:
+#: A process as (pid, start time in clock ticks since boot): the pair never names two processes.
+_Proc = tuple[int, int]
+
+
+def _stat(pid: int) -> tuple[int, str, int] | None:
+    """(parent pid, state, start time) of ``pid`` from /proc, or None if it is gone."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # The command name may contain spaces and parentheses; fields resume after the last ')'.
+    fields = text.rsplit(")", 1)[1].split()
+    return int(fields[1]), fields[0], int(fields[19])
+
+
+def _descendants(pid: int) -> list[_Proc]:
     """All descendants of ``pid``, read from /proc (Linux)."""
-    parents: dict[int, list[int]] = {}
+    children: dict[int, list[_Proc]] = {}
     for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        # The command name may contain spaces and parentheses; fields resume after the last ')'.
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        parents.setdefault(ppid, []).append(int(entry.name))
-    out: list[int] = []
+        if entry.name.isdigit() and (st := _stat(int(entry.name))) is not None:
+            children.setdefault(st[0], []).append((int(entry.name), st[2]))
+    out: list[_Proc] = []
     todo = [pid]
     while todo:
-        for child in parents.get(todo.pop(), []):
+        for child in children.get(todo.pop(), []):
             out.append(child)
-            todo.append(child)
+            todo.append(child[0])
     return out
+
+
+def _running(proc: _Proc) -> bool:
+    """True while ``proc`` (same pid *and* start time) exists and is not a zombie."""
+    st = _stat(proc[0])
+    return st is not None and st[2] == proc[1] and st[1] != "Z"
+
+
+def _wait_gone(procs: list[_Proc], timeout: float) -> list[_Proc]:
+    """Wait up to ``timeout`` seconds for ``procs`` to end; return those still running."""
+    deadline = time.monotonic() + timeout
+    while (alive := [p for p in procs if _running(p)]) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return alive
+
+
+def _signal(proc: _Proc, sig: int) -> None:
+    if _running(proc):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(proc[0], sig)

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
 import subprocess
+import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -11,7 +15,8 @@ import pytest
 
 import transfer.sshd as sshd_module
 from transfer.errors import SshdError
-from transfer.hostkeys import parse_public_key
+from transfer.hostkeys import HostKeyPins, parse_public_key
+from transfer.ssh import SSHShell
 from transfer.sshd import SshdServer, free_port, render_sshd_config
 
 from .conftest import KeyPair
@@ -182,3 +187,44 @@ def test_workdir_with_spaces_quotes_and_percent(tmp_path: Path, client_key: KeyP
         assert (r.returncode, r.stdout) == (0, "in\n"), r.stderr + server.log_tail()
     finally:
         server.stop()
+
+
+def test_stop_leaves_no_process_behind(
+    sshd_factory: Callable[..., SshdServer], client_key: KeyPair, tmp_path: Path
+) -> None:
+    """stop() ends the per-connection sshd and the commands it runs, even one that ignores SIGTERM."""
+    server = sshd_factory()
+    pins = HostKeyPins.from_public_keys(server.host_public_keys())
+    pidfile = tmp_path / "pid"
+    outcome: list[BaseException | None] = []
+    with SSHShell("127.0.0.1", port=server.port, key_filename=client_key.private, host_keys=pins) as sh:
+
+        def stubborn() -> None:
+            try:
+                sh.run(f"trap '' TERM; sh -c 'echo $$ > {pidfile}; exec sleep 300'", check=False)
+                outcome.append(None)
+            except BaseException as exc:  # the connection goes away with the server
+                outcome.append(exc)
+
+        worker = threading.Thread(target=stubborn, daemon=True)
+        worker.start()
+        deadline = time.monotonic() + 30
+        while not (pidfile.exists() and pidfile.read_text().endswith("\n")):
+            assert time.monotonic() < deadline, "the command did not start"
+            time.sleep(0.01)
+        pid = int(pidfile.read_text())
+        try:
+            server.stop(timeout=1)
+            assert not _alive(pid), "a command of the stopped sshd survived"
+        finally:
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
+        worker.join(30)
+    assert outcome and not worker.is_alive()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
