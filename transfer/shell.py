@@ -183,6 +183,14 @@ def _pump(
                 abort()
 
 
+def _feed(stream: IO[bytes], data: bytes) -> None:
+    try:
+        stream.write(data)
+        stream.close()
+    except OSError:  # BrokenPipe: the command did not read all of it (or was killed); its exit code tells
+        pass
+
+
 class LocalShell:
     """Runs commands on this machine with :mod:`subprocess` (the local side of rsync and tests)."""
 
@@ -224,16 +232,15 @@ class LocalShell:
             threading.Thread(target=_pump, args=(proc.stdout, out, on_stdout, failures, abort), daemon=True),
             threading.Thread(target=_pump, args=(proc.stderr, err, None, failures, abort), daemon=True),
         ]
+        if input is not None:
+            # Fed from a thread too: a command that does not read its stdin must not block us past the
+            # timeout (a blocking write would only return when the command exits).
+            assert proc.stdin is not None
+            data = encode(input) if isinstance(input, str) else input
+            readers.append(threading.Thread(target=_feed, args=(proc.stdin, data), daemon=True))
         for t in readers:
             t.start()
         try:
-            if input is not None:
-                assert proc.stdin is not None
-                try:
-                    proc.stdin.write(encode(input) if isinstance(input, str) else input)
-                    proc.stdin.close()
-                except BrokenPipeError:  # the command did not read all of it; its exit code tells
-                    pass
             proc.wait(timeout)
         except subprocess.TimeoutExpired as exc:
             os.killpg(proc.pid, signal.SIGKILL)

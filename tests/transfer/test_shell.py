@@ -143,3 +143,10 @@ def test_local_popen_kills_the_whole_pipeline(tmp_path: Path) -> None:
     finally:
         if not _gone(pid):
             os.kill(pid, signal.SIGKILL)
+
+
+def test_local_shell_timeout_holds_when_stdin_is_not_read() -> None:
+    """A command that never reads its (large) input still times out instead of blocking the writer."""
+    with pytest.raises(CommandTimeout):
+        LocalShell().run(["sleep", "10"], input=b"x" * (4 << 20), timeout=0.5)
+    assert LocalShell().run(["wc", "-c"], input=b"x" * (4 << 20)).stdout.strip() == str(4 << 20)
