@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import socket
 import subprocess
 import tempfile
 import threading
@@ -95,6 +96,9 @@ class SSHShell(RemoteFiles):
             Off by default: then a shell without pins refuses every server.
         connect_timeout: Seconds for TCP connect, banner and authentication.
         keepalive: Seconds between keepalive packets (0: off).
+        dead_peer_timeout: Seconds after which a connection whose peer vanished without a word (a host
+            powered off, a link cut) is given up, so a command fails with ConnectError instead of hanging
+            until TCP's own retransmissions give up (about 15 minutes). 0 leaves TCP's defaults.
         jump: Another :class:`SSHShell` to tunnel through (its own key and pins apply to it).
 
     Raises:
@@ -113,6 +117,7 @@ class SSHShell(RemoteFiles):
         trust_on_first_use: bool = False,
         connect_timeout: float = 10.0,
         keepalive: int = 15,
+        dead_peer_timeout: float = 60.0,
         jump: SSHShell | None = None,
     ) -> None:
         self.host = check_host(host)
@@ -130,6 +135,7 @@ class SSHShell(RemoteFiles):
         self.trust_on_first_use = trust_on_first_use
         self.connect_timeout = connect_timeout
         self.keepalive = keepalive
+        self.dead_peer_timeout = dead_peer_timeout
         self.jump = jump
         self.host_key: HostKey | None = None
         self._client: paramiko.SSHClient | None = None
@@ -193,12 +199,40 @@ class SSHShell(RemoteFiles):
             assert transport is not None
             if self.keepalive:
                 transport.set_keepalive(self.keepalive)
+            self._arm_dead_peer_detection(transport)
             self.host_key = policy.accepted
             if not self.pins and policy.accepted is not None:
                 self.pins = HostKeyPins((policy.accepted,))  # TOFU: from now on this key and no other
             self._client = client
             self._log.debug("ssh.connected", fingerprint=self.host_key.fingerprint if self.host_key else None)
             return self
+
+    def _arm_dead_peer_detection(self, transport: paramiko.Transport) -> None:
+        """Have the kernel drop the connection once data (our keepalives) stays unacknowledged, or an idle
+        link stays silent, for ``dead_peer_timeout`` seconds (TCP_USER_TIMEOUT plus TCP keepalive)."""
+        sock = transport.sock
+        if not self.dead_peer_timeout or not isinstance(sock, socket.socket):
+            return  # tunnelled through a jump host: the jump host's own connection is armed
+        idle = max(1, int(self.keepalive or self.dead_peer_timeout / 4))
+        options = [
+            (
+                socket.IPPROTO_TCP,
+                getattr(socket, "TCP_USER_TIMEOUT", None),
+                int(self.dead_peer_timeout * 1000),
+            ),
+            (socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1),
+            (socket.IPPROTO_TCP, getattr(socket, "TCP_KEEPIDLE", None), idle),
+            (socket.IPPROTO_TCP, getattr(socket, "TCP_KEEPINTVL", None), idle),
+            (
+                socket.IPPROTO_TCP,
+                getattr(socket, "TCP_KEEPCNT", None),
+                max(1, int(self.dead_peer_timeout // idle)),
+            ),
+        ]
+        for level, option, value in options:
+            if option is not None:  # Linux has them all; elsewhere TCP's defaults stay
+                with contextlib.suppress(OSError):
+                    sock.setsockopt(level, option, value)
 
     def _connect_once(
         self, timeout: float, disabled: Sequence[str]
