@@ -208,9 +208,9 @@ Destination identical to the source after the incremental runs: {"yes" if identi
 - CPU: {cpu}, {os.cpu_count()} cores; RAM {ram_gib:.0f} GiB
 - Kernel {platform.release()}; {version(["rsync", "--version"])}; {version(["ssh", "-V"])}
 - Python {platform.python_version()}, paramiko {paramiko.__version__}
-- Load average (1/5/15 min) before the run {fmt_load(load_before)}, after {fmt_load(os.getloadavg())}: other
-  test suites were running on the same 2 cores, so single rounds vary a lot; plain and ours alternate and the
-  median is compared to spread that noise.
+- Load average (1/5/15 min) before the run {fmt_load(load_before)}, after {fmt_load(os.getloadavg())}.
+  On 2 cores the sender, ssh, sshd and the receiver compete, so single rounds vary; plain and ours
+  alternate and their medians are compared.
 """
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(text)
