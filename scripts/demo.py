@@ -7,28 +7,21 @@ snapshot, a cross-region copy, and both error modes.
 
 from __future__ import annotations
 
-import logging
-import os
 import sys
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the tour; returns the process exit code."""
-    os.environ.setdefault("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
     try:
-        from moto.server import ThreadedMotoServer
+        import moto  # noqa: F401  (the embedded server needs it)
     except ImportError:
         print("demo: moto is not installed; run `bash .ci/setup` first", file=sys.stderr)
         return 2
 
     from provisioning import EC2, NotFoundError
+    from provisioning.testing import moto_server
 
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    try:
-        host, port = server.get_host_and_port()
-        endpoint = f"http://{host}:{port}"
+    with moto_server() as endpoint:
         ec2 = EC2(endpoint=endpoint, region="us-east-1", access_key="demo", secret_key="demo")
         print(f"EC2 endpoint {ec2.endpoint} (moto), region {ec2.region}, account {ec2.account_id}")
 
@@ -61,8 +54,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"VM::EC2 mode:  returned {result!r}, is_error={quiet.is_error}, error_str={quiet.error_str!r}")
         print("demo finished: every call above went over HTTP to the local moto server")
         return 0
-    finally:
-        server.stop()
 
 
 if __name__ == "__main__":

@@ -79,15 +79,10 @@ logging.getLogger("werkzeug").setLevel(logging.ERROR)
 @pytest.fixture(scope="session")
 def moto_server() -> Iterator[str]:
     """moto's HTTP server on loopback for the whole session; yields its endpoint URL."""
-    from moto.server import ThreadedMotoServer
+    from provisioning.testing import moto_server as running_moto
 
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
+    with running_moto() as endpoint:
+        yield endpoint
 
 
 @pytest.fixture

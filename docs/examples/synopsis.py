@@ -29,6 +29,7 @@ from collections.abc import Callable
 from typing import Any
 
 from provisioning import EC2
+from provisioning.testing import moto_server
 
 #: An existing public key (the manual elides its ssh-rsa one).
 PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAICkH7BoJ41SHUkB2Qj4KewhKw79auqtuVrqV6fXm9wpq example"
@@ -176,29 +177,17 @@ def synopsis(ec2: EC2, image_id: str, out: Callable[..., Any] = print) -> dict[s
 
 def main(argv: list[str]) -> int:
     """Run the synopsis against ``argv[0]`` or against moto's server started here."""
-    server = None
     if argv:
-        endpoint = argv[0]
-    else:
-        import logging
+        return run(argv[0])
+    with moto_server() as endpoint:
+        return run(endpoint)
 
-        from moto.server import ThreadedMotoServer
 
-        os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
-        os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
-        os.environ.setdefault("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
-        logging.getLogger("werkzeug").setLevel(logging.ERROR)
-        server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-        server.start()
-        host, port = server.get_host_and_port()
-        endpoint = f"http://{host}:{port}"
-    try:
-        # get new EC2 object (VM::EC2's default error mode: return None and set ec2.error)
-        ec2 = EC2(endpoint=endpoint, region="us-east-1", raise_error=False)
-        synopsis(ec2, prepare(ec2))
-    finally:
-        if server is not None:
-            server.stop()
+def run(endpoint: str) -> int:
+    """The example against ``endpoint``."""
+    # get new EC2 object (VM::EC2's default error mode: return None and set ec2.error)
+    ec2 = EC2(endpoint=endpoint, region="us-east-1", raise_error=False)
+    synopsis(ec2, prepare(ec2))
     return 0
 
 

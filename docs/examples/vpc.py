@@ -19,11 +19,11 @@ The CIDR blocks are blank in the manual's rendering; the usual ``10.0.0.0/16`` a
 
 from __future__ import annotations
 
-import os
 import sys
 from typing import Any
 
 from provisioning import EC2
+from provisioning.testing import moto_server
 
 
 def die(ec2: EC2, what: str) -> None:
@@ -67,30 +67,18 @@ def federation(ec2: EC2) -> None:
 
 def main(argv: list[str]) -> int:
     """Run the example against ``argv[0]`` or against moto's server started here."""
-    server = None
     if argv:
-        endpoint = argv[0]
-    else:
-        import logging
+        return run(argv[0])
+    with moto_server() as endpoint:
+        return run(endpoint)
 
-        from moto.server import ThreadedMotoServer
 
-        os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
-        os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
-        os.environ.setdefault("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
-        logging.getLogger("werkzeug").setLevel(logging.ERROR)
-        server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-        server.start()
-        host, port = server.get_host_and_port()
-        endpoint = f"http://{host}:{port}"
-    try:
-        ec2 = EC2(endpoint=endpoint, region="us-east-1", raise_error=False)
-        made = vpc_chain(ec2)
-        load_balancer(ec2, made["subnet"])
-        federation(ec2)
-    finally:
-        if server is not None:
-            server.stop()
+def run(endpoint: str) -> int:
+    """The example against ``endpoint``."""
+    ec2 = EC2(endpoint=endpoint, region="us-east-1", raise_error=False)
+    made = vpc_chain(ec2)
+    load_balancer(ec2, made["subnet"])
+    federation(ec2)
     return 0
 
 
