@@ -150,6 +150,13 @@ class SecurityGroup(EC2Object):
         else:
             queue.append((verb, direction, spec))
 
+    def _record_revoke(self, direction: str, protocol: Any, port: Any, source_ip: Any, group: Any) -> None:
+        """Record a removal given as an IpPermission (as listed by ``ip_permissions``) or as arguments."""
+        if isinstance(protocol, IpPermission):
+            self._record(direction, "Revoke", protocol)
+        else:
+            self._record(direction, "Revoke", {}, **_args(protocol, port, source_ip, group, None))
+
     def authorize_incoming(
         self,
         protocol: str | int | None = None,
@@ -170,10 +177,7 @@ class SecurityGroup(EC2Object):
         group: Any = None,
     ) -> None:
         """Record the removal of an inbound rule (arguments or an IpPermission); sent by update()."""
-        if isinstance(protocol, IpPermission):
-            self._record("Ingress", "Revoke", protocol)
-        else:
-            self._record("Ingress", "Revoke", {}, **_args(protocol, port, source_ip, group, None))
+        self._record_revoke("Ingress", protocol, port, source_ip, group)
 
     def authorize_outgoing(
         self,
@@ -193,10 +197,7 @@ class SecurityGroup(EC2Object):
         group: Any = None,
     ) -> None:
         """Record the removal of an outbound rule; sent by :meth:`update`."""
-        if isinstance(protocol, IpPermission):
-            self._record("Egress", "Revoke", protocol)
-        else:
-            self._record("Egress", "Revoke", {}, **_args(protocol, port, source_ip, group, None))
+        self._record_revoke("Egress", protocol, port, source_ip, group)
 
     @property
     def pending_changes(self) -> list[tuple[str, str, dict[str, Any]]]:
