@@ -20,11 +20,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import structlog
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from provisioning import AWSError, NotFoundError
+from staging._log import get_logger
 from staging.errors import StagingError, StagingParameterError
 from staging.tags import ROLE, Role
 
@@ -41,7 +41,7 @@ __all__ = [
     "generate_key",
 ]
 
-log = structlog.stdlib.get_logger(__name__)
+log = get_logger(__name__)
 
 #: AWS's own "what is my address" service (used only when the endpoint is AWS's).
 AWS_CHECKIP_URL = "https://checkip.amazonaws.com/"

@@ -11,13 +11,12 @@ import fnmatch
 from dataclasses import dataclass
 from typing import Any
 
-import structlog
-
+from staging._log import get_logger
 from staging.errors import StagingParameterError
 
 __all__ = ["OFFICIAL_IMAGES", "ImageSource", "find_image", "login_user"]
 
-log = structlog.stdlib.get_logger(__name__)
+log = get_logger(__name__)
 
 DEBIAN = "136693071363"
 CANONICAL = "099720109477"

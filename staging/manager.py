@@ -21,10 +21,9 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-import structlog
-
 from provisioning import EC2
 from staging import access
+from staging._log import get_logger
 from staging.errors import CleanupIncomplete, StagingError, StagingParameterError, VolumeInUse
 from staging.images import find_image, login_user
 from staging.interrupts import shielded
@@ -37,7 +36,7 @@ from staging.volume import StagingVolume
 
 __all__ = ["ON_EXIT", "StagingManager"]
 
-log = structlog.stdlib.get_logger(__name__)
+log = get_logger(__name__)
 
 ON_EXIT = ("terminate", "stop", "run")
 _NAME_RE = re.compile(r"[A-Za-z0-9_.,&-]+")

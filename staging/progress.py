@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import Protocol
 
-import structlog
+from staging._log import get_logger
 
 __all__ = ["LogReporter", "Reporter"]
 
-log = structlog.stdlib.get_logger(__name__)
+log = get_logger(__name__)
 
 
 class Reporter(Protocol):

@@ -22,8 +22,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import structlog
-
+from staging._log import get_logger
 from staging.errors import NoServerAvailable, StagingError, VolumeInUse
 from staging.tags import Role
 from transfer import CommandResult, HostKeyPins, SSHShell, find_block_device
@@ -36,7 +35,7 @@ if TYPE_CHECKING:
 
 __all__ = ["StagingServer", "default_mtpt"]
 
-log = structlog.stdlib.get_logger(__name__)
+log = get_logger(__name__)
 
 #: Device names offered for staging volumes (the original's /dev/sdf.. range, whole disks).
 _DEVICE_NAMES = tuple(f"/dev/sd{c}" for c in "fghijklmnop")

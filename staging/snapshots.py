@@ -27,10 +27,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import structlog
-
 from provisioning import EC2, AWSError
 from staging import access
+from staging._log import get_logger
 from staging.errors import SnapshotNotFound, StagingParameterError
 from staging.images import find_image
 from staging.interrupts import signals_raise
@@ -41,7 +40,7 @@ from staging.tags import EXPIRES, Role
 
 __all__ = ["SyncPlan", "SyncResult", "find_snapshot", "sync_from_snapshot", "sync_to_snapshot"]
 
-log = structlog.stdlib.get_logger(__name__)
+log = get_logger(__name__)
 
 FILESYSTEMS = ("ext4", "ext3", "ext2", "xfs")
 #: Where the working volume is mounted on the staging server (the original's place).

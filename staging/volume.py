@@ -11,9 +11,8 @@ import contextlib
 import os
 from typing import TYPE_CHECKING, Any
 
-import structlog
-
 from provisioning import NotFoundError
+from staging._log import get_logger
 from staging.errors import NotMounted, StagingError
 from staging.tags import Role
 from transfer import CommandResult
@@ -24,7 +23,7 @@ if TYPE_CHECKING:
 
 __all__ = ["StagingVolume"]
 
-log = structlog.stdlib.get_logger(__name__)
+log = get_logger(__name__)
 
 #: Runs "$2 ..." inside directory "$1" (paths stay separate argv words: nothing is re-parsed by a shell).
 _IN_DIR = 'cd -- "$1" && shift && exec "$@"'
