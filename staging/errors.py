@@ -4,10 +4,10 @@ Tree::
 
     StagingError
      ├── StagingParameterError   bad input, found before anything is created (also a ValueError)
+     │    └── SnapshotNotFound   no snapshot of that name (and version) is owned by the caller
      ├── NoServerAvailable       a staging server could not be launched or reached
      ├── VolumeInUse             a volume is attached to another server (another run holds it)
      ├── NotMounted              a file operation needs a mounted volume
-     ├── SnapshotNotFound        no snapshot of that name (and version) is owned by the caller
      └── CleanupIncomplete       cleanup left resources behind (they are listed; ``gc`` removes them)
 
 The layers below keep their own roots (``provisioning.VMEC2Error``, ``transfer.TransferError``); staging code
@@ -49,8 +49,8 @@ class NotMounted(StagingError):
     """A file operation on a volume that is not mounted on a server."""
 
 
-class SnapshotNotFound(StagingError):
-    """No completed snapshot of that name (and version) is owned by the caller."""
+class SnapshotNotFound(StagingParameterError):
+    """No completed snapshot of that name (and version) is owned by the caller (bad input: nothing made)."""
 
 
 class CleanupIncomplete(StagingError):
