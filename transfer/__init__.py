@@ -3,6 +3,7 @@
 It knows hosts, keys and paths, never EC2 (STYLE P1). Entry points:
 
 * :class:`SSHShell` — commands, sudo, SFTP on one host, with pinned host keys (:class:`HostKeyPins`).
+* :func:`load_private_key_file` — client keys of every type and format (:mod:`transfer.keys`).
 * :func:`rsync` — local→remote, remote→local and server→server copies with progress and stats.
 * :func:`block_copy` — dd-style device copies between hosts, verified by SHA-256.
 * :func:`find_block_device` — the real device of an attached volume (NVMe by-id, sd/xvd).
@@ -22,11 +23,13 @@ from transfer.errors import (
     ConnectError,
     DeviceNotFound,
     HostKeyMismatch,
+    PrivateKeyError,
     RemoteCommandError,
     SshdError,
     TransferError,
 )
 from transfer.hostkeys import HostKey, HostKeyPins, parse_cloud_init_console
+from transfer.keys import load_private_key, load_private_key_file
 from transfer.openssh import SSHTarget
 from transfer.result import CommandResult
 from transfer.rsync_parse import RsyncProgress, RsyncStats
@@ -47,6 +50,7 @@ __all__ = [
     "HostKeyMismatch",
     "HostKeyPins",
     "LocalShell",
+    "PrivateKeyError",
     "RemoteCommandError",
     "RsyncOptions",
     "RsyncProgress",
@@ -62,6 +66,8 @@ __all__ = [
     "device_candidates",
     "find_block_device",
     "join_argv",
+    "load_private_key",
+    "load_private_key_file",
     "parse_cloud_init_console",
     "render_sshd_config",
     "rsync",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -190,23 +191,31 @@ def test_wait_until_reachable_gives_up_with_clear_error(client_key: KeyPair) -> 
     assert clock.now == 20  # no sleeping past the deadline
 
 
-def test_wait_until_reachable_while_server_boots_and_key_arrives(tmp_path: Path, client_key: KeyPair) -> None:
-    """Refused, then authentication not ready (key installed late), then success."""
-    server = SshdServer(tmp_path / "late", authorized_keys=[], port=free_port(), host_key_types=["ed25519"])
-    auth = server.workdir / "authorized_keys"
-
-    def boot(n: int) -> None:
-        if n == 1:
-            server.start()  # first retry: the machine is up, but cloud-init has not installed the key
-        if n == 2:
-            auth.write_text(client_key.public + "\n")
-
-    clock = FakeClock(boot)
+def test_wait_until_reachable_while_server_boots(tmp_path: Path, client_key: KeyPair) -> None:
+    """Refused while the host boots is retried; then success."""
+    server = SshdServer(
+        tmp_path / "late", authorized_keys=[client_key.public], port=free_port(), host_key_types=["ed25519"]
+    )
+    clock = FakeClock(lambda n: server.start() if n == 2 else None)
     try:
         sh = SSHShell("127.0.0.1", port=server.port, key_filename=client_key.private, trust_on_first_use=True)
         with sh.wait_until_reachable(60, clock=clock, sleep=clock.sleep):
             assert sh.run(["true"]).ok
         assert clock.sleeps == 2
+    finally:
+        server.stop()
+
+
+def test_authentication_failure_is_not_retried(tmp_path: Path, client_key: KeyPair) -> None:
+    """Refused is retried; a key the server refuses is not: AuthenticationError at once, naming the key."""
+    server = SshdServer(tmp_path / "nokey", authorized_keys=[], port=free_port(), host_key_types=["ed25519"])
+    clock = FakeClock(lambda n: server.start() if n == 1 else None)
+    try:
+        sh = SSHShell("127.0.0.1", port=server.port, key_filename=client_key.private, trust_on_first_use=True)
+        key = re.escape(f"with key {client_key.private} (ssh-ed25519 SHA256:")
+        with pytest.raises(AuthenticationError, match=key):
+            sh.wait_until_reachable(60, clock=clock, sleep=clock.sleep)
+        assert clock.sleeps == 1
     finally:
         server.stop()
 
