@@ -7,7 +7,8 @@ It knows hosts, keys and paths, never EC2 (STYLE P1). Entry points:
 * :func:`rsync` — local→remote, remote→local and server→server copies with progress and stats.
 * :func:`block_copy` — dd-style device copies between hosts, verified by SHA-256.
 * :func:`find_block_device` — the real device of an attached volume (NVMe by-id, sd/xvd).
-* :mod:`transfer.commands` — pure mkfs/mount/resize/blkid/lsblk/df builders and parsers.
+* :mod:`transfer.commands` — pure mkfs/mount/resize/e2fsck/fsfreeze/blkid/lsblk/df builders and parsers.
+* :func:`missing_tools` — which tools a host lacks, looked up where ``sudo`` looks (PATH plus sbin).
 * :class:`SshdServer` — a real sshd for tests and the local sandbox cloud.
 * :class:`transfer.testing.FakeShell` — the test double for :class:`Shell`.
 """
@@ -33,7 +34,7 @@ from transfer.keys import load_private_key, load_private_key_file
 from transfer.openssh import SSHTarget
 from transfer.result import CommandResult
 from transfer.rsync_parse import RsyncProgress, RsyncStats
-from transfer.shell import LocalShell, Shell, join_argv
+from transfer.shell import LocalShell, Shell, join_argv, missing_tools
 from transfer.ssh import SSHShell
 from transfer.sshd import SshdServer, render_sshd_config
 from transfer.sync import RsyncOptions, RsyncResult, rsync, rsync_argv
@@ -68,6 +69,7 @@ __all__ = [
     "join_argv",
     "load_private_key",
     "load_private_key_file",
+    "missing_tools",
     "parse_cloud_init_console",
     "render_sshd_config",
     "rsync",

@@ -28,7 +28,7 @@ from transfer.errors import (
 )
 from transfer.hostkeys import HostKeyPins
 from transfer.openssh import ssh_argv
-from transfer.shell import LocalShell
+from transfer.shell import LocalShell, missing_tools
 from transfer.ssh import SSHShell, load_private_key
 from transfer.sshd import SshdServer, free_port
 
@@ -336,6 +336,21 @@ def test_sudo_n_as_unprivileged_user(unprivileged_login: tuple[str, SSHShell], t
         sh.write_file(str(target / "f"), "x")
     sh.write_file(str(target / "f"), "as root\n", mode=0o640, sudo=True)
     assert (target / "f").read_text() == "as root\n" and (target / "f").stat().st_uid == 0
+
+
+def test_missing_tools_looks_where_sudo_looks(unprivileged_login: tuple[str, SSHShell]) -> None:
+    """A user's login PATH lacks /usr/sbin, yet missing_tools finds mkfs.ext4 there (and under sudo -n)."""
+    name, sh = unprivileged_login
+    assert "/usr/sbin" not in sh.run('printf "%s" "$PATH"').stdout.split(":")
+    assert not sh.run("command -v mkfs.ext4", check=False).ok
+    wanted = ["mkfs.ext4", "e2fsck", "fsfreeze", "rsync", "no-such-tool-here"]
+    assert missing_tools(sh, wanted, sudo=False) == ["no-such-tool-here"]
+    with pytest.raises(RemoteCommandError, match="password is required"):
+        missing_tools(sh, wanted)  # under sudo -n without rights: an error, not "everything is missing"
+    rules = Path(f"/etc/sudoers.d/{name}")
+    rules.write_text(f"{name} ALL=(ALL) NOPASSWD: ALL\n")
+    rules.chmod(0o440)
+    assert missing_tools(sh, wanted) == ["no-such-tool-here"]
 
 
 def test_write_file_never_exposes_a_secret_while_writing(shell: SSHShell, tmp_path: Path) -> None:
