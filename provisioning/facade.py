@@ -377,8 +377,10 @@ class Facade:
         current = cls.__dict__.get(name)
         if current is method:
             return
-        if current is not None or name.startswith("_") or any(
-            operation_index(service).get(normalize(name)) for service in cls.services
+        if (
+            current is not None
+            or name.startswith("_")
+            or any(operation_index(service).get(normalize(name)) for service in cls.services)
         ):
             raise ValueError(f"{cls.__name__}.{name} is taken; an extension cannot replace it")
         setattr(cls, name, method)

@@ -33,6 +33,7 @@ from staging.server import StagingServer, default_mtpt
 from staging.tags import FSTYPE, MTPT, NAME, ROLE, USERNAME, Role, RunTags
 from staging.transfer_ops import block_copy_volumes, rsync_paths
 from staging.volume import StagingVolume
+from transfer.commands import check_label, check_uuid
 
 __all__ = ["ON_EXIT", "StagingManager"]
 
@@ -438,6 +439,7 @@ class StagingManager:
         mount: bool = True,
         reuse: bool | None = None,
         label: str | None = None,
+        uuid: str | None = None,
         volume_type: str = "gp3",
         temporary: bool = False,
     ) -> StagingVolume:
@@ -456,7 +458,8 @@ class StagingManager:
             mount: Mount it (file systems only).
             reuse: Reuse an available volume, else the newest snapshot, of this name (default
                 ``reuse_volumes``).
-            label: File system label of a new volume.
+            label: File system label of a new volume (checked against the file system's limit first).
+            uuid: File system UUID of a new volume.
             volume_type: EBS volume type.
             temporary: Delete it when the manager closes.
 
@@ -469,6 +472,13 @@ class StagingManager:
             raise StagingParameterError(f"a volume named {name!r} is already managed")
         if size is not None and not 1 <= size <= MAX_VOLUME_GIB:
             raise StagingParameterError(f"size must be 1..{MAX_VOLUME_GIB} GiB, not {size}")
+        try:
+            if label is not None:
+                check_label(fstype, label)
+            if uuid is not None:
+                check_uuid(fstype, uuid)
+        except ValueError as exc:
+            raise StagingParameterError(str(exc)) from exc
         zone = server.zone if server is not None else availability_zone or self.default_zone()
         reuse = self.reuse_volumes if reuse is None else reuse
         ebs, snapshot = None, None
@@ -491,7 +501,7 @@ class StagingManager:
         if ebs is None and snapshot is None:
             if fstype != "raw":
                 self.reporter.step(f"making a {fstype} file system on {volume.volume}")
-                host.format_volume(volume, fstype, label=label)
+                host.format_volume(volume, fstype, label=label, uuid=uuid)
             else:
                 volume.fstype = "raw"
         else:

@@ -25,8 +25,16 @@ from typing import TYPE_CHECKING, Any
 from staging._log import get_logger
 from staging.errors import NoServerAvailable, StagingError, VolumeInUse
 from staging.tags import Role
-from transfer import CommandResult, HostKeyPins, SSHShell, find_block_device
-from transfer.commands import mkfs_argv, mount_argv, umount_argv
+from transfer import CommandResult, HostKeyPins, SSHShell, find_block_device, missing_tools
+from transfer.commands import (
+    e2fsck_argv,
+    e2fsck_ok,
+    fsfreeze_argv,
+    grow_fs_argv,
+    mkfs_argv,
+    mount_argv,
+    umount_argv,
+)
 from transfer.openssh import ssh_argv
 
 if TYPE_CHECKING:
@@ -261,12 +269,14 @@ class StagingServer:
         volume.volume.refresh()
         return volume.mtdev
 
-    def format_volume(self, volume: StagingVolume, fstype: str, *, label: str | None = None) -> None:
+    def format_volume(
+        self, volume: StagingVolume, fstype: str, *, label: str | None = None, uuid: str | None = None
+    ) -> None:
         """Make a file system on an attached, unmounted volume (destroys its contents)."""
         self._need_tool(f"mkfs.{fstype}")
         if not volume.mtdev:
             raise StagingError(f"{volume} is not attached")
-        self.run(mkfs_argv(volume.mtdev, fstype, label=label, force=True), sudo=True)
+        self.run(mkfs_argv(volume.mtdev, fstype, label=label, uuid=uuid, force=True), sudo=True)
         volume.fstype = fstype
 
     def grow_filesystem(self, volume: StagingVolume) -> None:
@@ -278,14 +288,14 @@ class StagingServer:
         if fstype.startswith("ext"):
             if volume.mounted:
                 self.unmount_volume(volume)
-            check = self.run(["e2fsck", "-f", "-y", "--", dev], sudo=True, check=False)
-            if check.exit_code not in (0, 1):  # 1: errors corrected; anything else is trouble
+            check = self.run(e2fsck_argv(dev), sudo=True, check=False)
+            if not e2fsck_ok(check.exit_code):
                 raise StagingError(f"e2fsck {dev} on {self} failed ({check.exit_code}): {check.tail()}")
-            self.run(["resize2fs", "--", dev], sudo=True)
+            self.run(grow_fs_argv(fstype, dev), sudo=True)
         elif fstype == "xfs":
             if not volume.mounted:
                 self.mount_volume(volume)
-            self.run(["xfs_growfs", "--", volume.mtpt or ""], sudo=True)
+            self.run(grow_fs_argv(fstype, dev, volume.mtpt), sudo=True)
         else:
             raise StagingError(f"cannot grow a {fstype} file system")
 
@@ -354,11 +364,11 @@ class StagingServer:
         if volume.mounted and freeze:
             mtpt = str(volume.mtpt)
             self.run(["sync"], sudo=True)
-            self.run(["fsfreeze", "--freeze", "--", mtpt], sudo=True)
+            self.run(fsfreeze_argv(mtpt), sudo=True)
             try:
                 return self.ec2.create_snapshot(volume.volume, description=desc, tag_specifications=all_tags)
             finally:
-                self.run(["fsfreeze", "--unfreeze", "--", mtpt], sudo=True)
+                self.run(fsfreeze_argv(mtpt, freeze=False), sudo=True)
         was_mounted = volume.mounted
         self.unmount_volume(volume)
         try:
@@ -369,8 +379,7 @@ class StagingServer:
 
     def _need_tool(self, tool: str) -> None:
         """Fail clearly when ``tool`` is missing on the host (looked up where sudo looks: /sbin too)."""
-        probe = self.run(["sh", "-c", 'command -v "$1"', "sh", tool], sudo=True, check=False)
-        if not probe.ok:
+        if missing_tools(self.connection, [tool]):
             raise StagingError(f"{tool} is not installed on {self} ({self.username}@{self.address})")
 
     # --- files -------------------------------------------------------------------------------------------
