@@ -15,6 +15,8 @@ It knows hosts, keys and paths, never EC2 (STYLE P1). Entry points:
 
 from __future__ import annotations
 
+import logging
+
 from transfer.blockcopy import BlockCopyResult, block_copy
 from transfer.devices import device_candidates, find_block_device
 from transfer.errors import (
@@ -75,3 +77,5 @@ __all__ = [
     "rsync",
     "rsync_argv",
 ]
+
+logging.getLogger(__name__).addHandler(logging.NullHandler())

@@ -17,8 +17,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import IO, Any, Protocol, runtime_checkable
 
-import structlog
-
+from transfer._log import get_logger
 from transfer.commands import parse_which, which_argv
 from transfer.errors import CommandTimeout, RemoteCommandError
 from transfer.result import CommandResult
@@ -40,7 +39,7 @@ __all__ = [
     "supervised",
 ]
 
-log = structlog.stdlib.get_logger(__name__)
+log = get_logger(__name__)
 
 #: A command: an argv (items may be bytes) or a shell string.
 Command = Sequence[str | bytes] | str

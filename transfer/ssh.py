@@ -21,9 +21,9 @@ from types import TracebackType
 from typing import Any
 
 import paramiko
-import structlog
 import tenacity
 
+from transfer._log import get_logger
 from transfer.channel import run_on_channel
 from transfer.errors import (
     AuthenticationError,
@@ -58,7 +58,7 @@ from transfer.shell import (
 
 __all__ = ["SSHShell", "load_private_key"]
 
-log = structlog.stdlib.get_logger(__name__)
+log = get_logger(__name__)
 
 #: Every host key algorithm paramiko may negotiate (those of unpinned families get disabled).
 _HOST_KEY_ALGORITHMS: tuple[str, ...] = (
