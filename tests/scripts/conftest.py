@@ -65,8 +65,9 @@ def _restore_logging() -> Iterator[None]:
     structlog.reset_defaults()
 
 
-def census(ec2: EC2) -> list[str]:
-    """Everything a staging run could leave behind in the façade's region (empty when clean)."""
+def census(ec2: EC2, *, all_snapshots: bool = False) -> list[str]:
+    """Everything a staging run could leave behind in the façade's region (empty when clean); snapshots
+    count when temporary, or all of them with ``all_snapshots``."""
     left = [f"instance {i}" for i in ec2.describe_instances({"tag-key": "StagingRole"})
             if i.instanceState.name != "terminated"]  # fmt: skip
     left += [f"volume {v}" for v in ec2.describe_volumes()]
@@ -167,6 +168,6 @@ def make_hostile_tree(root: Path) -> Path:
 
 
 @pytest.fixture
-def trees() -> SimpleNamespace:
-    """The tree helpers (``make_hostile_tree``, ``tree_state``) for tests."""
-    return SimpleNamespace(make_hostile_tree=make_hostile_tree, tree_state=tree_state)
+def helpers() -> SimpleNamespace:
+    """The helpers of this module for tests: ``make_hostile_tree``, ``tree_state``, ``census``."""
+    return SimpleNamespace(make_hostile_tree=make_hostile_tree, tree_state=tree_state, census=census)

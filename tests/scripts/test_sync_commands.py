@@ -16,9 +16,9 @@ pytestmark = [pytest.mark.root, pytest.mark.slow]
 
 
 def test_versions_increments_and_identical_restore(
-    commands: Any, ec2: EC2, tmp_path: Path, trees: Any
+    commands: Any, ec2: EC2, tmp_path: Path, helpers: Any
 ) -> None:
-    h = trees
+    h = helpers
     src = h.make_hostile_tree(tmp_path / "work" / "tree")
     os.chdir(tmp_path / "work")
 
