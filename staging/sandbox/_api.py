@@ -204,6 +204,26 @@ class Sandbox:
         return str((self._state.get("network") or {}).get("cidr", ""))
 
     @property
+    def caller_address(self) -> str:
+        """Your address as the hosts see it (the bridge's gateway address), e.g. ``100.64.0.1``.
+
+        What a check-IP service answers on AWS: a security group rule for ``caller_address + "/32"`` lets
+        this machine in. ``GET {endpoint}/_sandbox/checkip`` answers the same as plain text.
+
+        Raises:
+            SandboxError: The sandbox never came up (its state has no network).
+        """
+        address = (self._state.get("network") or {}).get("gateway")
+        if not address:
+            raise SandboxError(f"the sandbox in {self.state_dir} is not running (no network)")
+        return str(address)
+
+    @property
+    def login_users(self) -> dict[str, str]:
+        """``{image name: login user}`` of the sandbox images (the user each host accepts the key for)."""
+        return dict(self._state.get("login_users") or {})
+
+    @property
     def images(self) -> dict[str, dict[str, str]]:
         """``{region: {image name: image id}}`` of the images the sandbox registered."""
         return dict(self._state.get("images") or {})

@@ -108,8 +108,11 @@ def _bring_up(
         net = choose_network(used_networks())
         state.update(token=token, network={"cidr": str(net), "bridge": bridge, "gateway": gateway(net)})
         create_bridge(bridge, net)
-    state.update(shared=[user])
-    _shared.acquire(token, user)
+    from staging.sandbox._images import login_users
+
+    users = list(dict.fromkeys([user, *login_users(user).values()]))
+    state.update(shared=users)
+    _shared.acquire(token, *users)
     cloud = SandboxCloud(
         state=state,
         state_dir=state_dir,
@@ -125,6 +128,8 @@ def _bring_up(
     app = SandboxMiddleware(DomainDispatcherApplication(create_backend_app), cloud)
     server = make_server("127.0.0.1", int(config.get("port") or 0), app, threaded=True)
     host, port = str(server.server_address[0]), int(server.server_address[1])
-    state.update(endpoint=f"http://{host}:{port}", images=images, status="running")
+    state.update(
+        endpoint=f"http://{host}:{port}", images=images, login_users=login_users(user), status="running"
+    )
     log.info("sandbox.running", endpoint=f"http://{host}:{port}", cidr=str(net))
     return server, cloud

@@ -78,6 +78,8 @@ class Host:
     generation: int = 0
     #: Whether the instance has ever been ``running`` (a first ``pending`` cannot be stopped on AWS).
     has_run: bool = False
+    #: The nft script last loaded into the namespace (its security groups' ingress rules).
+    firewall: str | None = None
     _sshd: SshdServer | None = None
 
     @property
@@ -177,6 +179,18 @@ class Host:
                 script += f"; umount -l {shlex.quote(legacy_name(attachment.device))} 2>/dev/null || true"
             self._in_host(script)
         return attachment
+
+    def mounts_of(self, attachment: Attachment) -> list[str]:
+        """Mount points of the attached device in the host's mount table ([] while the host is down)."""
+        pid = self.pid
+        if pid is None:
+            return []
+        names = {attachment.loop} | ({legacy_name(attachment.device)} if self.legacy_devices else set())
+        try:
+            table = Path(f"/proc/{pid}/mounts").read_text()
+        except OSError:
+            return []
+        return [fields[1] for fields in (line.split() for line in table.splitlines()) if fields[0] in names]
 
     def _link(self, attachment: Attachment) -> None:
         script = f"ln -sfn {shlex.quote(attachment.loop)} {shlex.quote(by_id_path(attachment.volume_id))}"

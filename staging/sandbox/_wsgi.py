@@ -1,7 +1,9 @@
 """The WSGI layer in front of moto: API faults, one lock around moto, and the sandbox's control API.
 
 Control API (JSON, loopback only, under ``/_sandbox/``): ``GET status``, ``POST faults`` (a
-:class:`~staging.sandbox.faults.Faults` dict), ``POST drop-connections`` (``{"instance_id": ...}``).
+:class:`~staging.sandbox.faults.Faults` dict), ``POST drop-connections`` (``{"instance_id": ...}``), and
+``GET checkip``: the caller's address as the hosts see it, as plain text with a newline (what AWS's check-IP
+service answers), so "my address" is looked up the same way on AWS and in the sandbox.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from urllib.parse import parse_qs
 from xml.sax.saxutils import escape
 
 from staging.sandbox._cloud import SandboxCloud
+from staging.sandbox._net import gateway
 from staging.sandbox._system import reap_orphans
 from staging.sandbox.faults import Faults
 
@@ -54,6 +57,9 @@ class SandboxMiddleware:
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
+        if path == "/_sandbox/checkip":
+            address = f"{gateway(self.cloud.net)}\n".encode()
+            return _respond(start_response, 200, address, "text/plain; charset=utf-8")
         if path.startswith("/_sandbox/"):
             return self._control(environ, start_response, path.removeprefix("/_sandbox/"))
         body = _buffer_body(environ)

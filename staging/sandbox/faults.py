@@ -19,7 +19,7 @@ __all__ = ["Faults"]
 
 @dataclass(frozen=True)
 class Faults:
-    """Which faults the sandbox injects (all off by default).
+    """Which faults the sandbox injects (all off by default but ``eni_linger_for``).
 
     Attributes:
         throttle_rate: Fraction (0..1) of API calls answered with HTTP 503 ``RequestLimitExceeded``.
@@ -30,6 +30,9 @@ class Faults:
         boot_delay: Seconds between ``running`` and sshd answering.
         attaching_for: Seconds an attachment stays ``attaching`` before ``attached``.
         snapshot_pending_for: Seconds a snapshot stays ``pending`` (its progress rising) before ``completed``.
+        eni_linger_for: Seconds a terminated instance's network interface still uses its security groups
+            (``DeleteSecurityGroup`` answers ``DependencyViolation`` meanwhile). On by default (1 s), because
+            AWS always behaves so: code that deletes a group right after terminating must retry.
         seed: Seed for the throttling dice (None: not reproducible).
     """
 
@@ -40,6 +43,7 @@ class Faults:
     boot_delay: float = 0.0
     attaching_for: float = 0.0
     snapshot_pending_for: float = 0.0
+    eni_linger_for: float = 1.0
     seed: int | None = None
 
     def to_dict(self) -> dict[str, Any]:

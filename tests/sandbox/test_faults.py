@@ -85,6 +85,24 @@ def test_pending_states_and_late_sshd(faulty: Sandbox, launcher: Any, east: Any,
     assert snapshot["Progress"] != "100%"
 
 
+def test_attaching_ends(faulty: Sandbox, launcher: Any, east: Any, track: Any) -> None:
+    """With attaching_for set, an attachment is 'attaching' at first and becomes 'attached' afterwards."""
+    faulty.set_faults(Faults(attaching_for=0.3))
+    key_name, _ = launcher.key_pair("us-east-1")
+    iid = launcher.instance("us-east-1", key_name, zone="us-east-1a")["InstanceId"]
+    volume_id = east.create_volume(Size=1, AvailabilityZone="us-east-1a")["VolumeId"]
+    track.volumes.append(("us-east-1", volume_id))
+    assert east.attach_volume(VolumeId=volume_id, InstanceId=iid, Device="/dev/sdf")["State"] == "attaching"
+
+    def state() -> str:
+        return str(east.describe_volumes(VolumeIds=[volume_id])["Volumes"][0]["Attachments"][0]["State"])
+
+    assert state() == "attaching"
+    while state() == "attaching":  # polls; no time limit is asserted
+        time.sleep(0.05)
+    assert state() == "attached"
+
+
 def test_sshd_comes_up_late(faulty: Sandbox, launcher: Any, east: Any) -> None:
     """With boot_delay the instance is running at once but its sshd does not answer yet."""
     faulty.set_faults(Faults(boot_delay=600))

@@ -64,8 +64,18 @@ def busy_sandbox(state_dir: Path, endpoint: str, key_dir: Path) -> dict[str, Any
     key_file.write_text(key)
     key_file.chmod(0o600)
     image = state["images"]["us-east-1"]["debian-12-amd64-sandbox"]
+    group = ec2.create_security_group(GroupName="ssh", Description="ssh from here")["GroupId"]
+    gateway = state["network"]["gateway"]
+    ec2.authorize_security_group_ingress(
+        GroupId=group, IpProtocol="tcp", FromPort=22, ToPort=22, CidrIp=f"{gateway}/32"
+    )
     instance = ec2.run_instances(
-        ImageId=image, MinCount=1, MaxCount=1, InstanceType="t3.micro", KeyName="leak-check"
+        ImageId=image,
+        MinCount=1,
+        MaxCount=1,
+        InstanceType="t3.micro",
+        KeyName="leak-check",
+        SecurityGroupIds=[group],
     )["Instances"][0]
     volume = ec2.create_volume(Size=1, AvailabilityZone=instance["Placement"]["AvailabilityZone"])["VolumeId"]
     ec2.attach_volume(VolumeId=volume, InstanceId=instance["InstanceId"], Device="/dev/sdf")
@@ -74,6 +84,7 @@ def busy_sandbox(state_dir: Path, endpoint: str, key_dir: Path) -> dict[str, Any
     device = by_id_path(volume)
     script = f"sudo mkfs.ext4 -q {device} && mkdir ~/v && sudo mount {device} ~/v && sudo touch ~/v/f"
     subprocess.run([*ssh, f"admin@{instance['PublicIpAddress']}", script], check=True, timeout=60)
+    ec2.detach_volume(VolumeId=volume)  # mounted: stays attached ("busy"), and must not leak at down
     state = json.loads((state_dir / "state.json").read_text())
     sshd_pids = [
         int(p)
