@@ -101,6 +101,13 @@ def main(argv: list[str] | None = None) -> int:
     except (SandboxError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        # start() removes what it made before the interrupt reaches here; a stop may be half done.
+        if args.command == "up":
+            print("error: interrupted; the sandbox was removed again", file=sys.stderr)
+        else:
+            print(f"error: interrupted; 'down --force --state-dir {args.state_dir}' ends it", file=sys.stderr)
+        return 130
     return 0
 
 

@@ -89,6 +89,10 @@ class SandboxCloud:
         timer.start()
 
     # --- instances -------------------------------------------------------------------------------------
+    def free_addresses(self) -> int:
+        """How many more hosts the sandbox network has room for."""
+        return len(self._free)
+
     def instance_launched(self, instance: Moto, public_key: str | None) -> None:
         """Give a new instance its host: namespace, address, home with the launch key, sshd."""
         if not self._free:

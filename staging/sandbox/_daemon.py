@@ -94,7 +94,7 @@ def _bring_up(
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
     from werkzeug.serving import make_server
 
-    from staging.sandbox import _hooks
+    from staging.sandbox import _hooks, _strict
     from staging.sandbox._cloud import SandboxCloud
     from staging.sandbox._images import register_images
     from staging.sandbox._wsgi import SandboxMiddleware
@@ -124,6 +124,7 @@ def _bring_up(
         legacy_devices=bool(config.get("legacy_devices")),
     )
     _hooks.install(cloud)
+    _strict.install(cloud)  # after the hooks: its checks run before them
     images = register_images(cloud, ec2_backends[DEFAULT_ACCOUNT_ID], regions)
     app = SandboxMiddleware(DomainDispatcherApplication(create_backend_app), cloud)
     server = make_server("127.0.0.1", int(config.get("port") or 0), app, threaded=True)

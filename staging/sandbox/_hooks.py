@@ -10,7 +10,6 @@ console text.
 from __future__ import annotations
 
 import copy
-import re
 from typing import Any
 
 from moto.core.responses import ActionResult
@@ -24,12 +23,11 @@ from moto.ec2.responses import EC2Response
 
 from staging.sandbox import _groups
 from staging.sandbox._cloud import SandboxCloud, snapshot_progress
+from staging.sandbox._limits import device_problem
 from staging.sandbox._patch import Fn
 from staging.sandbox._patch import arg as _arg
 from staging.sandbox._patch import wrap as _wrap
-
-#: Device names EC2 accepts for EBS volumes (``/dev/sdf``, ``/dev/xvdba``, ``xvdf`` on Windows).
-_DEVICE = re.compile(r"^(/dev/)?(sd|xvd|hd)[a-z]{1,2}([1-9]|1[0-5])?$")
+from staging.sandbox.errors import SandboxError
 
 
 def _check_mapping_size(backend: Any, mapping: dict[str, Any]) -> None:
@@ -47,11 +45,9 @@ def _check_mapping_size(backend: Any, mapping: dict[str, Any]) -> None:
 
 def _check_device(device: Any) -> None:
     """Refuse a device name EC2 would refuse; in legacy mode the name also becomes a file in /dev."""
-    if not isinstance(device, str) or not _DEVICE.match(device):
-        raise EC2ClientError(
-            "InvalidParameterValue",
-            f"Value ({device}) for parameter device is invalid. {device} is not a valid EBS device name.",
-        )
+    problem = device_problem(device)
+    if problem is not None:
+        raise EC2ClientError(*problem)
 
 
 def install(cloud: SandboxCloud) -> None:
@@ -177,7 +173,16 @@ def _install_volumes(cloud: SandboxCloud) -> None:
                 )
         with cloud.lock:
             volume = original(backend, *args, **kwargs)
-            cloud.volume_created(volume)
+            try:
+                cloud.volume_created(volume)
+            except (OSError, SandboxError) as exc:
+                # Nothing stays recorded: neither moto's volume nor a part of its backing file.
+                backend.volumes.pop(volume.id, None)
+                cloud.volume_deleted(volume.id)
+                raise EC2ClientError(
+                    "InsufficientVolumeCapacity",
+                    f"The sandbox cannot back a volume of {volume.size}GiB here: {exc}",
+                ) from exc
             return volume
 
     def attach_volume(original: Fn, backend: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
@@ -246,8 +251,16 @@ def _install_volumes(cloud: SandboxCloud) -> None:
                 "InvalidParameterValue", f"New size cannot be smaller than existing size of {volume.size} GiB"
             )
         with cloud.lock:
+            before = (volume.size, volume.volume_type, len(volume.modifications))
             volume = original(backend, *args, **kwargs)
-            cloud.volume_modified(volume)
+            try:
+                cloud.volume_modified(volume)
+            except (OSError, SandboxError) as exc:
+                volume.size, volume.volume_type, kept = before
+                del volume.modifications[kept:]
+                target = _arg(args, kwargs, 1, "target_size")
+                message = f"The sandbox cannot grow {volume.id} to {target}GiB here: {exc}"
+                raise EC2ClientError("InsufficientVolumeCapacity", message) from exc
             return volume
 
     def delete_volume(original: Fn, backend: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:

@@ -12,6 +12,7 @@ import io
 import json
 import random
 import re
+import sys
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -19,10 +20,15 @@ from typing import Any
 from urllib.parse import parse_qs
 from xml.sax.saxutils import escape
 
+import structlog
+
 from staging.sandbox._cloud import SandboxCloud
+from staging.sandbox._limits import request_problem
 from staging.sandbox._net import gateway
 from staging.sandbox._system import reap_orphans
 from staging.sandbox.faults import Faults
+
+log = structlog.stdlib.get_logger(__name__)
 
 StartResponse = Callable[..., Any]
 WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
@@ -71,15 +77,24 @@ class SandboxMiddleware:
             return _respond(
                 start_response, 503, error_body("RequestLimitExceeded", "Request limit exceeded.")
             )
+        problem = request_problem(params) if params else None
+        if problem is not None:  # refused before moto records anything
+            return _respond(start_response, 400, error_body(*problem))
         if params and faults.not_found_for > 0:
             young = self._young_id(params, faults)
             if young is not None:
                 return _respond(start_response, 400, young)
         with self.cloud.lock:
             # moto is not thread-safe, and side effects must not interleave; consume the body inside the lock.
-            body_parts = list(self.app(environ, start_response))
-            # Collect sessions that ended since the last call (safe: subprocesses only run under the lock).
-            reap_orphans()
+            try:
+                body_parts = list(self.app(environ, start_response))
+            except Exception as exc:
+                # A failure of ours (or a moto crash): an EC2 error document, not werkzeug's HTML page.
+                log.exception("sandbox.internal_error")
+                body = error_body("InternalError", f"{type(exc).__name__}: {exc}")
+                return _respond(start_response, 500, body, exc_info=sys.exc_info())
+            finally:
+                reap_orphans()  # sessions that ended meanwhile (safe: subprocesses only run under the lock)
             return body_parts
 
     def _young_id(self, params: dict[str, list[str]], faults: Faults) -> bytes | None:
@@ -101,7 +116,13 @@ class SandboxMiddleware:
         return None
 
     def _control(self, environ: dict[str, Any], start_response: StartResponse, name: str) -> Iterable[bytes]:
-        request = json.loads(_buffer_body(environ) or b"{}")
+        try:
+            request = json.loads(_buffer_body(environ) or b"{}")
+        except ValueError as exc:
+            return _json_error(start_response, f"the body is not JSON: {exc}")
+        if not isinstance(request, dict):
+            kind = type(request).__name__
+            return _json_error(start_response, f"the body must be a JSON object, not {kind}")
         with self.cloud.lock:
             if name == "status":
                 result: dict[str, Any] = {
@@ -115,9 +136,7 @@ class SandboxMiddleware:
                 try:
                     self.cloud.faults = Faults.from_dict(request)
                 except (TypeError, ValueError) as exc:
-                    return _respond(
-                        start_response, 400, json.dumps({"error": str(exc)}).encode(), "application/json"
-                    )
+                    return _json_error(start_response, str(exc))
                 self._dice = random.Random(self.cloud.faults.seed)
                 result = self.cloud.faults.to_dict()
             elif name == "drop-connections":
@@ -125,6 +144,10 @@ class SandboxMiddleware:
             else:
                 return _respond(start_response, 404, b'{"error": "unknown control call"}', "application/json")
         return _respond(start_response, 200, json.dumps(result).encode(), "application/json")
+
+
+def _json_error(start_response: StartResponse, message: str) -> list[bytes]:
+    return _respond(start_response, 400, json.dumps({"error": message}).encode(), "application/json")
 
 
 def _buffer_body(environ: dict[str, Any]) -> bytes:
@@ -136,7 +159,21 @@ def _buffer_body(environ: dict[str, Any]) -> bytes:
     return bytes(body)
 
 
-def _respond(start_response: StartResponse, status: int, body: bytes, ctype: str = "text/xml") -> list[bytes]:
-    reason = {200: "OK", 400: "Bad Request", 404: "Not Found", 503: "Service Unavailable"}[status]
-    start_response(f"{status} {reason}", [("Content-Type", ctype), ("Content-Length", str(len(body)))])
+_REASONS = {
+    200: "OK",
+    400: "Bad Request",
+    404: "Not Found",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+}
+
+
+def _respond(
+    start_response: StartResponse, status: int, body: bytes, ctype: str = "text/xml", exc_info: Any = None
+) -> list[bytes]:
+    headers = [("Content-Type", ctype), ("Content-Length", str(len(body)))]
+    if exc_info is not None:  # moto may have called start_response already
+        start_response(f"{status} {_REASONS[status]}", headers, exc_info)
+    else:
+        start_response(f"{status} {_REASONS[status]}", headers)
     return [body]

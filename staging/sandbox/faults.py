@@ -16,6 +16,9 @@ from typing import Any
 
 __all__ = ["Faults"]
 
+#: The longest duration a fault may last (seconds): longer ones would outlive any test and overflow timers.
+MAX_SECONDS = 86400.0
+
 
 @dataclass(frozen=True)
 class Faults:
@@ -56,8 +59,8 @@ class Faults:
 
         Raises:
             ValueError: A value is not a number (``seed``: not an integer or null), a rate is outside 0..1
-                or a duration is negative or not finite. A bad value must fail here, not in every later
-                API call.
+                or a duration is negative, not finite or over :data:`MAX_SECONDS`. A bad value must fail
+                here, not in every later API call (or in a timer thread).
         """
         values: dict[str, Any] = {}
         for f in dataclasses.fields(cls):
@@ -73,6 +76,8 @@ class Faults:
                 raise ValueError(f"{f.name} must be a number, not {value!r}")
             if value < 0:
                 raise ValueError(f"{f.name} must not be negative")
+            if value > MAX_SECONDS:
+                raise ValueError(f"{f.name} must be at most {MAX_SECONDS:g} seconds")
             values[f.name] = float(value)
         faults = cls(**values)
         if not 0.0 <= faults.throttle_rate <= 1.0:

@@ -244,3 +244,38 @@ def test_is_daemon_matches_the_state_dir_exactly(tmp_path: Path) -> None:
     finally:
         for p in (proc, other):
             p.communicate(b"")
+
+
+def test_a_daemon_dying_while_starting_gives_its_reason(
+    needs_sandbox: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A daemon killed before it could record an error: start() says how it ended; nothing is left."""
+    suicide = tmp_path / "python"
+    suicide.write_text("#!/bin/sh\nkill -9 $$\n")
+    suicide.chmod(0o755)
+    monkeypatch.setattr(sys, "executable", str(suicide))
+    with pytest.raises(SandboxError, match=r"sandbox failed to start: the daemon was killed by SIGKILL"):
+        Sandbox(tmp_path / "cloud", regions=["us-east-1"]).start()
+    assert not (tmp_path / "cloud").exists()
+
+
+def test_ctrl_c_during_up_prints_one_line(needs_sandbox: None, tmp_path: Path) -> None:
+    """SIGINT to `up` while the daemon starts: exit 130, a one-line message, no traceback, nothing left."""
+    state_dir = tmp_path / "cloud"
+    cli = [sys.executable, "-m", "staging.sandbox"]
+    up = subprocess.Popen(
+        [*cli, "up", "--state-dir", str(state_dir)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        while not (state_dir / "state.json").exists() and up.poll() is None:  # the daemon is starting
+            time.sleep(0.01)
+        up.send_signal(signal.SIGINT)
+        _out, err = up.communicate(timeout=120)
+        assert up.returncode == 130, err
+        assert "Traceback" not in err
+        assert err.strip().splitlines()[-1] == "error: interrupted; the sandbox was removed again"
+        assert not state_dir.exists()
+    finally:
+        up.kill()
+        up.wait()
+        subprocess.run([*cli, "down", "--force", "--state-dir", str(state_dir)], capture_output=True)
