@@ -7,6 +7,7 @@ before it is created, so ``down --force`` can remove it after a crash.
 
 from __future__ import annotations
 
+import base64
 import itertools
 import shutil
 import threading
@@ -108,6 +109,7 @@ class SandboxCloud:
             workdir=self.state_dir / "hosts" / instance.id,
             user=self.image_users.get(instance.image_id, self.user),
             authorized_key=public_key or "",
+            user_data=_raw_user_data(instance.user_data),
             legacy_devices=self.legacy_devices,
         )
         for attachment in self._early.pop(instance.id, []):
@@ -384,6 +386,17 @@ def snapshot_progress(snapshot: Any, now: float | None = None) -> str:
     started, duration = pending
     elapsed = (time.monotonic() if now is None else now) - started
     return f"{max(0, min(99, int(100 * elapsed / duration)))}%"
+
+
+def _raw_user_data(user_data: Any) -> bytes:
+    """The raw bytes of moto's user data (a base64 string wrapper, a plain string or None)."""
+    if user_data is None:
+        return b""
+    encoded = user_data.as_bytes() if hasattr(user_data, "as_bytes") else str(user_data).encode()
+    try:
+        return base64.b64decode(encoded)
+    except ValueError:
+        return b""
 
 
 def _mapping(device: str, snapshot_id: str, size: int, delete_on_termination: bool) -> dict[str, Any]:

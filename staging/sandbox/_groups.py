@@ -74,12 +74,22 @@ def install(
             refresh_firewalls(hosts, backend)
             return result
 
+    def modify_instance_security_groups(
+        original: Fn, backend: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any:
+        with lock:
+            instance = original(backend, *args, **kwargs)
+            # moto keeps the launch groups on the primary interface (its group set is a union): replace them.
+            instance.nics[0]._group_set = list(instance.security_groups)
+            refresh_firewalls(hosts, backend)
+            return instance
+
     wrap("delete_security_group", delete_security_group)
+    wrap("modify_instance_security_groups", modify_instance_security_groups)
     for name in (
         "authorize_security_group_ingress",
         "revoke_security_group_ingress",
         "modify_security_group_rules",
-        "modify_instance_security_groups",
         "modify_network_interface_attribute",
     ):
         wrap(name, refreshing)

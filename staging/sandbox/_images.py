@@ -84,5 +84,8 @@ def register_images(cloud: SandboxCloud, backends: Any, regions: list[str]) -> d
             backend.delete_volume(volume.id)
             cloud.set_image_mappings(backend, ami, [_mapping(spec.root_device, snapshot.id, 8, True)])
             cloud.image_users[ami.id] = users[spec.name]
+            # Published long before the sandbox started: never "too new to be found" (not_found_for).
+            for resource_id in (ami.id, ami.ebs_snapshot.id):
+                cloud.created_at.pop(resource_id, None)
             out.setdefault(region, {})[spec.name] = ami.id
     return out

@@ -20,7 +20,7 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from staging.sandbox import EnvironmentProblem, Sandbox, check_environment
+from staging.sandbox import EnvironmentProblem, Faults, Sandbox, check_environment
 
 
 def allow_network(cidr: str) -> None:
@@ -91,6 +91,15 @@ def ssh_group(client: Any, caller_address: str, name: str = "sandbox-tests-ssh")
 def ssh_groups(cloud: Sandbox) -> dict[str, str]:
     """``{region: group id}``: one group per region letting the tests ssh in (lives as long as the cloud)."""
     return {r: ssh_group(make_client(cloud, r), cloud.caller_address) for r in cloud.regions}
+
+
+@pytest.fixture
+def faulty(cloud: Sandbox) -> Iterator[Sandbox]:
+    """The session sandbox, with the default faults again after the test."""
+    try:
+        yield cloud
+    finally:
+        cloud.set_faults(Faults())
 
 
 def make_client(cloud: Sandbox, region: str, *, retries: int = 3) -> Any:

@@ -7,7 +7,6 @@ import dataclasses
 import ipaddress
 import time
 import urllib.request
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -18,15 +17,6 @@ from staging.sandbox import Faults, Sandbox, by_id_path
 pytestmark = [pytest.mark.root, pytest.mark.slow]
 
 UBUNTU = "ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-server-20250101"
-
-
-@pytest.fixture
-def faulty(cloud: Sandbox) -> Iterator[Sandbox]:
-    """The session sandbox, with the default faults again after the test."""
-    try:
-        yield cloud
-    finally:
-        cloud.set_faults(Faults())
 
 
 def refused(call: Any, **kwargs: Any) -> ClientError:
@@ -80,12 +70,17 @@ def test_security_groups_are_enforced(launcher: Any, east: Any, cloud: Sandbox) 
         IpPermissions=[{**source, "UserIdGroupPairs": [{"GroupId": launcher.groups["us-east-1"]}]}],
     )
     peer = launcher.instance("us-east-1", key_name, SecurityGroupIds=[peer_group])
-    member = launcher.login("us-east-1", launcher.instance("us-east-1", key_name), key_file)
+    member_instance = launcher.instance("us-east-1", key_name)
+    member = dataclasses.replace(launcher.login("us-east-1", member_instance, key_file), connect_timeout=2)
     probe = f"timeout 5 bash -c 'echo > /dev/tcp/{peer['PublicIpAddress']}/22'"
     assert member.run(probe, check=False).returncode == 0  # a member of the source group gets in
     assert (
         dataclasses.replace(login, address=peer["PublicIpAddress"]).run("true", check=False).returncode == 255
     )
+
+    # New groups for a running instance replace the old ones (the caller is no longer let in).
+    east.modify_instance_attribute(InstanceId=member_instance["InstanceId"], Groups=[guarded])
+    assert member.run("true", check=False).returncode == 255
 
 
 def test_an_instance_without_groups_gets_the_default_group(launcher: Any, east: Any) -> None:
@@ -184,3 +179,17 @@ def test_ubuntu_image_is_found_as_on_aws_and_logs_in_as_ubuntu(launcher: Any, ea
     assert login.user == "ubuntu"
     assert login.run("id -un && sudo -n id -u").stdout.split() == ["ubuntu", "0"]
     assert dataclasses.replace(login, user="admin").run("true", check=False).returncode == 255
+
+
+def test_user_data_scripts_run_once_at_boot_as_root_in_the_host(launcher: Any, east: Any) -> None:
+    """A '#!' user-data script runs as root inside the host at first boot; its output is in the console."""
+    key_name, _ = launcher.key_pair("us-east-1")
+    script = "#!/bin/sh\necho user-data ran as $(id -u) at $(ip -4 -o addr show eth0 | awk '{print $4}')\n"
+    instance = launcher.instance("us-east-1", key_name, UserData=script)
+    expected = f"user-data ran as 0 at {instance['PrivateIpAddress']}/24"
+    for _ in range(600):  # polls the console; no time limit is asserted
+        console = east.get_console_output(InstanceId=instance["InstanceId"])["Output"]
+        if expected in console:
+            break
+        time.sleep(0.05)
+    assert expected in console.splitlines()

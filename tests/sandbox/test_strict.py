@@ -7,7 +7,6 @@ import base64
 import json
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,15 +16,6 @@ from botocore.exceptions import ClientError
 from staging.sandbox import Faults, Sandbox
 
 pytestmark = [pytest.mark.root, pytest.mark.slow]
-
-
-@pytest.fixture
-def faulty(cloud: Sandbox) -> Iterator[Sandbox]:
-    """The session sandbox, with the default faults again after the test."""
-    try:
-        yield cloud
-    finally:
-        cloud.set_faults(Faults())
 
 
 def refusal(call: Any, **kwargs: Any) -> tuple[str, int]:
