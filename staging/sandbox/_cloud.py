@@ -62,8 +62,8 @@ class SandboxCloud:
         self.store = VolumeStore(state_dir / "data")
         self.hosts: dict[str, Host] = {}
         self.loops: dict[str, str] = {}
-        #: When each instance/volume/snapshot/image id was created (for the ``not_found_for`` fault).
-        self.created_at: dict[str, float] = {}
+        #: When each instance/volume/snapshot/image id was created, and ``not_found_for`` at that time.
+        self.created_at: dict[str, tuple[float, float]] = {}
         self._free = list(host_addresses(net))
         self._numbers = itertools.count(1)
         #: Attachments made while moto is still building an instance (before its host exists).
@@ -88,6 +88,18 @@ class SandboxCloud:
         timer = threading.Timer(delay, fire)
         timer.daemon = True
         timer.start()
+
+    def _note_created(self, resource_id: str) -> None:
+        self.created_at[resource_id] = (time.monotonic(), self.faults.not_found_for)
+
+    def young(self, resource_id: str, now: float | None = None) -> bool:
+        """True while ``resource_id`` is too new to be seen (the ``not_found_for`` fault).
+
+        A resource made while the fault was off is never hidden, and switching the fault off shows them all.
+        """
+        created, hidden_for = self.created_at.get(resource_id, (0.0, 0.0))
+        now = time.monotonic() if now is None else now
+        return now - created < min(hidden_for, self.faults.not_found_for)
 
     # --- instances -------------------------------------------------------------------------------------
     def free_addresses(self) -> int:
@@ -117,7 +129,7 @@ class SandboxCloud:
         # Known before anything exists, so terminating the instance removes a half-made host too.
         self.state.put("hosts", instance.id, {"netns": netns, "veth": veth, "address": address})
         self.hosts[instance.id] = host
-        self.created_at[instance.id] = time.monotonic()
+        self._note_created(instance.id)
         create_host_net(netns, veth, self.bridge, address, self.net.prefixlen)
         # Its security groups hold before sshd listens (and its address joins its groups' source sets).
         refresh_firewalls(self.hosts, instance.ec2_backend)
@@ -230,7 +242,7 @@ class SandboxCloud:
     def volume_created(self, volume: Moto) -> None:
         """Create the volume's sparse file (with its snapshot's bytes)."""
         self.store.create_volume(volume.id, int(volume.size), volume.snapshot_id)
-        self.created_at[volume.id] = time.monotonic()
+        self._note_created(volume.id)
 
     def volume_attached(self, volume: Moto, instance: Moto, device: str) -> None:
         """Make a loop device for the volume and show it to the instance's host (root volumes excepted)."""
@@ -323,7 +335,7 @@ class SandboxCloud:
 
     def _hold_pending(self, snapshot: Moto) -> None:
         """Note the snapshot's creation (``not_found_for``) and keep it ``pending`` if that fault is on."""
-        self.created_at[snapshot.id] = time.monotonic()
+        self._note_created(snapshot.id)
         if self.faults.snapshot_pending_for > 0:
             snapshot.status = "pending"
             snapshot.sandbox_pending = (time.monotonic(), self.faults.snapshot_pending_for)
@@ -365,7 +377,7 @@ class SandboxCloud:
 
         Every new image passes here (with or without mappings): its creation time feeds ``not_found_for``.
         """
-        self.created_at[ami.id] = time.monotonic()
+        self._note_created(ami.id)
         if not mappings:
             return
         ami.sandbox_mappings = mappings

@@ -9,6 +9,7 @@ Status checks stay ``initializing`` until the host's sshd answers, so ``instance
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from moto.core.responses import ActionResult
@@ -132,3 +133,36 @@ def _install_answers(cloud: SandboxCloud) -> None:
     )
     EC2Response.describe_snapshots = describe_snapshots  # type: ignore[method-assign]
     EC2Response.create_volume = create_volume  # type: ignore[method-assign]
+    for name, ids, key in (
+        ("describe_instances", "InstanceIds", "Reservations"),
+        ("describe_volumes", "VolumeIds", "Volumes"),
+        ("describe_snapshots", "SnapshotIds", "Snapshots"),
+        ("describe_images", "ImageIds", "Images"),
+    ):
+        _hide_young(cloud, name, ids, key)
+
+
+def _hide_young(cloud: SandboxCloud, name: str, ids_param: str, key: str) -> None:
+    """A describe without ids does not list resources younger than ``not_found_for`` (AWS's eventual
+    consistency); one naming them is refused by the WSGI layer."""
+    original = getattr(EC2Response, name)
+
+    def handler(self: Any) -> Any:
+        result = original(self)
+        if cloud.faults.not_found_for <= 0 or self._get_param(ids_param, []):
+            return result
+        data = result.result
+        if key == "Reservations":
+            kept = []
+            for reservation in data[key]:
+                visible = [i for i in reservation.instances if not cloud.young(i.id)]
+                if visible:
+                    reservation = copy.copy(reservation)  # moto's copies share the instance list
+                    reservation.instances = visible
+                    kept.append(reservation)
+            data[key] = kept
+        else:
+            data[key] = [item for item in data[key] if not cloud.young(item.id)]
+        return result
+
+    setattr(EC2Response, name, handler)

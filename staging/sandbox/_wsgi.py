@@ -104,8 +104,7 @@ class SandboxMiddleware:
             if not match:
                 continue
             for value in values:
-                created = self.cloud.created_at.get(value)
-                if created is None or now - created >= faults.not_found_for:
+                if not self.cloud.young(value, now):
                     continue
                 kind = match.group(1)
                 if kind == "ResourceId":

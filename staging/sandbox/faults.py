@@ -28,7 +28,8 @@ class Faults:
         throttle_rate: Fraction (0..1) of API calls answered with HTTP 503 ``RequestLimitExceeded``.
         latency: Seconds added to every API call.
         not_found_for: Seconds during which a new instance, volume, snapshot or image id is still unknown to
-            describe and tag calls (``InvalidInstanceID.NotFound``, ...), like EC2's eventual consistency.
+            calls naming it (``InvalidInstanceID.NotFound``, ...) and missing from describes without ids,
+            like EC2's eventual consistency.
         pending_for: Seconds a new or started instance stays ``pending`` before ``running``.
         boot_delay: Seconds between ``running`` and sshd answering.
         attaching_for: Seconds an attachment stays ``attaching`` before ``attached``.
