@@ -83,13 +83,12 @@ def main(argv: list[str] | None = None) -> int:
                 legacy_devices=args.legacy_devices,
                 port=args.port,
             ).start()
-            print(
-                f"# sandbox up: endpoint {cloud.endpoint}, hosts in {cloud.network},"
-                f" login user {cloud.login_user}"
-            )
+            print(f"# sandbox up: endpoint {cloud.endpoint}, hosts in {cloud.network}")
             for region, images in cloud.images.items():
                 for name, image_id in images.items():
-                    print(f"# image {name} in {region}: {image_id}")
+                    user = cloud.login_users.get(name, cloud.login_user)
+                    print(f"# image {name} in {region}: {image_id} (login user {user})")
+            print(f"# your address as the hosts see it (for security group rules): {cloud.caller_address}")
             for key, value in cloud.env().items():
                 print(f"export {key}={shlex.quote(value)}")
         elif args.command == "down":
@@ -102,6 +101,13 @@ def main(argv: list[str] | None = None) -> int:
     except (SandboxError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        # start() removes what it made before the interrupt reaches here; a stop may be half done.
+        if args.command == "up":
+            print("error: interrupted; the sandbox was removed again", file=sys.stderr)
+        else:
+            print(f"error: interrupted; 'down --force --state-dir {args.state_dir}' ends it", file=sys.stderr)
+        return 130
     return 0
 
 

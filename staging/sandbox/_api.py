@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import signal
 import subprocess
 import sys
 import time
@@ -89,6 +90,7 @@ class Sandbox:
                 has been removed again; the message has the daemon's error).
         """
         check_environment()
+        Faults.from_dict(self.faults.to_dict())  # a bad value fails here, before anything exists
         existing = read_state(self.state_dir)
         if existing:
             raise SandboxError(f"{self.state_dir} already holds a sandbox; run 'down --force' on it first")
@@ -129,10 +131,18 @@ class Sandbox:
             if status == "running":
                 return
             if status == "failed" or proc.poll() is not None:
-                raise SandboxError(f"sandbox failed to start: {self._state.get('error') or self._log_tail()}")
+                raise SandboxError(f"sandbox failed to start: {self._failure(proc)}")
             if time.monotonic() > deadline:
                 raise SandboxError(f"sandbox not up after {self.start_timeout:g}s: {self._log_tail()}")
             time.sleep(0.05)
+
+    def _failure(self, proc: subprocess.Popen[bytes]) -> str:
+        """Why the daemon did not come up: its recorded error, else how it ended and its last words."""
+        if self._state.get("error"):
+            return str(self._state["error"])
+        code = proc.wait()
+        how = f"was killed by {signal.Signals(-code).name}" if code < 0 else f"exited with status {code}"
+        return f"the daemon {how}" + (f": {tail}" if (tail := self._log_tail()) else " (no output)")
 
     def _cleanup_after_failed_start(self, proc: subprocess.Popen[bytes]) -> None:
         """Stop our daemon first (it may still be creating things), then remove what its state records."""
@@ -202,6 +212,26 @@ class Sandbox:
     def network(self) -> str:
         """The CIDR the hosts' addresses come from (e.g. ``100.64.0.0/24``)."""
         return str((self._state.get("network") or {}).get("cidr", ""))
+
+    @property
+    def caller_address(self) -> str:
+        """Your address as the hosts see it (the bridge's gateway address), e.g. ``100.64.0.1``.
+
+        What a check-IP service answers on AWS: a security group rule for ``caller_address + "/32"`` lets
+        this machine in. ``GET {endpoint}/_sandbox/checkip`` answers the same as plain text.
+
+        Raises:
+            SandboxError: The sandbox never came up (its state has no network).
+        """
+        address = (self._state.get("network") or {}).get("gateway")
+        if not address:
+            raise SandboxError(f"the sandbox in {self.state_dir} is not running (no network)")
+        return str(address)
+
+    @property
+    def login_users(self) -> dict[str, str]:
+        """``{image name: login user}`` of the sandbox images (the user each host accepts the key for)."""
+        return dict(self._state.get("login_users") or {})
 
     @property
     def images(self) -> dict[str, dict[str, str]]:
