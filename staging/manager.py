@@ -494,7 +494,8 @@ class StagingManager:
                 raise StagingParameterError(f"{ebs} is {ebs.size} GiB; resize it after mounting instead")
             volume = self.volume_class(self, ebs, name=name, mtpt=mtpt, temporary=temporary)
         else:
-            volume = self._create_volume(name, zone, size, snapshot, fstype, mtpt, volume_type, temporary)
+            fs_tag = fstype if snapshot is None else ""  # a snapshot's own file system is found once attached
+            volume = self._create_volume(name, zone, size, snapshot, fs_tag, mtpt, volume_type, temporary)
         self._volumes.append(volume)
         host = server or self.get_server_in_zone(zone)
         host.attach_volume(volume)
@@ -506,6 +507,8 @@ class StagingManager:
                 volume.fstype = "raw"
         else:
             volume.fstype = host.fstype_of(volume)
+            if volume.volume.tags.get(FSTYPE) != volume.fstype:
+                volume.volume.add_tags(**{FSTYPE: volume.fstype})
             if snapshot is not None and int(volume.volume.size) > int(snapshot.volumeSize):
                 self.reporter.step(f"growing the file system of {volume.volume} to {volume.volume.size} GiB")
                 host.grow_filesystem(volume)
@@ -527,7 +530,9 @@ class StagingManager:
         elif size is None:
             log.info("staging.volume.default_size", size=10)
             size = 10
-        extra = {"Name": f"Staging volume for {name}", MTPT: mtpt or default_mtpt(name), FSTYPE: fstype}
+        extra = {"Name": f"Staging volume for {name}", MTPT: mtpt or default_mtpt(name)}
+        if fstype:  # empty: not known before the volume is attached (a snapshot's file system)
+            extra[FSTYPE] = fstype
         tags = (self.run_tags.temporary if temporary else self.run_tags.kept)(Role.VOLUME, name, **extra)
         source = f" from {snapshot}" if snapshot is not None else ""
         self.reporter.step(f"creating a {size} GiB volume{source} in {zone}")
@@ -541,11 +546,18 @@ class StagingManager:
         return volume
 
     def volume_from_snapshot(
-        self, snapshot: Any, *, availability_zone: str, name: str, temporary: bool = False
-    ) -> StagingVolume:
-        """A new (unattached) managed volume made from ``snapshot`` in ``availability_zone``."""
+        self, snapshot: Any, *, availability_zone: str, name: str, temporary: bool = False,
+        fstype: str | None = None,
+    ) -> StagingVolume:  # fmt: skip
+        """A new (unattached) managed volume made from ``snapshot`` in ``availability_zone``.
+
+        ``fstype`` is the snapshot's file system when known (else it is found when the volume is mounted).
+        """
         _check_name(name, "volume")
-        volume = self._create_volume(name, availability_zone, None, snapshot, "ext4", None, "gp3", temporary)
+        volume = self._create_volume(
+            name, availability_zone, None, snapshot, fstype or "", None, "gp3", temporary
+        )
+        volume.fstype = fstype
         self._volumes.append(volume)
         return volume
 

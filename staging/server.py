@@ -319,8 +319,15 @@ class StagingServer:
         if volume.mounted:
             return str(volume.mtpt)
         target = mtpt or volume.mtpt or default_mtpt(volume.name)
+        if volume.fstype is None:
+            volume.fstype = self.fstype_of(volume)
+        options = ["ro"] if readonly else []
+        if volume.fstype == "xfs":
+            # Copies of one file system (snapshots, copy(), dd) share its UUID, and xfs refuses to mount a
+            # second one on the same kernel; the UUID means nothing to staging.
+            options.append("nouuid")
         self.run(["mkdir", "-p", "--", target], sudo=True)
-        self.run(mount_argv(str(volume.mtdev), target, options=["ro"] if readonly else ()), sudo=True)
+        self.run(mount_argv(str(volume.mtdev), target, options=options), sudo=True)
         volume.mtpt, volume.mounted = target, True
         return target
 

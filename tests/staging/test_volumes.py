@@ -155,6 +155,30 @@ def test_provision_from_volume_id(manager: StagingManager, client: Any, tmp_path
         manager.provision_volume("by-id-zone", volume_id=str(vol), availability_zone="us-east-1b")
 
 
+def test_copy_to_another_zone(manager: StagingManager, client: Any, tmp_path: Path) -> None:
+    """copy() makes a volume with the same data in another zone (through a snapshot it deletes)."""
+    vol = manager.provision_volume("copied", size=1, fstype="xfs", availability_zone="us-east-1a")
+    digest = write_payload(vol, tmp_path)
+    snaps_before = {s["SnapshotId"] for s in client.describe_snapshots(OwnerIds=["self"])["Snapshots"]}
+    copy = vol.copy(availability_zone="us-east-1b")
+    assert copy.zone == "us-east-1b" and copy.name == "copied-copy" and copy.server is None
+    assert manager.find_volume_by_name("copied-copy") is copy
+    assert {
+        s["SnapshotId"] for s in client.describe_snapshots(OwnerIds=["self"])["Snapshots"]
+    } == snaps_before
+    copy.mount()
+    assert copy.server is not None and copy.server.zone == "us-east-1b"
+    assert copy.fstype == "xfs" and tags_of(client, str(copy))[FSTYPE] == "xfs"
+    assert sha_on(copy, "payload.bin") == digest
+    # A volume from a snapshot of an xfs volume is tagged with the file system it really holds.
+    snap = vol.create_snapshot()
+    manager.wait_for(snap, "completed", "snapshot")
+    again = manager.provision_volume("copied-again", snapshot_id=str(snap), availability_zone="us-east-1a")
+    assert again.fstype == "xfs" and tags_of(client, str(again))[FSTYPE] == "xfs"
+    assert sha_on(again, "payload.bin") == digest  # mounted beside the original (same xfs UUID)
+    client.delete_snapshot(SnapshotId=str(snap))
+
+
 def test_file_operations(manager: StagingManager, tmp_path: Path) -> None:
     """df, ls, mkdir, chown, chmod, cp, mv, rm, put and get act inside the mount point."""
     vol = manager.provision_volume("files", size=1, availability_zone="us-east-1a")
