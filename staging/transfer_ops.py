@@ -53,7 +53,8 @@ def _resolve(manager: StagingManager, where: Location, spec: str) -> _End:
         volume = manager.find_volume_by_volid(where.ref)
         if volume is None:
             raise StagingParameterError(f"{where.ref} is not a volume of this manager")
-        return _End(volume.server, _volume_path(volume, where.path))
+        end_path = _volume_path(volume, where.path)  # mounts it first: only then is its server known
+        return _End(volume.server, end_path)
     if where.kind == "instance-id":
         server = manager.find_server_by_instance(where.ref)
         if server is None:
