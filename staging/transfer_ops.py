@@ -107,8 +107,10 @@ def rsync_paths(
             argv = rsync_argv(srcs, dst, options=options, rsh="ssh")
             return LocalShell().run(argv, timeout=timeout)
         if src_server is not None and src_server is dest.server:  # both ends on one server: rsync runs there
-            argv = rsync_argv([local_path_arg(p) for p in paths], local_path_arg(dest.path), options=options)
-            return src_server.run(argv, sudo=True, timeout=timeout)
+            return rsync(
+                paths, dest.path, options=options, sudo=True, progress=report, timeout=timeout,
+                local=src_server.connection,
+            )  # fmt: skip
         return rsync(
             paths,
             dest.path,

@@ -122,6 +122,31 @@ def test_local_names_with_colons(manager: StagingManager, tmp_path: Path, monkey
         manager.rsync("a:b", "rs-colon:/")
 
 
+def test_volume_to_volume_same_server_and_two_servers(
+    manager: StagingManager, tree: tuple[Path, dict[str, str]]
+) -> None:
+    """volume → volume on one server (rsync runs there) and across zones (server to server, one-time key)."""
+    src, sums = tree
+    a = manager.provision_volume("rs-src", size=1, availability_zone="us-east-1a")
+    b = manager.provision_volume("rs-same", size=1, availability_zone="us-east-1a")
+    c = manager.provision_volume("rs-far", size=1, availability_zone="us-east-1b")
+    assert a.server is b.server and c.server is not a.server
+    manager.rsync(f"{src}/", "rs-src:/t/")
+    same = manager.rsync("rs-src:/t/", "rs-same:/t/")
+    assert same.stats.files_transferred >= len(sums)
+    assert sums_on(b.server, f"{b.mtpt}/t") == sums
+    assert same_inode(b.server, f"{b.mtpt}/t/top.txt", f"{b.mtpt}/t/sub/hard.txt")
+    far = manager.rsync("rs-src:/t/", f"{c}:/t/")
+    assert far.stats.files_transferred >= len(sums)
+    assert sums_on(c.server, f"{c.mtpt}/t") == sums
+    assert same_inode(c.server, f"{c.mtpt}/t/top.txt", f"{c.mtpt}/t/sub/hard.txt")
+    # The one-time key is gone from the destination.
+    keys = c.server.run(["cat", ".ssh/authorized_keys"], check=False).stdout
+    assert "transfer-rsync-" not in keys
+    with pytest.raises(StagingParameterError, match="one host"):
+        manager.rsync("rs-src:/t/top.txt", "rs-far:/t/top.txt", "rs-same:/x/")
+
+
 def test_rsync_to_a_detached_volume_by_id(manager: StagingManager, tree: tuple[Path, dict[str, str]]) -> None:
     """A volume that is not attached is attached and mounted first, whichever form names it."""
     src, sums = tree
