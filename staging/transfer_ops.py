@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from staging.errors import StagingParameterError
 from staging.paths import Location, parse_location
+from staging.tags import FSTYPE
 from transfer import LocalShell, RsyncOptions, RsyncProgress, block_copy, rsync
 from transfer.rsync_build import local_path_arg, rsync_argv
 
@@ -141,7 +142,7 @@ def block_copy_volumes(
     assert source.mtdev is not None and dest.mtdev is not None
     manager.reporter.step(f"copying the blocks of {source} to {dest}")
     try:
-        return block_copy(
+        result = block_copy(
             source.server.connection,
             source.mtdev,
             dest.server.connection,
@@ -151,3 +152,7 @@ def block_copy_volumes(
         )
     finally:
         manager.reporter.transfer_done()
+    # The destination now holds the source's file system (and what it was before is gone).
+    dest.fstype = dest.server.fstype_of(dest)
+    dest.volume.add_tags(**{FSTYPE: dest.fstype})
+    return result

@@ -158,3 +158,24 @@ def test_rsync_to_a_detached_volume_by_id(manager: StagingManager, tree: tuple[P
     vol.detach()
     manager.rsync(f"{src}/", "rs-detached:/u/")
     assert sums_on(vol.server, f"{vol.mtpt}/u") == sums
+
+
+def test_dd_between_two_volumes(manager: StagingManager, tree: tuple[Path, dict[str, str]]) -> None:
+    """dd copies a volume block for block to a volume on another server, verified; the copy mounts there."""
+    src, sums = tree
+    a = manager.provision_volume("dd-src", size=1, fstype="raw", availability_zone="us-east-1a")
+    b = manager.provision_volume("dd-dst", size=1, fstype="raw", availability_zone="us-east-1b")
+    assert not a.mounted and not b.mounted and b.fstype == "raw"
+    # A 64 MiB file system at the start of the source keeps the copy (and both checksums) small.
+    a.server.run(["mkfs.ext4", "-q", "--", a.mtdev, "64M"], sudo=True)
+    a.mount()
+    manager.rsync(f"{src}/", "dd-src:/t/")
+    result = manager.dd(a, b, size=64 * 1024**2)
+    assert result.size == 64 * 1024**2 and result.sha256
+    assert not a.mounted and not b.mounted
+    assert b.fstype == "ext4"
+    b.mount()
+    assert sums_on(b.server, f"{b.mtpt}/t") == sums
+    big = manager.provision_volume("dd-big", size=2, fstype="raw", availability_zone="us-east-1a")
+    with pytest.raises(StagingParameterError, match="smaller"):
+        manager.dd(big, a)
