@@ -184,6 +184,8 @@ class StagingManager:
             if self.on_exit == "terminate" or not ours:
                 steps.append(("delete security group", self._delete_group))
                 steps.append(("delete key pair", self._delete_key))
+            else:  # the servers left stopped or running need them: they are no longer temporary
+                steps.append(("keep key pair and security group", self._hand_over_access))
             for what, step in steps:
                 try:
                     step()
@@ -228,6 +230,12 @@ class StagingManager:
             self.untrack(self._group)
             self._group = None
 
+    def _hand_over_access(self) -> None:
+        if self._group is not None:
+            self.untrack(self._group)
+        if self._key is not None:
+            self.untrack(self._key[0])
+
     def _delete_key(self) -> None:
         if self._key is not None and self._key_created and not self.reuse_key:
             name, keyfile = self._key
@@ -257,7 +265,7 @@ class StagingManager:
             found = access.find_reusable_key(self.ec2, self.dot_directory()) if self.reuse_key else None
             if found is None:
                 name = f"staging-key-{secrets.token_hex(4)}"
-                tags = (self.run_tags.kept if self.reuse_key else self.run_tags.temporary)(Role.KEY)
+                tags = (self.run_tags.temporary if self._temporary_access() else self.run_tags.kept)(Role.KEY)
                 if not self.reuse_key:
                     self.track("key-pair", name)
                 found = (name, access.create_key_pair(self.ec2, self.dot_directory(), name, tags))
@@ -265,14 +273,17 @@ class StagingManager:
             self._key = found
         return self._key
 
+    def _temporary_access(self) -> bool:
+        """Whether a new key pair is temporary (tagged to expire): not when reused, nor when servers stay."""
+        return not self.reuse_key and self.on_exit == "terminate"
+
     def security_group(self) -> str:
         """This run's security group id (tcp/22 from ``ssh_cidr`` only), made on first use."""
         if self._group is None:
             cidr = self.ssh_cidr or access.caller_cidr(str(self.ec2.endpoint))
             name = f"staging-{self.run_id}"
-            self._group = access.create_security_group(
-                self.ec2, name, cidr, self.run_tags.temporary(Role.GROUP, name)
-            )
+            tag_fn = self.run_tags.temporary if self.on_exit == "terminate" else self.run_tags.kept
+            self._group = access.create_security_group(self.ec2, name, cidr, tag_fn(Role.GROUP, name))
             self.track("security-group", self._group)
         return self._group
 
