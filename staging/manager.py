@@ -508,24 +508,43 @@ class StagingManager:
             fs_tag = fstype if snapshot is None else ""  # a snapshot's own file system is found once attached
             volume = self._create_volume(name, zone, size, snapshot, fs_tag, mtpt, volume_type, temporary)
         self._volumes.append(volume)
-        host = server or self.get_server_in_zone(zone)
-        host.attach_volume(volume)
-        if ebs is None and snapshot is None:
-            if fstype != "raw":
-                self.reporter.step(f"making a {fstype} file system on {volume.volume}")
-                host.format_volume(volume, fstype, label=label, uuid=uuid)
+        try:
+            host = server or self.get_server_in_zone(zone)
+            host.attach_volume(volume)
+            if ebs is None and snapshot is None:
+                if fstype != "raw":
+                    self.reporter.step(f"making a {fstype} file system on {volume.volume}")
+                    host.format_volume(volume, fstype, label=label, uuid=uuid)
+                else:
+                    volume.fstype = "raw"
             else:
-                volume.fstype = "raw"
-        else:
-            volume.fstype = host.fstype_of(volume)
-            if volume.volume.tags.get(FSTYPE) != volume.fstype:
-                volume.volume.add_tags(**{FSTYPE: volume.fstype})
-            if snapshot is not None and int(volume.volume.size) > int(snapshot.volumeSize):
-                self.reporter.step(f"growing the file system of {volume.volume} to {volume.volume.size} GiB")
-                host.grow_filesystem(volume)
-        if mount and volume.fstype != "raw":
-            host.mount_volume(volume, mtpt)
+                volume.fstype = host.fstype_of(volume)
+                if volume.volume.tags.get(FSTYPE) != volume.fstype:
+                    volume.volume.add_tags(**{FSTYPE: volume.fstype})
+                if snapshot is not None and int(volume.volume.size) > int(snapshot.volumeSize):
+                    self.reporter.step(
+                        f"growing the file system of {volume.volume} to {volume.volume.size} GiB"
+                    )
+                    host.grow_filesystem(volume)
+            if mount and volume.fstype != "raw":
+                host.mount_volume(volume, mtpt)
+        except BaseException:
+            self._abandon(volume, created=ebs is None)
+            raise
         return volume
+
+    def _abandon(self, volume: StagingVolume, *, created: bool) -> None:
+        """Undo a half-done provision_volume: delete a volume it created, let go of one it found."""
+        try:
+            if created:
+                volume.delete()
+            elif volume.server is not None:
+                volume.detach()
+        except Exception as exc:
+            log.error("staging.volume_not_released", volume=str(volume), error=str(exc))
+        self.forget_volume(volume)
+        if not created:
+            self.untrack(str(volume))  # never ours to delete
 
     def _create_volume(
         self, name: str, zone: str, size: int | None, snapshot: Any, fstype: str, mtpt: str | None,

@@ -4,13 +4,17 @@ and two managers in two processes contending for one volume."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+import textwrap
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from staging import StagingManager
-from staging.tags import EXPIRES, RUN
+from staging import StagingManager, StagingServer, VolumeInUse
+from staging.tags import EXPIRES, NAME, RUN
 
 pytestmark = [pytest.mark.root]
 
@@ -101,3 +105,127 @@ def test_on_exit_stop_and_run(make_manager: Any, client: Any, tmp_path: Path, on
     assert later.get_server("keeper") is adopted and adopted.ssh("true")
     later.close()
     assert left_by(client, m)["instances"] == [f"{server} running"]  # not its run: left as found
+
+
+def result_lines(out: Any) -> list[dict[str, Any]]:
+    """The ``RESULT {json}`` lines a contender printed (a stream: up to the first one; text: all)."""
+    if isinstance(out, str):
+        return [json.loads(line[7:]) for line in out.splitlines() if line.startswith("RESULT ")]
+    for line in out:
+        if line.startswith("RESULT "):
+            return [json.loads(line[7:])]
+    raise AssertionError("the contender printed no result")
+
+
+CONTENDER = textwrap.dedent(
+    """
+    import json, sys, time
+    from pathlib import Path
+    import staging
+    from provisioning import EC2
+
+    endpoint, cidr, dotdir, volume_id, go = sys.argv[1:]
+    ec2 = EC2(endpoint=endpoint, region="us-east-1", access_key="sandbox", secret_key="sandbox")
+    with staging.StagingManager(ec2, ssh_cidr=cidr, dotdir=dotdir) as m:
+        m.get_server_in_zone("us-east-1a")
+        print("RESULT", json.dumps({"run": m.run_id}), flush=True)
+        while not Path(go).exists():
+            time.sleep(0.01)
+        try:
+            vol = m.provision_volume("contended", volume_id=volume_id, availability_zone="us-east-1a")
+            outcome = "attached"
+            vol.mkdir("written-by-" + m.run_id)
+        except staging.VolumeInUse:
+            outcome = "VolumeInUse"
+        managed = [v.name for v in m.volumes()]
+        print("RESULT", json.dumps({"outcome": outcome, "managed": managed}), flush=True)
+    """
+)
+
+
+def test_two_processes_never_hold_one_volume(
+    make_manager: Any, client: Any, cloud: Any, gateway: str, sweeper: Any, tmp_path: Path
+) -> None:
+    """Two managers in two processes race to attach one volume: one gets it, the other VolumeInUse."""
+    owner = make_manager()
+    vol = owner.provision_volume("contended", size=1, availability_zone="us-east-1a")
+    vol.detach()
+    go = tmp_path / "go"
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                CONTENDER,
+                cloud.endpoint,
+                f"{gateway}/32",
+                str(tmp_path / f"dot{n}"),
+                str(vol),
+                str(go),
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for n in range(2)
+    ]
+    try:
+        for proc in procs:
+            assert proc.stdout is not None
+            sweeper.runs.add(result_lines(proc.stdout)[0]["run"])
+        go.touch()
+        outcomes = [result_lines(proc.communicate(timeout=120)[0])[-1] for proc in procs]
+    finally:
+        for proc in procs:
+            proc.kill()
+            proc.wait()
+    assert sorted(o["outcome"] for o in outcomes) == ["VolumeInUse", "attached"]
+    loser = next(o for o in outcomes if o["outcome"] == "VolumeInUse")
+    assert loser["managed"] == []  # the refused volume is not left in the loser's hands
+    assert [p.returncode for p in procs] == [0, 0]
+    # The same race, made certain: the rival attaches between our check and our attach.
+    holder = make_manager()
+    racer = make_manager(server_class=RacingServer)
+    racer.get_server_in_zone("us-east-1a")
+    vid = str(vol)  # free again: the contenders' runs ended and took their servers with them
+    RacingServer.rival = lambda: holder.provision_volume(
+        "held", volume_id=vid, availability_zone="us-east-1a"
+    )
+    with pytest.raises(VolumeInUse):
+        racer.provision_volume("raced", volume_id=vid, availability_zone="us-east-1a")
+    assert racer.volumes() == [] and racer.find_volume_by_name("raced") is None
+    assert holder.find_volume_by_name("held") is not None
+    held = client.describe_volumes(VolumeIds=[vid])["Volumes"][0]["Attachments"]
+    assert [a["InstanceId"] for a in held] == [str(holder.servers()[0])]
+    # A volume another manager holds is refused before anything is tried.
+    with pytest.raises(VolumeInUse):
+        owner.provision_volume("contended-again", volume_id=vid, availability_zone="us-east-1a")
+    assert owner.find_volume_by_name("contended-again") is None
+
+
+class RacingServer(StagingServer):
+    """A server whose next attach_volume first lets a rival run (fault injection for the race)."""
+
+    rival: Callable[[], Any] | None = None
+
+    def attach_volume(self, volume: Any) -> str:
+        rival, RacingServer.rival = RacingServer.rival, None
+        if rival is not None:
+            rival()
+        return super().attach_volume(volume)
+
+
+class FailingFormat(StagingServer):
+    """A server whose mkfs fails (fault injection: a failure after the volume was created and attached)."""
+
+    def format_volume(self, volume: Any, fstype: str, **options: Any) -> None:
+        raise RuntimeError("injected mkfs failure")
+
+
+def test_failed_provision_leaves_nothing(make_manager: Any, client: Any) -> None:
+    """A volume provision_volume created is deleted again when a later step fails (here mkfs)."""
+    m = make_manager(server_class=FailingFormat)
+    with pytest.raises(RuntimeError, match="injected"):
+        m.provision_volume("failed", size=1, availability_zone="us-east-1a")
+    assert m.volumes() == []
+    named = [{"Name": f"tag:{NAME}", "Values": ["failed"]}]
+    assert client.describe_volumes(Filters=named)["Volumes"] == []
