@@ -125,7 +125,8 @@ class RetryPolicy:
             if attempt >= self.connect_attempts:
                 return None
             delay = self.CONNECT_BACKOFF[min(attempt, len(self.CONNECT_BACKOFF)) - 1]
-            of, level = self.connect_attempts, log.warning
+            of: int | None = self.connect_attempts
+            level = log.warning
         else:
             decided = self._decide(**kwargs)
             if decided is None or decided is False:  # False: botocore's "stop, and let no one else retry"
