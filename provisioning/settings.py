@@ -37,13 +37,12 @@ _ENDPOINT_EXAMPLES = "'http://127.0.0.1:5000' or 'https://ec2.eu-west-1.amazonaw
 
 @cache
 def known_regions() -> frozenset[str]:
-    """Every region name in botocore's endpoint data, over all partitions (aws, aws-cn, aws-us-gov, ...)."""
+    """Every region name in botocore's endpoint data, over all partitions (aws, aws-cn, aws-us-gov, ...).
+
+    Only the partitions' regions: the ``fips-...`` pseudo-regions some services list are left out.
+    """
     data = create_loader().load_data("endpoints")
-    names: set[str] = set()
-    for partition in data.get("partitions", []):
-        names.update(partition.get("regions", {}))
-        names.update(partition.get("services", {}).get("ec2", {}).get("endpoints", {}))
-    return frozenset(names)
+    return frozenset(name for part in data.get("partitions", []) for name in part.get("regions", {}))
 
 
 def check_region(region: str) -> str:
@@ -62,7 +61,6 @@ def check_region(region: str) -> str:
     hint = f"; did you mean {', '.join(close)}?" if close else ""
     raise ParameterError(
         f"region {region!r} is not an AWS region (botocore {botocore.__version__} knows {len(known)}){hint}"
-        " For another EC2-compatible cloud give endpoint=, which takes any region name."
     )
 
 
@@ -172,7 +170,12 @@ class AwsSettings:
         if not isinstance(region, str) or not _REGION.match(region):
             raise ParameterError(f"region {region!r} is not a region name such as 'us-east-1'")
         if endpoint is None and not any(env.get(v) for v in _ENDPOINT_VARIABLES):
-            check_region(region)
+            try:
+                check_region(region)
+            except ParameterError as exc:
+                raise ParameterError(
+                    f"{exc} For another EC2-compatible cloud give endpoint=, which takes any region name."
+                ) from None
         given["region"] = region
         if given.get("retry_mode", cls.retry_mode) not in ("standard", "adaptive", "legacy"):
             raise ParameterError(
