@@ -5,11 +5,8 @@ Everything here talks to loopback only: a refused port, or a small HTTP server t
 
 from __future__ import annotations
 
-import http.server
 import socket
-import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -106,51 +103,19 @@ def test_connect_attempts_is_a_setting() -> None:
         EC2(endpoint="http://127.0.0.1:9", connect_attempts=0)
 
 
-class _AlwaysThrottle(http.server.BaseHTTPRequestHandler):
-    calls = 0
-
-    def do_POST(self) -> None:
-        type(self).calls += 1
-        self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        body = (
-            b"<Response><Errors><Error><Code>RequestLimitExceeded</Code><Message>Request limit exceeded."
-            b"</Message></Error></Errors><RequestID>r1</RequestID></Response>"
-        )
-        self.send_response(503)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
-@pytest.fixture
-def always_throttling() -> Iterator[str]:
-    """A loopback endpoint that answers every call with RequestLimitExceeded."""
-    _AlwaysThrottle.calls = 0
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _AlwaysThrottle)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
 def test_throttling_keeps_botocores_eight_attempts(
-    always_throttling: str, monkeypatch: pytest.MonkeyPatch
+    throttling_server: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Throttling still gets botocore's standard policy (8 attempts, its back-off), each retry logged."""
     import botocore.endpoint
 
     waits: list[float] = []
     monkeypatch.setattr(botocore.endpoint.time, "sleep", waits.append)  # botocore's back-off, not slept
-    ec2 = EC2(endpoint=always_throttling, region="us-east-1")
+    throttling_server.throttled = 100
+    ec2 = EC2(endpoint=throttling_server.endpoint, region="us-east-1")
     with capture_logs() as logs, pytest.raises(ThrottledError):
         ec2.describe_regions()
-    assert _AlwaysThrottle.calls == 8
+    assert throttling_server.calls == 8
     retries = [e for e in logs if e["event"] == "aws.retry"]
     assert [(e["attempt"], e["of"], e["reason"], e["log_level"]) for e in retries] == [
         (n, 8, "RequestLimitExceeded", "info") for n in range(1, 8)
