@@ -19,7 +19,7 @@ from typing import Any
 
 import botocore.session
 from botocore.config import Config
-from botocore.exceptions import EndpointConnectionError
+from botocore.exceptions import ConnectionError as BotoConnectionError
 from botocore.retries import standard
 
 from ._log import get_logger
@@ -121,7 +121,7 @@ class RetryPolicy:
         """The ``needs-retry`` handler: seconds to wait before the next attempt, or None to stop."""
         attempt = int(kwargs["attempts"])
         exc = kwargs.get("caught_exception")
-        if isinstance(exc, EndpointConnectionError):
+        if isinstance(exc, BotoConnectionError):
             if attempt >= self.connect_attempts:
                 return None
             delay = self.CONNECT_BACKOFF[min(attempt, len(self.CONNECT_BACKOFF)) - 1]
@@ -148,7 +148,7 @@ class RetryPolicy:
 
 def _reason(exc: BaseException | None, response: Any) -> str:
     """Why an attempt failed, in a few words: an exception's class, else the AWS error code or HTTP status."""
-    if isinstance(exc, EndpointConnectionError):
+    if isinstance(exc, BotoConnectionError):
         return connection_problem(exc)
     if exc is not None:
         return type(exc).__name__

@@ -175,7 +175,8 @@ def connection_problem(exc: BaseException) -> str:
     cause = getattr(exc, "kwargs", {}).get("error")
     if cause is None:
         return type(exc).__name__
-    return _CONNECTION_PREFIX.sub("", str(cause)) or type(cause).__name__
+    texts = [arg for arg in getattr(cause, "args", ()) if isinstance(arg, str)]  # urllib3: (connection, text)
+    return _CONNECTION_PREFIX.sub("", texts[-1] if texts else str(cause)) or type(cause).__name__
 
 
 @contextmanager
@@ -197,7 +198,7 @@ def translate(operation: str | None = None, endpoint: str | None = None) -> Iter
             f"{exc}. Pass access_key=/secret_key= (or security_token=), set EC2_ACCESS_KEY/EC2_SECRET_KEY "
             "or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or configure an AWS profile."
         ) from exc
-    except (bce.EndpointConnectionError, bce.ReadTimeoutError) as exc:
+    except (bce.ConnectionError, bce.ReadTimeoutError) as exc:  # refused, unresolvable, timed out, TLS
         url = exc.kwargs.get("endpoint_url") or endpoint or "the endpoint"
         during = f" ({operation})" if operation else ""
         raise EndpointError(f"cannot reach {url}{during}: {connection_problem(exc)}") from exc

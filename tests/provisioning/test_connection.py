@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import socket
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -90,6 +91,41 @@ def test_refused_connection_surfaces_quickly_with_notices() -> None:
     ]
     assert all("Connection refused" in e["reason"] and e["endpoint"] == endpoint for e in retries)
     assert elapsed < 20  # loose: the default policy ends after ~1.5 s of back-off; it used to take 40-60 s
+
+
+@pytest.fixture
+def silent_port() -> Iterator[int]:
+    """A loopback port whose listener never accepts and whose queue is full: connections time out."""
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(0)
+        port: int = server.getsockname()[1]
+        fillers = [socket.socket() for _ in range(3)]
+        try:
+            for filler in fillers:
+                filler.setblocking(False)
+                filler.connect_ex(("127.0.0.1", port))  # the kernel drops SYNs beyond the full queue
+            yield port
+        finally:
+            for filler in fillers:
+                filler.close()
+
+
+def test_connect_timeout_is_a_connection_failure(silent_port: int) -> None:
+    """A connection that times out gets the few connection attempts too; EndpointError says it timed out."""
+    ec2 = EC2(
+        endpoint=f"http://127.0.0.1:{silent_port}",
+        region="us-east-1",
+        connect_timeout=0.5,
+        connect_attempts=2,
+    )
+    with (
+        capture_logs() as logs,
+        pytest.raises(EndpointError, match=r"DescribeRegions\): Connection to .* timed out"),
+    ):
+        ec2.describe_regions()
+    retries = [e for e in logs if e["event"] == "aws.retry"]
+    assert [(e["attempt"], e["of"]) for e in retries] == [(1, 2)] and "timed out" in retries[0]["reason"]
 
 
 def test_connect_attempts_is_a_setting() -> None:
