@@ -20,8 +20,10 @@ from typing import Any
 import structlog
 
 from staging.sandbox._api import DEFAULT_REGIONS, Sandbox
-from staging.sandbox.errors import CLI_NAME, SandboxError
+from staging.sandbox.errors import SandboxError
 from staging.sandbox.faults import Faults
+
+__all__ = ["main", "program_name"]
 
 #: The state directory when neither --state-dir nor $VMEC2_SANDBOX_DIR names one.
 BUILTIN_STATE_DIR = "/var/tmp/vmec2-sandbox"
@@ -193,9 +195,6 @@ def _up(args: argparse.Namespace) -> None:
             print(f"# image {name} in {region}: {image_id}")
     for key, value in cloud.env().items():
         print(f"export {key}={shlex.quote(value)}")
-
-
-__all__ = ["CLI_NAME", "main", "program_name"]
 
 if __name__ == "__main__":
     sys.exit(main())
