@@ -196,5 +196,6 @@ def _up(args: argparse.Namespace) -> None:
     for key, value in cloud.env().items():
         print(f"export {key}={shlex.quote(value)}")
 
+
 if __name__ == "__main__":
     sys.exit(main())
