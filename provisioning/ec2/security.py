@@ -24,6 +24,39 @@ log = get_logger(__name__)
 
 _ANY = {"any", "all", "*", "-1"}
 
+#: The service names rules use most, so they resolve where ``/etc/services`` is missing (minimal and
+#: container images lack Debian's ``netbase``); other names go to ``getservbyname``. IANA's numbers.
+_SERVICE_PORTS = {
+    "ftp": 21,
+    "ssh": 22,
+    "telnet": 23,
+    "smtp": 25,
+    "domain": 53,
+    "dns": 53,
+    "http": 80,
+    "pop3": 110,
+    "ntp": 123,
+    "imap": 143,
+    "snmp": 161,
+    "ldap": 389,
+    "https": 443,
+    "smtps": 465,
+    "submission": 587,
+    "ldaps": 636,
+    "imaps": 993,
+    "pop3s": 995,
+    "ms-sql-s": 1433,
+    "openvpn": 1194,
+    "nfs": 2049,
+    "mysql": 3306,
+    "rdp": 3389,
+    "ms-wbt-server": 3389,
+    "postgresql": 5432,
+    "postgres": 5432,
+    "redis": 6379,
+    "http-alt": 8080,
+}
+
 
 def _ports(protocol: str, port: int | str | None) -> tuple[int, int] | None:
     """``(from, to)`` for a VM::EC2 port: ``22``, ``"8000..8010"``, ``"8000-8010"``, ``"ssh"`` or None."""
@@ -38,10 +71,12 @@ def _ports(protocol: str, port: int | str | None) -> tuple[int, int] | None:
             return int(low), int(high)
     if text.isdigit():
         return int(text), int(text)
-    try:
-        number = socket.getservbyname(text, protocol if protocol in ("tcp", "udp") else "tcp")
-    except OSError as exc:
-        raise ParameterError(f"unknown port or service name {port!r}") from exc
+    number = _SERVICE_PORTS.get(text.lower())
+    if number is None:
+        try:
+            number = socket.getservbyname(text, protocol if protocol in ("tcp", "udp") else "tcp")
+        except OSError as exc:
+            raise ParameterError(f"unknown port or service name {port!r}") from exc
     return number, number
 
 

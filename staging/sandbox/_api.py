@@ -17,6 +17,8 @@ from typing import Any
 
 import structlog
 
+from provisioning.errors import ParameterError
+from provisioning.settings import check_region
 from staging.sandbox._preflight import check_environment
 from staging.sandbox._state import DAEMON_LOG, read_state
 from staging.sandbox._teardown import is_daemon, teardown
@@ -46,6 +48,9 @@ class Sandbox:
             ``/dev/xvdf``), inside the attached host only.
         port: Loopback port of the API (0: any free port).
         start_timeout: Seconds to wait for the daemon to come up.
+
+    Raises:
+        SandboxError: A region that is not an AWS region (checked here, before anything exists).
     """
 
     def __init__(
@@ -60,7 +65,7 @@ class Sandbox:
         start_timeout: float = 60.0,
     ) -> None:
         self.state_dir = Path(state_dir).absolute()
-        self.regions = list(regions)
+        self.regions = [_aws_region(region) for region in regions]
         self.faults = faults or Faults()
         self.login_user = login_user
         self.legacy_devices = legacy_devices
@@ -75,7 +80,7 @@ class Sandbox:
         sandbox = cls(state_dir)
         sandbox._state = read_state(sandbox.state_dir)
         if not sandbox._state:
-            raise SandboxError(f"no sandbox in {sandbox.state_dir}")
+            raise SandboxError(f"no sandbox is up in {sandbox.state_dir}", next_command=sandbox._cli("up"))
         sandbox.regions = list(sandbox._state.get("regions", sandbox.regions))
         sandbox.login_user = str(sandbox._state.get("login_user", sandbox.login_user))
         return sandbox
@@ -92,8 +97,13 @@ class Sandbox:
         check_environment()
         Faults.from_dict(self.faults.to_dict())  # a bad value fails here, before anything exists
         existing = read_state(self.state_dir)
+        if existing and self._daemon_running(existing):
+            raise SandboxError(f"a sandbox is already up in {self.state_dir}", next_command=self._cli("down"))
         if existing:
-            raise SandboxError(f"{self.state_dir} already holds a sandbox; run 'down --force' on it first")
+            raise SandboxError(
+                f"{self.state_dir} holds what a crashed sandbox left",
+                next_command=self._cli("down", "--force"),
+            )
         self.state_dir.mkdir(parents=True, exist_ok=True)
         if any(self.state_dir.iterdir()):
             raise SandboxError(f"{self.state_dir} is not empty")
@@ -165,23 +175,37 @@ class Sandbox:
             return ""
         return "\n".join(text.splitlines()[-lines:])
 
-    def stop(self, *, force: bool = False) -> None:
+    def stop(self, *, force: bool = False) -> bool:
         """Remove everything the sandbox made (daemon, hosts, loop devices, network, user, files).
 
         Args:
             force: Also clean up when the daemon is no longer running (after a crash).
 
+        Returns:
+            Whether there was a sandbox (or its remains) to remove; False when none was up.
+
         Raises:
             SandboxError: The daemon is gone and ``force`` is false.
         """
         state = read_state(self.state_dir)
-        pid = state.get("daemon_pid")
-        if state and not force and not (isinstance(pid, int) and is_daemon(pid, self.state_dir)):
-            raise SandboxError(f"the sandbox daemon in {self.state_dir} is not running; use down --force")
+        if state and not force and not self._daemon_running(state):
+            raise SandboxError(
+                f"the sandbox daemon in {self.state_dir} is not running",
+                next_command=self._cli("down", "--force"),
+            )
         teardown(self.state_dir)
         if self._proc is not None:
             self._proc.wait()  # the daemon is our child when we started it: collect it
             self._proc = None
+        return bool(state)
+
+    def _daemon_running(self, state: dict[str, Any]) -> bool:
+        pid = state.get("daemon_pid")
+        return isinstance(pid, int) and is_daemon(pid, self.state_dir)
+
+    def _cli(self, *command: str) -> tuple[str, ...]:
+        """The arguments of the command line's ``command`` on this sandbox (a ``next_command``)."""
+        return (*command, "--state-dir", str(self.state_dir))
 
     def __enter__(self) -> Sandbox:
         return self.start()
@@ -262,7 +286,7 @@ class Sandbox:
             raise SandboxError(f"the sandbox refused {name}: {detail}") from exc
         except OSError as exc:
             raise SandboxError(
-                f"the sandbox daemon does not answer ({exc}); 'down --force' cleans up"
+                f"the sandbox daemon does not answer ({exc})", next_command=self._cli("down", "--force")
             ) from exc
 
     def status(self) -> dict[str, Any]:
@@ -278,3 +302,11 @@ class Sandbox:
     def drop_ssh_connections(self, instance_id: str) -> int:
         """Cut every SSH session of an instance's host (sshd keeps listening); returns how many died."""
         return int(self._control("drop-connections", {"instance_id": instance_id})["dropped"])
+
+
+def _aws_region(region: str) -> str:
+    """``region`` if it is an AWS region (moto serves those only); the error names the nearest ones."""
+    try:
+        return check_region(region)
+    except ParameterError as exc:
+        raise SandboxError(str(exc)) from exc
