@@ -102,7 +102,7 @@ def delete_key_pair(ec2: Any, name: str, keyfile: Path | None) -> None:
 
 
 def create_security_group(ec2: Any, name: str, cidr: str, tags: dict[str, str]) -> str:
-    """A group that lets tcp/22 in from ``cidr`` only; returns its id."""
+    """A group that lets tcp/22 in from ``cidr`` and from its own members only; returns its id."""
     group = ec2.create_security_group(
         name, "SSH from the caller only, created by staging (deleted at the end of the run)",
         tag_specifications=tags,
@@ -113,7 +113,9 @@ def create_security_group(ec2: Any, name: str, cidr: str, tags: dict[str, str]) 
             group_id=group_id,
             ip_permissions=[
                 {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22,
-                 "IpRanges": [{"CidrIp": cidr, "Description": "staging ssh from the caller"}]}
+                 "IpRanges": [{"CidrIp": cidr, "Description": "staging ssh from the caller"}],
+                 # server-to-server copies (rsync between two staging servers of the run)
+                 "UserIdGroupPairs": [{"GroupId": group_id, "Description": "staging servers of this run"}]}
             ],
         )  # fmt: skip
     except BaseException:

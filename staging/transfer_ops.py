@@ -73,6 +73,20 @@ def _resolve(manager: StagingManager, where: Location, spec: str) -> _End:
     )
 
 
+def _peer_address(source: StagingServer | None, dest: StagingServer | None) -> str | None:
+    """How a source server reaches a destination server: its private address inside one VPC.
+
+    The run's security group lets its own members in; on AWS such a rule matches traffic between private
+    addresses only (a packet to a public address arrives from the sender's public address). Elsewhere (None)
+    the destination's public address is used.
+    """
+    if source is None or dest is None:
+        return None
+    same_vpc = source.instance.vpcId and source.instance.vpcId == dest.instance.vpcId
+    private = dest.instance.privateIpAddress
+    return str(private) if same_vpc and private else None
+
+
 def _options(fields: dict[str, Any]) -> RsyncOptions:
     unknown = sorted(set(fields) - _OPTION_FIELDS)
     if unknown:
@@ -122,6 +136,7 @@ def rsync_paths(
             sudo_src=src_server is not None,
             progress=report,
             timeout=timeout,
+            dest_address=_peer_address(src_server, dest.server),
         )
     finally:
         manager.reporter.transfer_done()
