@@ -8,8 +8,8 @@ A fenced block with a language is code; its first line says what happens to it:
 - ``# runs on the sandbox ...`` (``sh``): run with ``bash -eu`` from the repository's root, as root, with
   ``VMEC2_SANDBOX_DIR`` in a temporary directory (skipped where a sandbox cannot run);
 - any other ``python`` block: run as a script with this interpreter from the repository's root;
-- a ``text`` block whose first line starts with ``# output`` is the output of the block before it, line by
-  line, where ``…`` stands for any run of characters.
+- a ``text`` block whose first line starts with ``# output`` is the output (stdout) of the python or sandbox
+  block before it, line by line, where ``…`` stands for any run of characters.
 
 Blocks without a language (diagrams) are not code. The shell commands run with this interpreter's
 environment first on PATH (as ``.venv/bin`` would be), so ``python3`` and ``vmec2-sandbox`` are this
@@ -90,14 +90,21 @@ def matches(expected: str, actual: str) -> bool:
 
 @pytest.fixture
 def bin_dir(tmp_path: Path) -> Path:
-    """A directory to put first on PATH: ``python3``/``python`` and ``vmec2-sandbox`` of this checkout."""
+    """A directory to put first on PATH: ``python3``/``python`` and the console scripts of this checkout."""
     bin_ = tmp_path / "bin"
     bin_.mkdir()
     for name in ("python3", "python"):
         (bin_ / name).symlink_to(sys.executable)
-    script = bin_ / "vmec2-sandbox"
-    script.write_text(f'#!/bin/sh\nexec {shlex.quote(sys.executable)} -m staging.sandbox "$@"\n')
-    script.chmod(0o755)
+    commands = {
+        "vmec2-sandbox": "staging.sandbox",
+        "sync_to_snapshot": "scripts.sync_to_snapshot",
+        "sync_from_snapshot": "scripts.sync_from_snapshot",
+        "staging": "scripts.gc",
+    }
+    for name, module in commands.items():
+        script = bin_ / name
+        script.write_text(f'#!/bin/sh\nexec {shlex.quote(sys.executable)} -m {module} "$@"\n')
+        script.chmod(0o755)
     return bin_
 
 
@@ -131,7 +138,8 @@ def test_every_code_block_says_how_it_runs(block: Block) -> None:
     if block.language == "text":
         assert block.marker.startswith(OUTPUT), f"{block.id}: a text block with a language is an output block"
         before = BLOCKS[BLOCKS.index(block) - 1]
-        assert before.language == "python" and not before.marker.startswith(ILLUSTRATIVE)
+        assert before.language == "python" or before.marker.startswith(SANDBOX)
+        assert not before.marker.startswith(ILLUSTRATIVE)
         return
     assert block.language in RUNNABLE_LANGUAGES, f"{block.id}: unknown language {block.language!r}"
     if block.marker.startswith(ILLUSTRATIVE):
@@ -207,7 +215,15 @@ def test_sandbox_block_runs(block: Block, bin_dir: Path, tmp_path: Path) -> None
             timeout=300,
         )
         assert result.returncode == 0, f"{block.id} failed:\n{result.stdout}\n{result.stderr}"
-        assert "debian-12-amd64-sandbox" in result.stdout  # the block's describe_images reached the sandbox
+        expected = expected_output(block)
+        if expected is not None:
+            assert matches(expected, result.stdout), (
+                f"{block.id} printed:\n{result.stdout}\nexpected:\n{expected}"
+            )
+        else:
+            assert (
+                "debian-12-amd64-sandbox" in result.stdout
+            )  # the block's describe_images reached the sandbox
         assert not state_dir.exists(), "the block's `down` left the sandbox's directory"
     finally:
         subprocess.run(
