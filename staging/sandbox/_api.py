@@ -15,17 +15,16 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-import structlog
-
 from provisioning.errors import ParameterError
 from provisioning.settings import check_region
+from staging._log import get_logger
 from staging.sandbox._preflight import check_environment
 from staging.sandbox._state import DAEMON_LOG, read_state
 from staging.sandbox._teardown import is_daemon, teardown
 from staging.sandbox.errors import SandboxError
 from staging.sandbox.faults import Faults
 
-log = structlog.stdlib.get_logger(__name__)
+log = get_logger(__name__)
 
 DEFAULT_REGIONS = ("us-east-1", "us-west-2")
 #: Fake credentials the sandbox accepts (moto accepts any).

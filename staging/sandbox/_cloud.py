@@ -16,8 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import structlog
-
+from staging._log import get_logger
 from staging.sandbox._firewall import refresh_firewalls
 from staging.sandbox._hosts import Attachment, Host
 from staging.sandbox._net import Network, create_host_net, delete_host_net, host_addresses
@@ -27,7 +26,7 @@ from staging.sandbox._volumes import VolumeStore, loop_attach, loop_detach, loop
 from staging.sandbox.errors import SandboxError
 from staging.sandbox.faults import Faults
 
-log = structlog.stdlib.get_logger(__name__)
+log = get_logger(__name__)
 
 Moto = Any  # moto's model objects are untyped; this alias marks where one is expected.
 

@@ -15,8 +15,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-import structlog
-
+from staging._log import get_logger
 from staging.sandbox import _shared
 from staging.sandbox._net import (
     choose_network,
@@ -30,7 +29,7 @@ from staging.sandbox._state import StateFile
 from staging.sandbox._system import become_subreaper, machine_lock
 from staging.sandbox.faults import Faults
 
-log = structlog.stdlib.get_logger(__name__)
+log = get_logger(__name__)
 
 #: moto settings the sandbox relies on (validation on like AWS, no 1,300 default AMIs).
 MOTO_ENV = {

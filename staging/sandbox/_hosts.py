@@ -18,14 +18,13 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import structlog
-
+from staging._log import get_logger
 from staging.sandbox import _shared
 from staging.sandbox._net import netns_pids
 from staging.sandbox._system import run
 from transfer.sshd import SshdServer
 
-log = structlog.stdlib.get_logger(__name__)
+log = get_logger(__name__)
 
 #: Where Nitro instances expose an EBS volume, by its id without the dash.
 BY_ID_PREFIX = "/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_"

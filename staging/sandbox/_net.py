@@ -15,12 +15,11 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-import structlog
-
+from staging._log import get_logger
 from staging.sandbox._system import run
 from staging.sandbox.errors import SandboxError
 
-log = structlog.stdlib.get_logger(__name__)
+log = get_logger(__name__)
 
 #: Ranges the sandbox picks its /24 from, in order: shared address space, then the benchmarking range.
 CANDIDATE_RANGES = ("100.64.0.0/10", "198.18.0.0/15")

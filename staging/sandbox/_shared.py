@@ -19,11 +19,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import structlog
-
+from staging._log import get_logger
 from staging.sandbox._system import machine_lock, run
 
-log = structlog.stdlib.get_logger(__name__)
+log = get_logger(__name__)
 
 REGISTRY = Path("/run/vmec2-sandbox")
 SUDOERS = Path("/etc/sudoers.d/vmec2-sandbox")

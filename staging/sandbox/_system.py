@@ -12,11 +12,10 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
-import structlog
-
+from staging._log import get_logger
 from staging.sandbox.errors import SandboxError
 
-log = structlog.stdlib.get_logger(__name__)
+log = get_logger(__name__)
 
 #: sbin directories are not on every user's PATH, but the tools we need live there.
 SEARCH_PATH = os.pathsep.join(

@@ -9,8 +9,7 @@ import signal
 import time
 from pathlib import Path
 
-import structlog
-
+from staging._log import get_logger
 from staging.sandbox import _shared
 from staging.sandbox._net import delete_host_net, delete_link, list_netns, netns_pids
 from staging.sandbox._state import DAEMON_LOG, STATE_FILE, read_state
@@ -18,7 +17,7 @@ from staging.sandbox._system import pid_alive, pid_argv, run, terminate_pid
 from staging.sandbox._volumes import loop_detach, loops_backed_under
 from staging.sandbox.errors import EnvironmentProblem, SandboxError
 
-log = structlog.stdlib.get_logger(__name__)
+log = get_logger(__name__)
 
 
 def is_daemon(pid: int, state_dir: Path) -> bool:

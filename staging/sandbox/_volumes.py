@@ -12,11 +12,10 @@ import json
 import os
 from pathlib import Path
 
-import structlog
-
+from staging._log import get_logger
 from staging.sandbox._system import run
 
-log = structlog.stdlib.get_logger(__name__)
+log = get_logger(__name__)
 
 GIB = 1024**3
 

@@ -20,15 +20,14 @@ from typing import Any
 from urllib.parse import parse_qs
 from xml.sax.saxutils import escape
 
-import structlog
-
+from staging._log import get_logger
 from staging.sandbox._cloud import SandboxCloud
 from staging.sandbox._limits import request_problem
 from staging.sandbox._net import gateway
 from staging.sandbox._system import reap_orphans
 from staging.sandbox.faults import Faults
 
-log = structlog.stdlib.get_logger(__name__)
+log = get_logger(__name__)
 
 StartResponse = Callable[..., Any]
 WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
