@@ -11,6 +11,7 @@ Both are no-ops outside the main thread (Python delivers signals only there).
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import threading
@@ -49,6 +50,21 @@ def signals_raise() -> Iterator[None]:
         signal.signal(signal.SIGINT, old_int)
 
 
+def _say(out: Any, text: str) -> None:
+    """Write one line from a signal handler, straight to the stream's file descriptor.
+
+    The handler may run while the main code is inside a write to the same stream, and Python refuses a
+    reentrant write to a buffered stream (``RuntimeError: reentrant call``), which then aborted the cleanup
+    step the signal landed in. A stream without a descriptor (a test's StringIO) is printed to.
+    """
+    try:
+        fd = out.fileno()
+    except (AttributeError, OSError, ValueError):
+        print(text, file=out, flush=True)
+        return
+    os.write(fd, (text + "\n").encode(errors="replace"))
+
+
 @contextmanager
 def shielded(leftovers: Callable[[], list[str]], *, stream: Any = None) -> Iterator[None]:
     """Run a cleanup that one more Ctrl-C does not abandon; a second one prints what is left and gives up.
@@ -67,11 +83,11 @@ def shielded(leftovers: Callable[[], list[str]], *, stream: Any = None) -> Itera
         nonlocal presses
         presses += 1
         if presses == 1:
-            print("staging: cleaning up, please wait (interrupt again to give up)", file=out, flush=True)
+            _say(out, "staging: cleaning up, please wait (interrupt again to give up)")
             return
         left = leftovers()
-        print("staging: cleanup abandoned; still left: " + (", ".join(left) or "nothing known"), file=out)
-        print("staging: remove them with: staging gc --delete", file=out, flush=True)
+        _say(out, "staging: cleanup abandoned; still left: " + (", ".join(left) or "nothing known"))
+        _say(out, "staging: remove them with: staging gc --delete")
         raise KeyboardInterrupt("cleanup abandoned")
 
     old_int = signal.signal(signal.SIGINT, on_signal)
