@@ -140,6 +140,10 @@ def test_volume_to_volume_same_server_and_two_servers(
     assert far.stats.files_transferred >= len(sums)
     assert sums_on(c.server, f"{c.mtpt}/t") == sums
     assert same_inode(c.server, f"{c.mtpt}/t/top.txt", f"{c.mtpt}/t/sub/hard.txt")
+    # Server to server: the run's group admits its own members (the sandbox enforces groups as AWS does).
+    group = manager.security_group()
+    rules = manager.ec2.describe_security_groups(group)[0].ipPermissions
+    assert any(p.fromPort == 22 and group in [g.groupId for g in p.groups] for p in rules)
     # The one-time key is gone from the destination.
     keys = c.server.run(["cat", ".ssh/authorized_keys"], check=False).stdout
     assert "transfer-rsync-" not in keys
