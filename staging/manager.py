@@ -394,7 +394,7 @@ class StagingManager:
         """Stop ``servers`` at once and wait until they are stopped."""
         running = [s for s in servers if s.instance.instanceState.name in ("pending", "running")]
         for server in running:
-            self._unmount_all(server)
+            server.unmount_all(forget_devices=True)
             server.close()
         if running:
             self.ec2.stop_instances([s.instance for s in running])
@@ -418,7 +418,7 @@ class StagingManager:
         for server in doomed:
             if unmount:
                 with contextlib.suppress(Exception):
-                    self._unmount_all(server)
+                    server.unmount_all()
             server.close()
         self.reporter.step("terminating " + ", ".join(str(s) for s in doomed))
         self.ec2.terminate_instances([s.instance for s in doomed])
@@ -429,11 +429,6 @@ class StagingManager:
                 volume.server, volume.device, volume.mtdev, volume.mounted = None, None, None, False
             self._servers.remove(server)
             self.untrack(str(server))
-
-    def _unmount_all(self, server: StagingServer) -> None:
-        for volume in server.volumes():
-            if volume.mounted:
-                server.unmount_volume(volume)
 
     # --- volumes -----------------------------------------------------------------------------------------
     def provision_volume(

@@ -209,13 +209,24 @@ class StagingServer:
 
     def stop(self, *, wait: bool = True) -> None:
         """Stop the server (mounted volumes are unmounted first)."""
-        for volume in self.volumes():
-            if volume.mounted:
-                self.unmount_volume(volume)
+        self.unmount_all(forget_devices=True)
         self.close()
         self.instance.stop()
         if wait:
             self.manager.wait_for(self.instance, "stopped", f"{self} to stop")
+
+    def unmount_all(self, *, forget_devices: bool = False) -> None:
+        """Unmount every staging volume of this server.
+
+        Args:
+            forget_devices: Also forget their block devices (before a stop: a restart may number them
+                differently; they are found again by volume id when next mounted).
+        """
+        for volume in self.volumes():
+            if volume.mounted:
+                self.unmount_volume(volume)
+            if forget_devices:
+                volume.mtdev = None
 
     def terminate(self, *, wait: bool = True) -> None:
         """Terminate the server; its volumes are unmounted first and stay (detached by EC2)."""
@@ -313,9 +324,15 @@ class StagingServer:
         return parse_blkid(result.stdout).get("TYPE", "raw") if result.ok else "raw"
 
     def mount_volume(self, volume: StagingVolume, mtpt: str | None = None, *, readonly: bool = False) -> str:
-        """Mount an attached volume (at ``mtpt``, its previous place or ``/mnt/Staging/<name>``)."""
-        if volume.server is not self or not volume.mtdev:
+        """Mount an attached volume (at ``mtpt``, its previous place or ``/mnt/Staging/<name>``).
+
+        A volume attached here whose block device is not known (found by ``scan_region``, or after a
+        restart) is located by its volume id; if it is mounted already, that mount is adopted.
+        """
+        if volume.server is not self:
             self.attach_volume(volume)
+        elif not volume.mtdev:
+            self._locate(volume)
         if volume.mounted:
             return str(volume.mtpt)
         target = mtpt or volume.mtpt or default_mtpt(volume.name)
@@ -330,6 +347,14 @@ class StagingServer:
         self.run(mount_argv(str(volume.mtdev), target, options=options), sudo=True)
         volume.mtpt, volume.mounted = target, True
         return target
+
+    def _locate(self, volume: StagingVolume) -> None:
+        """Find the block device of a volume attached here, and where it is mounted (if it is)."""
+        volume.mtdev = find_block_device(self.connection, str(volume.volume), volume.device, timeout=60)
+        where = self.run(["findmnt", "-n", "-o", "TARGET", "--source", volume.mtdev], check=False)
+        targets = where.stdout.splitlines() if where.ok else []
+        if targets:
+            volume.mtpt, volume.mounted = targets[0], True
 
     def unmount_volume(self, volume: StagingVolume) -> None:
         """Unmount (flushing everything to the volume)."""
