@@ -422,14 +422,19 @@ class StagingServer:
 
     # --- files -------------------------------------------------------------------------------------------
     def put(self, *args: str | os.PathLike[str], **options: Any) -> Any:
-        """Copy local sources to a path on this server: ``put(src..., dest)``."""
+        """Copy local sources to a path on this server: ``put(src..., dest)`` (paths on the server itself)."""
         *sources, dest = (os.fspath(a) for a in args)
-        return self.manager.rsync(*sources, f"{self.name}:{dest}", **options)
+        return self.manager.rsync(*sources, f"{self.instance_id}:{dest}", **options)
 
     def get(self, *args: str | os.PathLike[str], **options: Any) -> Any:
         """Copy paths on this server to a local destination: ``get(src..., dest)``."""
         *sources, dest = (os.fspath(a) for a in args)
-        return self.manager.rsync(*(f"{self.name}:{s}" for s in sources), dest, **options)
+        return self.manager.rsync(*(f"{self.instance_id}:{s}" for s in sources), dest, **options)
+
+    @property
+    def instance_id(self) -> str:
+        """The instance id (how :meth:`put`/:meth:`get` name this server: a volume may bear its name)."""
+        return str(self.instance)
 
     def rsync(self, *args: str, **options: Any) -> Any:
         """The manager's :meth:`~StagingManager.rsync` (any path forms)."""

@@ -109,6 +109,18 @@ def test_server_name_and_instance_id(
     assert (tmp_path / "got.txt").read_bytes() == b"top\n"
 
 
+def test_server_put_get_with_a_volume_of_the_same_name(manager: StagingManager, tmp_path: Path) -> None:
+    """server.put/get address the server itself even when a volume bears the server's name."""
+    server = manager.provision_server("clash", availability_zone="us-east-1a")
+    vol = manager.provision_volume("clash", size=1, server=server)
+    (tmp_path / "f").write_text("server side\n")
+    server.put(tmp_path / "f", "/home/admin/clash.txt")
+    assert server.scmd("cat", "/home/admin/clash.txt") == "server side\n"
+    assert "clash.txt" not in vol.ls()
+    server.get("/home/admin/clash.txt", tmp_path / "back")
+    assert (tmp_path / "back").read_text() == "server side\n"
+
+
 def test_local_names_with_colons(manager: StagingManager, tmp_path: Path, monkeypatch: Any) -> None:
     """``./a:b`` is a local file (and a bare ``a:b`` that names nothing is refused with a hint)."""
     vol = manager.provision_volume("rs-colon", size=1, availability_zone="us-east-1a")

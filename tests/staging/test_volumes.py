@@ -132,6 +132,7 @@ def test_snapshots_and_volumes_from_them(manager: StagingManager, client: Any, t
     assert grown.server is not None and grown.server.zone == "us-east-1b"
     assert df_kib(grown) > 2.5 * 1024 * 1024
     assert sha_on(grown, "payload.bin") == digest
+    assert "still-writable" not in grown.ls()  # the frozen snapshot is of its moment
     same = manager.provision_volume("from-snap-same", snapshot_id=str(plain), availability_zone="us-east-1a")
     assert same.size == 1 and sha_on(same, "payload.bin") == digest
     bigger = grown.create_snapshot()
