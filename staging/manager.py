@@ -45,9 +45,15 @@ _NAME_RE = re.compile(r"[A-Za-z0-9_.,&-]+")
 MAX_VOLUME_GIB = 16384
 
 
+#: Names rsync paths would read as a volume or instance id (``vol-0123:/path``), not as a name.
+_ID_LIKE_RE = re.compile(r"(vol|i)-[0-9a-f]+")
+
+
 def _check_name(name: str, what: str) -> str:
     if not _NAME_RE.fullmatch(name):
         raise StagingParameterError(f"bad {what} name {name!r}: use letters, digits and _.,&-")
+    if _ID_LIKE_RE.fullmatch(name):
+        raise StagingParameterError(f"bad {what} name {name!r}: it reads as an id in rsync paths")
     return name
 
 
@@ -309,6 +315,8 @@ class StagingManager:
     ) -> StagingServer:
         """Launch a new staging server and wait until SSH answers (always a new one)."""
         name = _check_name(name or f"server-{secrets.token_hex(4)}", "server")
+        if self.find_server_by_name(name) is not None:
+            raise StagingParameterError(f"a server named {name!r} is already managed (get_server reuses it)")
         image = find_image(self.ec2, image_name or self.image_name, architecture or self.architecture)
         user = username or self.username or login_user(image)
         if not user:

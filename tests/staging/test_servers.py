@@ -6,6 +6,8 @@ from typing import Any
 
 import pytest
 
+from staging import StagingParameterError
+
 pytestmark = [pytest.mark.root]
 
 
@@ -27,6 +29,13 @@ def test_servers_in_two_zones_lookups_stop_start_terminate(make_manager: Any, cl
     c = m.get_server("gamma", availability_zone="us-east-1b")
     assert c.name == "gamma" and c.zone == "us-east-1b" and m.servers() == [a, b, c]
     assert a.ping() and a.is_up() and a.ssh("true") and not a.ssh("false")
+    # Names stay unambiguous: no second server of a name, no name that reads as an id in rsync paths.
+    for bad in ("alpha", "vol-0123abcd", "i-0123abcd"):
+        with pytest.raises(StagingParameterError):
+            m.provision_server(bad)
+    with pytest.raises(StagingParameterError):
+        m.provision_volume("vol-0123abcd", size=1)
+    assert len(m.servers()) == 3 and m.volumes() == []
 
     vol = a.add_volume(name="across-restart", size=1)
     assert vol.zone == "us-east-1a" and vol.mkdir("mark")
