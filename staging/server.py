@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from staging._log import get_logger
-from staging.errors import NoServerAvailable, StagingError, VolumeInUse
+from staging.errors import NoServerAvailable, StagingError, StagingParameterError, VolumeInUse
 from staging.tags import Role
 from transfer import CommandResult, HostKeyPins, SSHShell, find_block_device, missing_tools
 from transfer.commands import (
@@ -262,6 +262,7 @@ class StagingServer:
 
         Raises:
             VolumeInUse: Another server holds it (EC2 refused the attachment).
+            StagingParameterError: The volume is in another availability zone.
         """
         from provisioning import AWSError
 
@@ -271,8 +272,10 @@ class StagingServer:
             attachment = self.ec2.attach_volume(volume.volume, self.instance, device)
         except AWSError as exc:
             self._reserved.discard(device)
-            if exc.code in ("VolumeInUse", "IncorrectState", "InvalidVolume.ZoneMismatch"):
+            if exc.code in ("VolumeInUse", "IncorrectState"):
                 raise VolumeInUse(f"cannot attach {volume.volume} to {self}: {exc}") from exc
+            if exc.code == "InvalidVolume.ZoneMismatch":
+                raise StagingParameterError(f"cannot attach {volume.volume} to {self}: {exc}") from exc
             raise
         self.manager.wait_for(attachment, "attached", f"{volume.volume} to attach")
         volume.server, volume.device = self, device
