@@ -121,6 +121,29 @@ def test_server_put_get_with_a_volume_of_the_same_name(manager: StagingManager, 
     assert (tmp_path / "back").read_text() == "server side\n"
 
 
+def test_user_at_host(manager: StagingManager, tmp_path: Path, monkeypatch: Any) -> None:
+    """``user@host:/path`` goes through the caller's own ssh (here an ``ssh`` on PATH with its own config)."""
+    server = manager.get_server_in_zone("us-east-1a")
+    config = tmp_path / "ssh_config"
+    config.write_text(
+        f"Host {server.address}\n  IdentityFile {server.keyfile}\n  IdentitiesOnly yes\n  BatchMode yes\n"
+        f"  StrictHostKeyChecking accept-new\n  UserKnownHostsFile {tmp_path / 'known_hosts'}\n"
+    )
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "ssh").write_text(f'#!/bin/sh\nexec /usr/bin/ssh -F {config} "$@"\n')
+    (bin_dir / "ssh").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    (tmp_path / "f").write_text("foreign\n")
+    remote = f"{server.username}@{server.address}"
+    manager.rsync(str(tmp_path / "f"), f"{remote}:/home/admin/foreign.txt")
+    assert server.scmd("cat", "/home/admin/foreign.txt") == "foreign\n"
+    manager.rsync(f"{remote}:/home/admin/foreign.txt", str(tmp_path / "back"))
+    assert (tmp_path / "back").read_text() == "foreign\n"
+    with pytest.raises(StagingParameterError, match="user@host"):
+        manager.rsync(f"{remote}:/home/admin/foreign.txt", f"{server.instance_id}:/tmp/x")
+
+
 def test_local_names_with_colons(manager: StagingManager, tmp_path: Path, monkeypatch: Any) -> None:
     """``./a:b`` is a local file (and a bare ``a:b`` that names nothing is refused with a hint)."""
     vol = manager.provision_volume("rs-colon", size=1, availability_zone="us-east-1a")
