@@ -45,9 +45,15 @@ _NAME_RE = re.compile(r"[A-Za-z0-9_.,&-]+")
 MAX_VOLUME_GIB = 16384
 
 
+#: Names rsync paths would read as a volume or instance id (``vol-0123:/path``), not as a name.
+_ID_LIKE_RE = re.compile(r"(vol|i)-[0-9a-f]+")
+
+
 def _check_name(name: str, what: str) -> str:
     if not _NAME_RE.fullmatch(name):
         raise StagingParameterError(f"bad {what} name {name!r}: use letters, digits and _.,&-")
+    if _ID_LIKE_RE.fullmatch(name):
+        raise StagingParameterError(f"bad {what} name {name!r}: it reads as an id in rsync paths")
     return name
 
 
@@ -309,6 +315,8 @@ class StagingManager:
     ) -> StagingServer:
         """Launch a new staging server and wait until SSH answers (always a new one)."""
         name = _check_name(name or f"server-{secrets.token_hex(4)}", "server")
+        if self.find_server_by_name(name) is not None:
+            raise StagingParameterError(f"a server named {name!r} is already managed (get_server reuses it)")
         image = find_image(self.ec2, image_name or self.image_name, architecture or self.architecture)
         user = username or self.username or login_user(image)
         if not user:
@@ -394,7 +402,7 @@ class StagingManager:
         """Stop ``servers`` at once and wait until they are stopped."""
         running = [s for s in servers if s.instance.instanceState.name in ("pending", "running")]
         for server in running:
-            self._unmount_all(server)
+            server.unmount_all(forget_devices=True)
             server.close()
         if running:
             self.ec2.stop_instances([s.instance for s in running])
@@ -418,7 +426,7 @@ class StagingManager:
         for server in doomed:
             if unmount:
                 with contextlib.suppress(Exception):
-                    self._unmount_all(server)
+                    server.unmount_all()
             server.close()
         self.reporter.step("terminating " + ", ".join(str(s) for s in doomed))
         self.ec2.terminate_instances([s.instance for s in doomed])
@@ -429,11 +437,6 @@ class StagingManager:
                 volume.server, volume.device, volume.mtdev, volume.mounted = None, None, None, False
             self._servers.remove(server)
             self.untrack(str(server))
-
-    def _unmount_all(self, server: StagingServer) -> None:
-        for volume in server.volumes():
-            if volume.mounted:
-                server.unmount_volume(volume)
 
     # --- volumes -----------------------------------------------------------------------------------------
     def provision_volume(

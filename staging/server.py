@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from staging._log import get_logger
-from staging.errors import NoServerAvailable, StagingError, VolumeInUse
+from staging.errors import NoServerAvailable, StagingError, StagingParameterError, VolumeInUse
 from staging.tags import Role
 from transfer import CommandResult, HostKeyPins, SSHShell, find_block_device, missing_tools
 from transfer.commands import (
@@ -209,13 +209,24 @@ class StagingServer:
 
     def stop(self, *, wait: bool = True) -> None:
         """Stop the server (mounted volumes are unmounted first)."""
-        for volume in self.volumes():
-            if volume.mounted:
-                self.unmount_volume(volume)
+        self.unmount_all(forget_devices=True)
         self.close()
         self.instance.stop()
         if wait:
             self.manager.wait_for(self.instance, "stopped", f"{self} to stop")
+
+    def unmount_all(self, *, forget_devices: bool = False) -> None:
+        """Unmount every staging volume of this server.
+
+        Args:
+            forget_devices: Also forget their block devices (before a stop: a restart may number them
+                differently; they are found again by volume id when next mounted).
+        """
+        for volume in self.volumes():
+            if volume.mounted:
+                self.unmount_volume(volume)
+            if forget_devices:
+                volume.mtdev = None
 
     def terminate(self, *, wait: bool = True) -> None:
         """Terminate the server; its volumes are unmounted first and stay (detached by EC2)."""
@@ -251,6 +262,7 @@ class StagingServer:
 
         Raises:
             VolumeInUse: Another server holds it (EC2 refused the attachment).
+            StagingParameterError: The volume is in another availability zone.
         """
         from provisioning import AWSError
 
@@ -260,8 +272,10 @@ class StagingServer:
             attachment = self.ec2.attach_volume(volume.volume, self.instance, device)
         except AWSError as exc:
             self._reserved.discard(device)
-            if exc.code in ("VolumeInUse", "IncorrectState", "InvalidVolume.ZoneMismatch"):
+            if exc.code in ("VolumeInUse", "IncorrectState"):
                 raise VolumeInUse(f"cannot attach {volume.volume} to {self}: {exc}") from exc
+            if exc.code == "InvalidVolume.ZoneMismatch":
+                raise StagingParameterError(f"cannot attach {volume.volume} to {self}: {exc}") from exc
             raise
         self.manager.wait_for(attachment, "attached", f"{volume.volume} to attach")
         volume.server, volume.device = self, device
@@ -313,9 +327,15 @@ class StagingServer:
         return parse_blkid(result.stdout).get("TYPE", "raw") if result.ok else "raw"
 
     def mount_volume(self, volume: StagingVolume, mtpt: str | None = None, *, readonly: bool = False) -> str:
-        """Mount an attached volume (at ``mtpt``, its previous place or ``/mnt/Staging/<name>``)."""
-        if volume.server is not self or not volume.mtdev:
+        """Mount an attached volume (at ``mtpt``, its previous place or ``/mnt/Staging/<name>``).
+
+        A volume attached here whose block device is not known (found by ``scan_region``, or after a
+        restart) is located by its volume id; if it is mounted already, that mount is adopted.
+        """
+        if volume.server is not self:
             self.attach_volume(volume)
+        elif not volume.mtdev:
+            self._locate(volume)
         if volume.mounted:
             return str(volume.mtpt)
         target = mtpt or volume.mtpt or default_mtpt(volume.name)
@@ -330,6 +350,14 @@ class StagingServer:
         self.run(mount_argv(str(volume.mtdev), target, options=options), sudo=True)
         volume.mtpt, volume.mounted = target, True
         return target
+
+    def _locate(self, volume: StagingVolume) -> None:
+        """Find the block device of a volume attached here, and where it is mounted (if it is)."""
+        volume.mtdev = find_block_device(self.connection, str(volume.volume), volume.device, timeout=60)
+        where = self.run(["findmnt", "-n", "-o", "TARGET", "--source", volume.mtdev], check=False)
+        targets = where.stdout.splitlines() if where.ok else []
+        if targets:
+            volume.mtpt, volume.mounted = targets[0], True
 
     def unmount_volume(self, volume: StagingVolume) -> None:
         """Unmount (flushing everything to the volume)."""
@@ -397,14 +425,19 @@ class StagingServer:
 
     # --- files -------------------------------------------------------------------------------------------
     def put(self, *args: str | os.PathLike[str], **options: Any) -> Any:
-        """Copy local sources to a path on this server: ``put(src..., dest)``."""
+        """Copy local sources to a path on this server: ``put(src..., dest)`` (paths on the server itself)."""
         *sources, dest = (os.fspath(a) for a in args)
-        return self.manager.rsync(*sources, f"{self.name}:{dest}", **options)
+        return self.manager.rsync(*sources, f"{self.instance_id}:{dest}", **options)
 
     def get(self, *args: str | os.PathLike[str], **options: Any) -> Any:
         """Copy paths on this server to a local destination: ``get(src..., dest)``."""
         *sources, dest = (os.fspath(a) for a in args)
-        return self.manager.rsync(*(f"{self.name}:{s}" for s in sources), dest, **options)
+        return self.manager.rsync(*(f"{self.instance_id}:{s}" for s in sources), dest, **options)
+
+    @property
+    def instance_id(self) -> str:
+        """The instance id (how :meth:`put`/:meth:`get` name this server: a volume may bear its name)."""
+        return str(self.instance)
 
     def rsync(self, *args: str, **options: Any) -> Any:
         """The manager's :meth:`~StagingManager.rsync` (any path forms)."""

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from provisioning import NotFoundError
 from staging._log import get_logger
-from staging.errors import NotMounted, StagingError
+from staging.errors import NotMounted, StagingError, StagingParameterError
 from staging.tags import Role
 from transfer import CommandResult
 
@@ -97,9 +97,17 @@ class StagingVolume:
     def mount(self, server: StagingServer | None = None, mtpt: str | None = None) -> str:
         """Mount on ``server`` (default: a server of the manager in the volume's zone, launched if needed).
 
-        Moves the volume when it is on another server (unmount, detach, attach). Returns the mount point.
+        Moves the volume when it is on another server of its zone (unmount, detach, attach). Returns the
+        mount point.
+
+        Raises:
+            StagingParameterError: ``server`` is in another availability zone (nothing is changed).
         """
         target = server or self.server or self.manager.get_server_in_zone(self.zone)
+        if target.zone != self.zone:  # checked before the volume leaves its current server
+            raise StagingParameterError(
+                f"{self} is in {self.zone} and {target} in {target.zone}; copy() it to that zone first"
+            )
         if self.server is not None and self.server is not target:
             self.server.detach_volume(self)
         return target.mount_volume(self, mtpt)

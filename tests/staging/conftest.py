@@ -21,7 +21,7 @@ import pytest
 import staging
 from provisioning import EC2
 from staging.sandbox import EnvironmentProblem, Sandbox, check_environment
-from staging.tags import RUN
+from staging.tags import EXPIRES, RUN
 
 REGION = "us-east-1"
 
@@ -160,13 +160,34 @@ def make_manager(ec2: EC2, gateway: str, tmp_path: Path, sweeper: RunSweeper) ->
         _close_all(made)
 
 
+def leftovers(client: Any, run_id: str) -> list[str]:
+    """What a closed run must not leave: live instances, temporary volumes, key pairs, security groups."""
+    tag = [{"Name": f"tag:{RUN}", "Values": [run_id]}]
+    found = [
+        i["InstanceId"]
+        for r in client.describe_instances(Filters=tag)["Reservations"]
+        for i in r["Instances"]
+        if i["State"]["Name"] != "terminated"
+    ]
+    temporary = [*tag, {"Name": "tag-key", "Values": [EXPIRES]}]
+    found += [v["VolumeId"] for v in client.describe_volumes(Filters=temporary)["Volumes"]]
+    found += [k["KeyName"] for k in client.describe_key_pairs(Filters=tag)["KeyPairs"]]
+    found += [g["GroupId"] for g in client.describe_security_groups(Filters=tag)["SecurityGroups"]]
+    return found
+
+
 @pytest.fixture(scope="module")
 def manager(
-    ec2: EC2, gateway: str, tmp_path_factory: pytest.TempPathFactory, sweeper: RunSweeper
+    ec2: EC2, gateway: str, tmp_path_factory: pytest.TempPathFactory, sweeper: RunSweeper, client: Any
 ) -> Iterator[staging.StagingManager]:
-    """One manager shared by a module's tests (its servers are reused between them), closed at the end."""
+    """One manager shared by a module's tests (its servers are reused between them), closed at the end;
+    its close must leave nothing temporary behind, nor its journal."""
     made: list[Any] = []
+    dotdir = tmp_path_factory.mktemp("dot")
+    manager = _factory(ec2, gateway, dotdir, sweeper, made)()
     try:
-        yield _factory(ec2, gateway, tmp_path_factory.mktemp("dot"), sweeper, made)()
+        yield manager
     finally:
-        _close_all(made)
+        manager.close()
+        assert leftovers(client, manager.run_id) == []
+        assert not (dotdir / "runs" / f"{manager.run_id}.json").exists()

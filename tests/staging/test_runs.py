@@ -52,6 +52,7 @@ def test_close_removes_everything_temporary(make_manager: Any, client: Any, tmp_
     assert entries == {"instance", "volume", "key-pair", "security-group"}
     keyfile = m.keypair()[1]
     assert keyfile.stat().st_mode & 0o777 == 0o600
+    assert m.dot_directory().stat().st_mode & 0o777 == 0o700 and m.environment_ok()
     m.close()
     assert left_by(client, m) == {"instances": [], "volumes": [str(kept)], "key_pairs": [], "groups": []}
     assert client.describe_volumes(VolumeIds=[str(kept)])["Volumes"][0]["State"] == "available"
@@ -88,6 +89,8 @@ def test_on_exit_stop_and_run(make_manager: Any, client: Any, tmp_path: Path, on
     m = make_manager(on_exit=on_exit)
     server = m.provision_server("keeper", availability_zone="us-east-1a")
     scratch = m.provision_volume("scratch", size=1, server=server, temporary=True)
+    data = m.provision_volume("data", size=1, server=server)
+    data.mkdir("mark")
     m.close()  # no CleanupIncomplete: what stays, stays on purpose
     left = left_by(client, m)
     want = "stopped" if on_exit == "stop" else "running"
@@ -103,8 +106,15 @@ def test_on_exit_stop_and_run(make_manager: Any, client: Any, tmp_path: Path, on
     adopted = later.find_server_by_instance(str(server))
     assert adopted is not None and adopted.name == "keeper"
     assert later.get_server("keeper") is adopted and adopted.ssh("true")
+    # The volume is adopted with its server: found on the host by its id (still mounted after 'run').
+    vol = later.find_volume_by_name("data")
+    assert vol is not None and vol.server is adopted
+    assert vol.mount() == "/mnt/Staging/data" and "mark" in vol.ls()
+    assert adopted.scmd("findmnt", "-n", "-o", "TARGET", vol.mtdev).split() == ["/mnt/Staging/data"]
     later.close()
     assert left_by(client, m)["instances"] == [f"{server} running"]  # not its run: left as found
+    later.force_terminate_all_servers()
+    assert left_by(client, m)["instances"] == []
 
 
 def result_lines(out: Any) -> list[dict[str, Any]]:

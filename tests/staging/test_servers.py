@@ -6,6 +6,8 @@ from typing import Any
 
 import pytest
 
+from staging import StagingParameterError
+
 pytestmark = [pytest.mark.root]
 
 
@@ -27,8 +29,18 @@ def test_servers_in_two_zones_lookups_stop_start_terminate(make_manager: Any, cl
     c = m.get_server("gamma", availability_zone="us-east-1b")
     assert c.name == "gamma" and c.zone == "us-east-1b" and m.servers() == [a, b, c]
     assert a.ping() and a.is_up() and a.ssh("true") and not a.ssh("false")
+    # Names stay unambiguous: no second server of a name, no name that reads as an id in rsync paths.
+    for bad in ("alpha", "vol-0123abcd", "i-0123abcd"):
+        with pytest.raises(StagingParameterError):
+            m.provision_server(bad)
+    with pytest.raises(StagingParameterError):
+        m.provision_volume("vol-0123abcd", size=1)
+    assert len(m.servers()) == 3 and m.volumes() == []
 
+    vol = a.add_volume(name="across-restart", size=1)
+    assert vol.zone == "us-east-1a" and vol.mkdir("mark")
     m.stop_all_servers()
+    assert not vol.mounted
     states = {
         i["InstanceId"]: i["State"]["Name"]
         for r in client.describe_instances(InstanceIds=[str(s) for s in (a, b, c)])["Reservations"]
@@ -40,6 +52,8 @@ def test_servers_in_two_zones_lookups_stop_start_terminate(make_manager: Any, cl
     for server in (a, b, c):
         assert server.instance.instanceState.name == "running"
         assert server.scmd("hostname").strip()  # a new SSH connection to the (possibly new) address
+    # The volume stayed attached; it is found again by its id (its device name may change across a restart).
+    assert vol.remount() == "/mnt/Staging/across-restart" and "mark" in vol.ls()
     # A stopped server is started again by get_server.
     c.stop()
     assert c.instance.instanceState.name == "stopped"

@@ -109,6 +109,41 @@ def test_server_name_and_instance_id(
     assert (tmp_path / "got.txt").read_bytes() == b"top\n"
 
 
+def test_server_put_get_with_a_volume_of_the_same_name(manager: StagingManager, tmp_path: Path) -> None:
+    """server.put/get address the server itself even when a volume bears the server's name."""
+    server = manager.provision_server("clash", availability_zone="us-east-1a")
+    vol = manager.provision_volume("clash", size=1, server=server)
+    (tmp_path / "f").write_text("server side\n")
+    server.put(tmp_path / "f", "/home/admin/clash.txt")
+    assert server.scmd("cat", "/home/admin/clash.txt") == "server side\n"
+    assert "clash.txt" not in vol.ls()
+    server.get("/home/admin/clash.txt", tmp_path / "back")
+    assert (tmp_path / "back").read_text() == "server side\n"
+
+
+def test_user_at_host(manager: StagingManager, tmp_path: Path, monkeypatch: Any) -> None:
+    """``user@host:/path`` goes through the caller's own ssh (here an ``ssh`` on PATH with its own config)."""
+    server = manager.get_server_in_zone("us-east-1a")
+    config = tmp_path / "ssh_config"
+    config.write_text(
+        f"Host {server.address}\n  IdentityFile {server.keyfile}\n  IdentitiesOnly yes\n  BatchMode yes\n"
+        f"  StrictHostKeyChecking accept-new\n  UserKnownHostsFile {tmp_path / 'known_hosts'}\n"
+    )
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "ssh").write_text(f'#!/bin/sh\nexec /usr/bin/ssh -F {config} "$@"\n')
+    (bin_dir / "ssh").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    (tmp_path / "f").write_text("foreign\n")
+    remote = f"{server.username}@{server.address}"
+    manager.rsync(str(tmp_path / "f"), f"{remote}:/home/admin/foreign.txt")
+    assert server.scmd("cat", "/home/admin/foreign.txt") == "foreign\n"
+    manager.rsync(f"{remote}:/home/admin/foreign.txt", str(tmp_path / "back"))
+    assert (tmp_path / "back").read_text() == "foreign\n"
+    with pytest.raises(StagingParameterError, match="user@host"):
+        manager.rsync(f"{remote}:/home/admin/foreign.txt", f"{server.instance_id}:/tmp/x")
+
+
 def test_local_names_with_colons(manager: StagingManager, tmp_path: Path, monkeypatch: Any) -> None:
     """``./a:b`` is a local file (and a bare ``a:b`` that names nothing is refused with a hint)."""
     vol = manager.provision_volume("rs-colon", size=1, availability_zone="us-east-1a")
@@ -140,6 +175,10 @@ def test_volume_to_volume_same_server_and_two_servers(
     assert far.stats.files_transferred >= len(sums)
     assert sums_on(c.server, f"{c.mtpt}/t") == sums
     assert same_inode(c.server, f"{c.mtpt}/t/top.txt", f"{c.mtpt}/t/sub/hard.txt")
+    # Server to server: the run's group admits its own members (the sandbox enforces groups as AWS does).
+    group = manager.security_group()
+    rules = manager.ec2.describe_security_groups(group)[0].ipPermissions
+    assert any(p.fromPort == 22 and group in [g.groupId for g in p.groups] for p in rules)
     # The one-time key is gone from the destination.
     keys = c.server.run(["cat", ".ssh/authorized_keys"], check=False).stdout
     assert "transfer-rsync-" not in keys

@@ -91,6 +91,15 @@ def test_mount_unmount_remount_detach_delete(manager: StagingManager, client: An
     # mount() with no server: a server of the manager in the volume's zone, attached again.
     vol.mount()
     assert vol.server is server and vol.mounted and sha_on(vol, "payload.bin") == digest
+    # Moving to another server of the zone: unmounted, detached, attached and mounted there.
+    other = manager.get_server("mover", availability_zone="us-east-1a")
+    assert vol.mount(other) == "/mnt/elsewhere"  # where it was last mounted
+    assert vol.server is other and sha_on(vol, "payload.bin") == digest
+    assert not server.ssh("mountpoint", "-q", "/mnt/elsewhere")
+    # A server in another zone is refused before anything is undone.
+    with pytest.raises(StagingParameterError, match="us-east-1a"):
+        vol.mount(manager.get_server_in_zone("us-east-1b"))
+    assert vol.server is other and vol.mounted and status_of(client, str(vol)) == "in-use"
     vol.delete()
     assert manager.find_volume_by_name("placed") is None
     assert client.describe_volumes(Filters=[{"Name": "volume-id", "Values": [str(vol)]}])["Volumes"] == []
@@ -132,6 +141,7 @@ def test_snapshots_and_volumes_from_them(manager: StagingManager, client: Any, t
     assert grown.server is not None and grown.server.zone == "us-east-1b"
     assert df_kib(grown) > 2.5 * 1024 * 1024
     assert sha_on(grown, "payload.bin") == digest
+    assert "still-writable" not in grown.ls()  # the frozen snapshot is of its moment
     same = manager.provision_volume("from-snap-same", snapshot_id=str(plain), availability_zone="us-east-1a")
     assert same.size == 1 and sha_on(same, "payload.bin") == digest
     bigger = grown.create_snapshot()
