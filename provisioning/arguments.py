@@ -49,9 +49,18 @@ _VERBS = re.compile(
 
 
 def object_id(value: Any) -> str | None:
-    """The id of one of our objects (anything with ``__vmec2_id__``), else None."""
+    """The id of one of our objects (anything with ``__vmec2_id__``), else None.
+
+    Raises:
+        ParameterError: an object that has no id (it must not travel as the text ``"None"``).
+    """
     getter = getattr(type(value), "__vmec2_id__", None)
-    return None if getter is None else str(getter(value))
+    if getter is None:
+        return None
+    oid = getter(value)
+    if oid is None:
+        raise ParameterError(f"{value!r} has no id to pass as an argument")
+    return str(oid)
 
 
 def translate(
