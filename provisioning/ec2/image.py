@@ -216,6 +216,12 @@ class InstanceBlockDevice(EC2Object):
         return done
 
     @property
+    def attachment_time(self) -> Any:
+        """When the volume was attached (VM::EC2's ``attachmentTime``)."""
+        ebs = self.field("Ebs")
+        return None if ebs is None else ebs.field("AttachTime")
+
+    @property
     def status(self) -> str | None:
         """The attachment state (attaching, attached...)."""
         ebs = self.field("Ebs")

@@ -116,6 +116,15 @@ class Instance(Resource):
         return bool(self._change("RebootInstances", "running", wait))
 
     @property
+    def groups(self) -> list[Any]:
+        """The instance's security groups (``groupId``, ``groupName``); the reservation's for EC2-Classic
+        answers that list them there only, as VM::EC2 read them."""
+        own = self.field("SecurityGroups")
+        if own:
+            return list(own)
+        return list(self._parent.field("Groups") or []) if self._parent is not None else []
+
+    @property
     def up_time(self) -> float:
         """Seconds since the instance was launched, from this snapshot's launch time (no API call)."""
         launched = self.field("LaunchTime")

@@ -19,7 +19,7 @@ from ..naming import service_model
 from ..objects import AWSObject
 from ._base import Action, EC2Object, rewrap, vmec2_method
 
-__all__ = ["Group", "GroupPermission", "IpPermission", "KeyPair", "SecurityGroup", "permission"]
+__all__ = ["Group", "GroupPermission", "IpPermission", "IpRange", "KeyPair", "SecurityGroup", "permission"]
 
 log = get_logger(__name__)
 
@@ -140,6 +140,15 @@ class IpPermission(EC2Object):
         """The rule as an ``IpPermission`` request structure (to revoke or copy it)."""
         keep = ("IpProtocol", "FromPort", "ToPort", "IpRanges", "Ipv6Ranges", "UserIdGroupPairs")
         return {k: self.payload[k] for k in keep if self.payload.get(k) not in (None, [])}
+
+
+@dispatch.register_class("ec2", "IpRange", "Ipv6Range")
+class IpRange(EC2Object):
+    """A source or destination network of a rule; prints as its CIDR (VM::EC2's ``ipRanges`` were strings)."""
+
+    def __vmec2_id__(self) -> str | None:
+        value = self.field("CidrIp") or self.field("CidrIpv6")
+        return None if value is None else str(value)
 
 
 @dispatch.register_class("ec2", "UserIdGroupPair")
