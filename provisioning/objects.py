@@ -141,6 +141,16 @@ class AWSObject:
         oid = self.__vmec2_id__()
         return hash(oid) if oid is not None else id(self)  # equal to its id string: the same hash
 
+    #: The request id of the call that returned this object (VM::EC2's ``requestId``), when known.
+    _request_id: str | None = None
+
+    @property
+    def request_id(self) -> str | None:
+        """The AWS request id of the call that returned this object (VM::EC2's ``requestId``)."""
+        return self._request_id
+
+    requestId = request_id
+
     # --- fields ---------------------------------------------------------------------------------------
 
     @property

@@ -9,7 +9,7 @@ import pytest
 from provisioning import EC2
 from provisioning.sts import Credentials, Policy
 
-from .conftest import moto_limit
+from .conftest import Natty, moto_limit
 
 
 def canonical(document: object) -> str:
@@ -67,8 +67,9 @@ def test_federation_token(ec2: EC2, policy: Policy) -> None:
 
 
 @moto_limit("STS federation policies are not enforced on EC2 calls (DescribeImages succeeds)")
-def test_policy_forbids_describe_images(ec2: EC2, policy: Policy) -> None:
-    """describe_images under the token's policy returns nothing and sets UnauthorizedOperation."""
+def test_policy_forbids_describe_images(ec2: EC2, natty: Natty, policy: Policy) -> None:
+    """describe_images under the token's policy returns nothing and sets UnauthorizedOperation (the
+    account has an image, as the original's had, so an empty answer means something)."""
     token = ec2.get_federation_token(name="TestUser", policy=policy, duration=60 * 60)
     new_ec2 = EC2(security_token=token, region="us-east-1", endpoint=ec2.endpoint, raise_error=False)
     images = new_ec2.describe_images()  # this should be forbidden

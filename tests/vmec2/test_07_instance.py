@@ -96,7 +96,9 @@ def test_volume_management(launched: Launched) -> None:
 
 
 def test_user_data_refused_while_running(launched: Launched) -> None:
-    """userData('abcdefg') on a running instance changes nothing and answers false."""
+    """userData('abcdefg') on a running instance changes nothing and answers false. (moto refuses it for
+    its user-data encoding, AWS for the instance's state: the assertion holds on both, for different
+    reasons; the state check is the sandbox's to model.)"""
     ec2, instance = launched.ec2, launched.instance
     ec2.print_error = False  # avoid deliberate error message
     assert not instance.userData("abcdefg")  # ok 20
