@@ -33,6 +33,9 @@ __all__ = [
 
 Key = tuple[str, str]
 
+#: VM::EC2's names for an Auto Scaling group and its launch configuration (create/update_autoscaling_group).
+_ASG_NAMES = {"name": "AutoScalingGroupName", "launch_config": "LaunchConfigurationName"}
+
 #: ``(service, Operation) -> {alias: dotted member path}``; aliases are spelled as in the manual.
 ALIASES: Mapping[Key, Mapping[str, str]] = {
     ("ec2", "RunInstances"): {
@@ -111,14 +114,8 @@ ALIASES: Mapping[Key, Mapping[str, str]] = {
     ("autoscaling", "CreateLaunchConfiguration"): {"name": "LaunchConfigurationName"},
     ("autoscaling", "DeleteLaunchConfiguration"): {"name": "LaunchConfigurationName"},
     ("autoscaling", "DescribeAutoScalingGroups"): {"names": "AutoScalingGroupNames"},
-    ("autoscaling", "CreateAutoScalingGroup"): {
-        "name": "AutoScalingGroupName",
-        "launch_config": "LaunchConfigurationName",
-    },
-    ("autoscaling", "UpdateAutoScalingGroup"): {
-        "name": "AutoScalingGroupName",
-        "launch_config": "LaunchConfigurationName",
-    },
+    ("autoscaling", "CreateAutoScalingGroup"): _ASG_NAMES,
+    ("autoscaling", "UpdateAutoScalingGroup"): _ASG_NAMES,
     ("autoscaling", "DeleteAutoScalingGroup"): {"name": "AutoScalingGroupName"},
     ("autoscaling", "SuspendProcesses"): {"name": "AutoScalingGroupName"},
     ("autoscaling", "ResumeProcesses"): {"name": "AutoScalingGroupName"},

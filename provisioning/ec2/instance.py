@@ -234,16 +234,22 @@ class Instance(Resource):
 
     @vmec2_method()
     def associate_address(self, address: ElasticAddress | str) -> str | None:
-        """Associate an elastic address (object, public IP or allocation id); returns the association id."""
+        """Associate an elastic address (object, public IP or allocation id); returns the association id.
+        The instance is re-read, so ``ipAddress`` is the new address."""
         if isinstance(address, AWSObject):
-            return address.associate(self)  # type: ignore[no-any-return]
-        key = "allocation_id" if address.startswith("eipalloc-") else "public_ip"
-        return str(self._facade().call("ec2", "AssociateAddress", instance_id=self, **{key: address}))
+            association: str | None = address.associate(self)
+        else:
+            key = "allocation_id" if address.startswith("eipalloc-") else "public_ip"
+            association = str(
+                self._facade().call("ec2", "AssociateAddress", instance_id=self, **{key: address})
+            )
+        self.refresh()
+        return association
 
     @vmec2_method(default=False)
     def disassociate_address(self, address: ElasticAddress | str | None = None) -> bool:
         """Disassociate this instance's elastic address, or ``address`` (object or public IP) if it is
-        this instance's (DescribeAddresses, DisassociateAddress).
+        this instance's (DescribeAddresses, DisassociateAddress); the instance is re-read.
 
         Raises:
             NotFoundError: the instance has no (such) elastic address.
@@ -257,7 +263,9 @@ class Instance(Resource):
             raise NotFoundError("InvalidAddress.NotFound", f"{self} has no elastic address", operation="")
         addr = addresses[0]
         key = {"association_id": addr.AssociationId} if addr.AssociationId else {"public_ip": str(addr)}
-        return bool(facade.call("ec2", "DisassociateAddress", **key))
+        done = bool(facade.call("ec2", "DisassociateAddress", **key))
+        self.refresh()
+        return done
 
 
 class ConsoleOutput(str):
