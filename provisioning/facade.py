@@ -406,6 +406,27 @@ class Facade:
                 clone.__dict__[name] = self.__dict__[name]
         return clone
 
+    @classmethod
+    def register_method(cls, name: str, method: Callable[..., Any]) -> None:
+        """Add a method to the façade class: the extension point through which a higher layer adds itself.
+
+        VM::EC2's staging module injected ``staging_manager`` into VM::EC2 when it was loaded; importing
+        ``staging`` does the same through this call, so provisioning never imports staging.
+
+        Raises:
+            ValueError: ``name`` is taken by something else (an operation name or another method).
+        """
+        current = cls.__dict__.get(name)
+        if current is method:
+            return
+        if (
+            current is not None
+            or name.startswith("_")
+            or any(operation_index(service).get(normalize(name)) for service in cls.services)
+        ):
+            raise ValueError(f"{cls.__name__}.{name} is taken; an extension cannot replace it")
+        setattr(cls, name, method)
+
     def _proxy(self, cls: type[Facade]) -> Facade:
         """The façade of another service sharing this one's clients, error mode and ``error`` (made once)."""
         key = f"_proxy_{cls.__name__}"

@@ -292,5 +292,10 @@ class AWSObject:
         )
         if not isinstance(found, AWSObject):
             return False
-        self._data, self._cache, self._parent = found._data, {}, found._parent
+        self._replace(found._data, found._parent)
         return True
+
+    def _replace(self, data: Mapping[str, Any], parent: AWSObject | None = None) -> None:
+        """Replace this object's data in place with a fresher description (refresh, waits); fields read
+        from now on come from ``data``."""
+        self._data, self._cache, self._parent = data, {}, parent

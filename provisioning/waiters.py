@@ -17,6 +17,10 @@ states. Each returns ``{id: final_state}``. How it behaves:
   Passing it raises :class:`~provisioning.errors.WaitTimeout`; with ``raise_error=False`` every failure
   returns None and sets ``ec2.error`` instead.
 * ``progress`` is called after each round with a :class:`WaitProgress`.
+* The objects given are brought up to date in place from each round's describe answer (no other call),
+  so after ``ec2.wait_for_instances(i)`` or ``i.start(wait=True)`` the instance shows its new state and
+  address without ``refresh()``, as VM::EC2's objects did. An object that vanished (a terminated instance
+  no longer listed) keeps its last description.
 
 botocore's own waiters (``instance_running``...) are not used: they poll at a fixed delay, cannot report
 progress or per-object final states, and treat an impossible state only as a generic failure.
@@ -278,7 +282,8 @@ class WaitersMixin:
         rounds = 0
         while pending:
             rounds += 1
-            seen = self._poll_once(list(pending.values()))
+            # Every object given is polled (and brought up to date), also a second object with the same id.
+            seen = self._poll_once([obj for obj in objects if str(obj) in pending])
             now = clock()
             for key, obj in list(pending.items()):
                 state = seen.get(key)
@@ -320,6 +325,7 @@ class WaitersMixin:
         """One polling round: ``{id: state}``, one describe call per kind of object and region (200 ids each).
 
         Each object is described through its own façade, so a copy in another region is polled there.
+        Each object found in the answer is updated in place from it (:attr:`Poll.update`).
         """
         mine = cast("Facade", self)
         groups: dict[tuple[Poll, int], list[Resource]] = {}
@@ -341,7 +347,10 @@ class WaitersMixin:
                 fresh.update((poll.fresh_key(item), item) for item in answer)
             for obj in members:
                 item = fresh.get(poll.key(obj))
-                state = None if item is None else poll.state(obj, item)
+                if item is None:
+                    continue
+                state = poll.state(obj, item)
+                poll.update(obj, item)
                 if state is not None:
                     states[str(obj)] = state
         return states

@@ -1,1 +1,61 @@
-"""Package."""
+"""The staging layer: temporary servers and volumes that move data into EBS snapshots and back.
+
+Entry points (STYLE P12):
+
+* :class:`StagingManager` — servers, volumes, rsync/dd between them, cleanup (VM::EC2::Staging::Manager);
+  also ``ec2.staging_manager(...)``, added to :class:`provisioning.EC2` when this package is imported.
+* :func:`sync_to_snapshot` / :func:`sync_from_snapshot` — local directories into a named, versioned snapshot
+  and back.
+* :mod:`staging.sandbox` — a local EC2 cloud made of real parts, for tests and AWS-free runs.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from provisioning import EC2
+from staging.errors import (
+    CleanupIncomplete,
+    NoServerAvailable,
+    NotMounted,
+    SnapshotNotFound,
+    StagingError,
+    StagingParameterError,
+    VolumeInUse,
+)
+from staging.manager import StagingManager
+from staging.progress import LogReporter, Reporter
+from staging.server import StagingServer
+from staging.snapshots import SyncPlan, SyncResult, find_snapshot, sync_from_snapshot, sync_to_snapshot
+from staging.volume import StagingVolume
+
+__all__ = [
+    "CleanupIncomplete",
+    "LogReporter",
+    "NoServerAvailable",
+    "NotMounted",
+    "Reporter",
+    "SnapshotNotFound",
+    "StagingError",
+    "StagingManager",
+    "StagingParameterError",
+    "StagingServer",
+    "StagingVolume",
+    "SyncPlan",
+    "SyncResult",
+    "VolumeInUse",
+    "find_snapshot",
+    "sync_from_snapshot",
+    "sync_to_snapshot",
+]
+
+logging.getLogger(__name__).addHandler(logging.NullHandler())
+
+
+def _staging_manager(ec2: EC2, **options: Any) -> StagingManager:
+    """A :class:`staging.StagingManager` on this façade (VM::EC2's ``$ec2->staging_manager(...)``)."""
+    return StagingManager(ec2, **options)
+
+
+EC2.register_method("staging_manager", _staging_manager)

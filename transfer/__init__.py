@@ -3,15 +3,19 @@
 It knows hosts, keys and paths, never EC2 (STYLE P1). Entry points:
 
 * :class:`SSHShell` — commands, sudo, SFTP on one host, with pinned host keys (:class:`HostKeyPins`).
+* :func:`load_private_key_file` — client keys of every type and format (:mod:`transfer.keys`).
 * :func:`rsync` — local→remote, remote→local and server→server copies with progress and stats.
 * :func:`block_copy` — dd-style device copies between hosts, verified by SHA-256.
 * :func:`find_block_device` — the real device of an attached volume (NVMe by-id, sd/xvd).
-* :mod:`transfer.commands` — pure mkfs/mount/resize/blkid/lsblk/df builders and parsers.
+* :mod:`transfer.commands` — pure mkfs/mount/resize/e2fsck/fsfreeze/blkid/lsblk/df builders and parsers.
+* :func:`missing_tools` — which tools a host lacks, looked up where ``sudo`` looks (PATH plus sbin).
 * :class:`SshdServer` — a real sshd for tests and the local sandbox cloud.
 * :class:`transfer.testing.FakeShell` — the test double for :class:`Shell`.
 """
 
 from __future__ import annotations
+
+import logging
 
 from transfer.blockcopy import BlockCopyResult, block_copy
 from transfer.devices import device_candidates, find_block_device
@@ -22,15 +26,17 @@ from transfer.errors import (
     ConnectError,
     DeviceNotFound,
     HostKeyMismatch,
+    PrivateKeyError,
     RemoteCommandError,
     SshdError,
     TransferError,
 )
 from transfer.hostkeys import HostKey, HostKeyPins, parse_cloud_init_console
+from transfer.keys import load_private_key, load_private_key_file
 from transfer.openssh import SSHTarget
 from transfer.result import CommandResult
 from transfer.rsync_parse import RsyncProgress, RsyncStats
-from transfer.shell import LocalShell, Shell, join_argv
+from transfer.shell import LocalShell, Shell, join_argv, missing_tools
 from transfer.ssh import SSHShell
 from transfer.sshd import SshdServer, render_sshd_config
 from transfer.sync import RsyncOptions, RsyncResult, rsync, rsync_argv
@@ -47,6 +53,7 @@ __all__ = [
     "HostKeyMismatch",
     "HostKeyPins",
     "LocalShell",
+    "PrivateKeyError",
     "RemoteCommandError",
     "RsyncOptions",
     "RsyncProgress",
@@ -62,8 +69,13 @@ __all__ = [
     "device_candidates",
     "find_block_device",
     "join_argv",
+    "load_private_key",
+    "load_private_key_file",
+    "missing_tools",
     "parse_cloud_init_console",
     "render_sshd_config",
     "rsync",
     "rsync_argv",
 ]
+
+logging.getLogger(__name__).addHandler(logging.NullHandler())

@@ -19,8 +19,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import IO, Any, Protocol
 
-import structlog
-
+from transfer._log import get_logger
 from transfer.errors import ChecksumMismatch, RemoteCommandError, TransferError
 from transfer.openssh import on_fast_network
 from transfer.result import CommandResult
@@ -36,7 +35,7 @@ __all__ = [
     "writer_command",
 ]
 
-log = structlog.stdlib.get_logger(__name__)
+log = get_logger(__name__)
 
 #: Compressor → (compress command, decompress command). Fast levels: the link, not the ratio, matters.
 COMPRESSORS: dict[str, tuple[str, str]] = {

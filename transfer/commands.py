@@ -8,15 +8,25 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+import uuid as uuidlib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 __all__ = [
+    "E2FSCK_OK",
+    "LABEL_LIMITS",
+    "TOOL_SEARCH_DIRS",
     "BlockDevice",
     "DfEntry",
     "blkid_argv",
     "blockdev_size_argv",
+    "check_label",
+    "check_uuid",
     "df_argv",
+    "e2fsck_argv",
+    "e2fsck_exit_meaning",
+    "e2fsck_ok",
+    "fsfreeze_argv",
     "grow_fs_argv",
     "lsblk_argv",
     "mkfs_argv",
@@ -24,7 +34,9 @@ __all__ = [
     "parse_blkid",
     "parse_df",
     "parse_lsblk",
+    "parse_which",
     "umount_argv",
+    "which_argv",
 ]
 
 _FSTYPE_RE = re.compile(r"[a-z0-9][a-z0-9._-]*")
@@ -37,34 +49,148 @@ def _check_device(device: str) -> str:
     return device
 
 
+#: Longest label (in bytes, as the tools count) per file system; longer ones fail on the host otherwise.
+LABEL_LIMITS: Mapping[str, int] = {
+    "ext2": 16,
+    "ext3": 16,
+    "ext4": 16,
+    "xfs": 12,
+    "vfat": 11,
+    "fat": 11,
+    "msdos": 11,
+    "btrfs": 255,
+}
+
+_VFAT_ID_RE = re.compile(r"([0-9A-Fa-f]{4})-?([0-9A-Fa-f]{4})")
+
+
+def check_label(fstype: str, label: str) -> str:
+    """``label`` if the file system can hold it, so a bad one fails before anything is created.
+
+    The limits (:data:`LABEL_LIMITS`) count bytes of the UTF-8 form: xfs 12, ext2/3/4 16, vfat 11.
+    Other file systems are not checked here (their own mkfs decides).
+
+    Raises:
+        ValueError: The label is too long (the message names the limit), or has a newline or NUL.
+    """
+    if "\n" in label or "\0" in label:
+        raise ValueError(f"file system label {label!r} contains a newline or NUL")
+    limit = LABEL_LIMITS.get(fstype)
+    size = len(label.encode("utf-8", "surrogateescape"))
+    if limit is not None and size > limit:
+        raise ValueError(f"{fstype} labels are at most {limit} characters; {label!r} has {size}")
+    return label
+
+
+def check_uuid(fstype: str, uuid: str | uuidlib.UUID) -> str:
+    """The file system id as the file system's mkfs takes it: a canonical UUID for ext*/xfs/btrfs, the
+    8 hex digits of a volume id (``ABCD-1234``, as blkid shows it) for vfat.
+
+    Raises:
+        ValueError: Not a UUID (or volume id), or a file system whose id we do not know how to set.
+    """
+    text = str(uuid).strip()
+    if fstype in ("vfat", "fat", "msdos"):
+        match = _VFAT_ID_RE.fullmatch(text)
+        if match is None:
+            raise ValueError(f"a {fstype} volume id is 8 hex digits (like ABCD-1234), not {text!r}")
+        return (match.group(1) + match.group(2)).upper()
+    if not (fstype.startswith("ext") or fstype in ("xfs", "btrfs")):
+        raise ValueError(f"don't know how to set the UUID of a {fstype} file system")
+    try:
+        return str(uuidlib.UUID(text))
+    except ValueError:
+        raise ValueError(f"not a UUID: {text!r}") from None
+
+
 def mkfs_argv(
     device: str,
     fstype: str = "ext4",
     *,
     label: str | None = None,
+    uuid: str | uuidlib.UUID | None = None,
     force: bool = False,
     options: Sequence[str] = (),
 ) -> list[str]:
-    """``mkfs.TYPE`` for any type; label and force flags are spelled per family.
+    """``mkfs.TYPE`` for any type; label, UUID and force flags are spelled per family.
 
-    ext2/3/4 use ``-L``/``-F``, xfs ``-L``/``-f``, btrfs ``-L``/``-f``, vfat ``-n`` (no force flag).
+    ext2/3/4 use ``-L``/``-U``/``-F``, xfs ``-L``/``-m uuid=``/``-f``, btrfs ``-L``/``-U``/``-f``, vfat
+    ``-n``/``-i`` (a volume id; no force flag). The label is checked against the file system's limit
+    (:func:`check_label`) and the UUID's form (:func:`check_uuid`) here, not on the host.
     Never retried automatically by this package: it destroys data.
 
     Raises:
-        ValueError: An unsafe file system name or a relative device.
+        ValueError: An unsafe file system name, a relative device, a label too long for the file system,
+            or a bad UUID.
     """
     if not _FSTYPE_RE.fullmatch(fstype):
         raise ValueError(f"bad file system type: {fstype!r}")
+    if label:
+        check_label(fstype, label)
+    fs_id = check_uuid(fstype, uuid) if uuid is not None else None
     argv = [f"mkfs.{fstype}"]
     if fstype.startswith("ext"):
         argv += ["-q"] + (["-F"] if force else []) + (["-L", label] if label else [])
-    elif fstype in ("xfs", "btrfs"):
+        argv += ["-U", fs_id] if fs_id else []
+    elif fstype == "xfs":
         argv += (["-f"] if force else []) + (["-L", label] if label else [])
+        argv += ["-m", f"uuid={fs_id}"] if fs_id else []
+    elif fstype == "btrfs":
+        argv += (["-f"] if force else []) + (["-L", label] if label else [])
+        argv += ["-U", fs_id] if fs_id else []
     elif fstype in ("vfat", "fat", "msdos"):
-        argv += ["-n", label] if label else []
+        argv += (["-n", label] if label else []) + (["-i", fs_id] if fs_id else [])
     elif label:
         argv += ["-L", label]
     return [*argv, *options, _check_device(device)]
+
+
+#: e2fsck exit codes (a bit mask) that leave a consistent file system: 0 no errors, 1 errors corrected,
+#: 2 corrected and the system should be rebooted (only for a mounted root), 3 both.
+E2FSCK_OK = frozenset({0, 1, 2, 3})
+
+_E2FSCK_BITS = (
+    (1, "errors corrected"),
+    (2, "system should be rebooted"),
+    (4, "errors left uncorrected"),
+    (8, "operational error"),
+    (16, "usage or syntax error"),
+    (32, "cancelled by user"),
+    (128, "shared library error"),
+)
+
+
+def e2fsck_argv(device: str, *, force: bool = True, repair: bool = True) -> list[str]:
+    """``e2fsck -f -y DEVICE``: check an unmounted ext2/3/4 file system and repair it without asking.
+
+    resize2fs refuses to grow an unmounted file system that was not checked since it was last mounted,
+    so an offline resize runs this first. ``force`` (``-f``) checks even a file system marked clean;
+    ``repair`` (``-y``) answers yes to every fix, else ``-n`` opens it read-only and fixes nothing.
+    Run it with ``check=False`` and judge the exit code with :func:`e2fsck_ok`: exit 1 means errors were
+    found and corrected, which is a success.
+    """
+    return ["e2fsck", *(["-f"] if force else []), "-y" if repair else "-n", _check_device(device)]
+
+
+def e2fsck_ok(exit_code: int) -> bool:
+    """True when e2fsck left the file system consistent (exit 0-3; see :data:`E2FSCK_OK`)."""
+    return exit_code in E2FSCK_OK
+
+
+def e2fsck_exit_meaning(exit_code: int) -> str:
+    """e2fsck's exit code in words, for messages: ``"errors corrected"``, ``"errors left uncorrected"``..."""
+    if exit_code == 0:
+        return "no errors"
+    words = [text for bit, text in _E2FSCK_BITS if exit_code & bit]
+    return ", ".join(words) if words else f"exit code {exit_code}"
+
+
+def fsfreeze_argv(mountpoint: str, *, freeze: bool = True) -> list[str]:
+    """``fsfreeze --freeze MOUNTPOINT`` (or ``--unfreeze``): suspend writes for a consistent snapshot.
+
+    Freezing blocks every writer until the unfreeze, so the caller must unfreeze in a ``finally``.
+    """
+    return ["fsfreeze", "--freeze" if freeze else "--unfreeze", _check_device(mountpoint)]
 
 
 def mount_argv(
@@ -208,3 +334,41 @@ def parse_df(text: str) -> list[DfEntry]:
 def blockdev_size_argv(device: str) -> list[str]:
     """``blockdev --getsize64 DEVICE`` (size in bytes)."""
     return ["blockdev", "--getsize64", _check_device(device)]
+
+
+#: Directories searched after the host's PATH for a tool: where ``sudo`` (its ``secure_path``) finds mkfs,
+#: e2fsck, fsfreeze, blkid and losetup, which a login PATH on Debian or Ubuntu leaves out.
+TOOL_SEARCH_DIRS = ("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin")
+
+_TOOL_RE = re.compile(r"[A-Za-z0-9_+][A-Za-z0-9_.+-]*")
+_WHICH_SCRIPT = (
+    f'PATH="${{PATH:+$PATH:}}{":".join(TOOL_SEARCH_DIRS)}"; for t do '
+    'if p=$(command -v "$t"); then printf "%s %s\\n" "$t" "$p"; else printf "%s\\n" "$t"; fi; done'
+)
+
+
+def which_argv(*tools: str) -> list[str]:
+    """A command that prints one line per tool: ``NAME PATH`` when found, ``NAME`` alone when not.
+
+    It looks where ``sudo`` looks: the PATH it runs with, then :data:`TOOL_SEARCH_DIRS` (so run it with
+    ``sudo=True`` for tools that will run under sudo). It always exits 0; parse with :func:`parse_which`.
+
+    Raises:
+        ValueError: No tools, or a name that is not a plain command name (a path, an option, a space).
+    """
+    if not tools:
+        raise ValueError("which_argv needs at least one tool name")
+    for tool in tools:
+        if not _TOOL_RE.fullmatch(tool):
+            raise ValueError(f"not a command name: {tool!r}")
+    return ["sh", "-c", _WHICH_SCRIPT, "sh", *tools]
+
+
+def parse_which(text: str) -> dict[str, str | None]:
+    """``{tool: path or None}`` from :func:`which_argv`'s output, in the order asked."""
+    out: dict[str, str | None] = {}
+    for line in text.splitlines():
+        name, _, path = line.partition(" ")
+        if name:
+            out[name] = path or None
+    return out

@@ -12,9 +12,9 @@ import re
 import time
 from collections.abc import Callable, Sequence
 
-import structlog
 import tenacity
 
+from transfer._log import get_logger
 from transfer.errors import DeviceNotFound
 from transfer.shell import Shell
 
@@ -27,7 +27,7 @@ __all__ = [
     "probe_argv",
 ]
 
-log = structlog.stdlib.get_logger(__name__)
+log = get_logger(__name__)
 
 BY_ID_DIR = "/dev/disk/by-id"
 NVME_EBS_PREFIX = "nvme-Amazon_Elastic_Block_Store_"

@@ -6,6 +6,7 @@ Tree::
     ├── ConnectError (also ConnectionError)
     │   └── AuthenticationError
     ├── HostKeyMismatch
+    ├── PrivateKeyError (also ValueError)   a key file or key text we cannot use
     ├── RemoteCommandError          carries the CommandResult
     ├── CommandTimeout (also TimeoutError)
     ├── SshdError                   the local sshd launcher failed
@@ -30,6 +31,7 @@ __all__ = [
     "ConnectError",
     "DeviceNotFound",
     "HostKeyMismatch",
+    "PrivateKeyError",
     "RemoteCommandError",
     "SshdError",
     "TransferError",
@@ -67,6 +69,13 @@ class HostKeyMismatch(TransferError):
         self.expected = tuple(expected)
         want = ", ".join(self.expected) or "(none pinned)"
         super().__init__(f"host key mismatch for {host}: server presented {got}, expected {want}")
+
+
+class PrivateKeyError(TransferError, ValueError):
+    """Our private key cannot be used: not a key, an unsupported type, or encrypted without a passphrase.
+
+    A local mistake, so waits never retry it; the message names the key file, never the key's contents.
+    """
 
 
 class RemoteCommandError(TransferError):

@@ -15,8 +15,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import paramiko
-import structlog
 
+from transfer._log import get_logger
 from transfer.errors import HostKeyMismatch
 
 __all__ = [
@@ -32,7 +32,7 @@ __all__ = [
     "parse_public_key",
 ]
 
-log = structlog.stdlib.get_logger(__name__)
+log = get_logger(__name__)
 
 #: Key algorithm names (wire names and the words ssh-keygen prints) mapped to a key family.
 _FAMILIES = {

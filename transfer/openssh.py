@@ -33,17 +33,22 @@ __all__ = [
 HOST_KEY_ALIAS = "pinned-host"
 
 
+_SHARED_SPACE = ipaddress.ip_network("100.64.0.0/10")
+
+
 def on_fast_network(host: str) -> bool:
     """True when ``host`` is reached over loopback, a private or link-local network (a VPC, a LAN).
 
     There the measured bottleneck is CPU, not the link (field notes §3), so compressing only costs time.
-    Names count as remote, except ``localhost`` and EC2's private ``*.internal`` names.
+    Names count as remote, except ``localhost`` and EC2's private ``*.internal`` names. The shared address
+    space 100.64.0.0/10 (RFC 6598) counts as fast: it is never routed over the internet (the sandbox cloud's
+    hosts live there).
     """
     try:
         ip = ipaddress.ip_address(host.strip("[]").split("%", 1)[0])
     except ValueError:
         return host == "localhost" or host.endswith(".internal")
-    return ip.is_loopback or ip.is_private or ip.is_link_local
+    return ip.is_loopback or ip.is_private or ip.is_link_local or ip in _SHARED_SPACE
 
 
 @functools.cache

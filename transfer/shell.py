@@ -14,11 +14,11 @@ import shlex
 import signal
 import subprocess
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import IO, Any, Protocol, runtime_checkable
 
-import structlog
-
+from transfer._log import get_logger
+from transfer.commands import parse_which, which_argv
 from transfer.errors import CommandTimeout, RemoteCommandError
 from transfer.result import CommandResult
 
@@ -33,12 +33,13 @@ __all__ = [
     "join_argv",
     "kill_process",
     "loggable",
+    "missing_tools",
     "quote",
     "strip_sudo_noise",
     "supervised",
 ]
 
-log = structlog.stdlib.get_logger(__name__)
+log = get_logger(__name__)
 
 #: A command: an argv (items may be bytes) or a shell string.
 Command = Sequence[str | bytes] | str
@@ -164,6 +165,25 @@ class Shell(Protocol):
                 (this is how a caller aborts a transfer) and the exception propagates from ``run``.
         """
         ...
+
+
+def missing_tools(shell: Shell, tools: Iterable[str], *, sudo: bool = True) -> list[str]:
+    """The tools among ``tools`` that ``shell``'s host cannot run, in the order given (one command).
+
+    Tools are looked up as ``sudo`` finds them: the PATH the command runs with, then /usr/local/sbin,
+    /usr/sbin and /sbin (:data:`transfer.commands.TOOL_SEARCH_DIRS`), which a login PATH leaves out.
+    With ``sudo=True`` (the default, for tools that will run under sudo) the lookup itself runs under
+    ``sudo -n``, so a host where sudo is refused fails here with :class:`RemoteCommandError`.
+
+    Raises:
+        ValueError: A name that is not a plain command name.
+        RemoteCommandError: The lookup could not run (e.g. ``sudo -n`` refused).
+    """
+    wanted = list(dict.fromkeys(tools))
+    if not wanted:
+        return []
+    found = parse_which(shell.run(which_argv(*wanted), sudo=sudo).stdout)
+    return [tool for tool in wanted if found.get(tool) is None]
 
 
 def _pump(

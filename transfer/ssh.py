@@ -10,7 +10,6 @@ on the host when it is given up) lives in :mod:`transfer.channel`.
 from __future__ import annotations
 
 import contextlib
-import io
 import socket
 import subprocess
 import tempfile
@@ -22,13 +21,15 @@ from types import TracebackType
 from typing import Any
 
 import paramiko
-import structlog
 import tenacity
 
+from transfer._log import get_logger
 from transfer.channel import run_on_channel
 from transfer.errors import (
+    AuthenticationError,
     ConnectError,
     HostKeyMismatch,
+    PrivateKeyError,
     RemoteCommandError,
     TransferError,
     translate_ssh_errors,
@@ -40,9 +41,11 @@ from transfer.hostkeys import (
     HostKeyPins,
     PinnedHostKeyPolicy,
     families_to_disable,
+    fingerprint_of_key,
     key_family,
     parse_pin,
 )
+from transfer.keys import load_private_key, load_private_key_file, private_key_text
 from transfer.openssh import HOST_KEY_ALIAS, SSHTarget, check_host, fast_ciphers, ssh_argv
 from transfer.result import CommandResult
 from transfer.shell import (
@@ -55,28 +58,13 @@ from transfer.shell import (
 
 __all__ = ["SSHShell", "load_private_key"]
 
-log = structlog.stdlib.get_logger(__name__)
+log = get_logger(__name__)
 
 #: Every host key algorithm paramiko may negotiate (those of unpinned families get disabled).
 _HOST_KEY_ALGORITHMS: tuple[str, ...] = (
     *tuple(getattr(paramiko.Transport, "_preferred_keys", ())),
     "ssh-rsa",
 )
-_KEY_CLASSES: tuple[type[paramiko.PKey], ...] = (paramiko.Ed25519Key, paramiko.ECDSAKey, paramiko.RSAKey)
-
-
-def load_private_key(text: str, passphrase: str | None = None) -> paramiko.PKey:
-    """Load an in-memory private key (OpenSSH or PEM format, ed25519/ecdsa/rsa).
-
-    Raises:
-        ValueError: The text is not a private key paramiko can read (the key itself is never echoed).
-    """
-    for cls in _KEY_CLASSES:
-        try:
-            return cls.from_private_key(io.StringIO(text), password=passphrase)
-        except (paramiko.SSHException, ValueError):
-            continue
-    raise ValueError("unreadable private key (not ed25519/ecdsa/rsa in OpenSSH or PEM format)")
 
 
 class SSHShell(RemoteFiles):
@@ -86,9 +74,10 @@ class SSHShell(RemoteFiles):
         host: Address or name.
         port: TCP port.
         user: Login user.
-        key_filename: Private key file.
-        private_key: Private key text (kept in memory; written to a 0600 temp file only while an OpenSSH
-            client such as rsync needs it).
+        key_filename: Private key file: ed25519, ECDSA or RSA, in OpenSSH, PEM (as ``CreateKeyPair``
+            returns it) or PKCS#8 format (see :mod:`transfer.keys`). Read at the first connection.
+        private_key: Private key text in any of those formats, or a paramiko key object (kept in memory;
+            written to a 0600 temp file only while an OpenSSH client such as rsync needs it).
         host_keys: Accepted host keys: a :class:`HostKeyPins`, or items each being a fingerprint
             ("SHA256:..."), a ``(type, fingerprint)`` pair, a public key ("ssh-ed25519 AAAA...") or a
             known_hosts line.
@@ -103,6 +92,7 @@ class SSHShell(RemoteFiles):
 
     Raises:
         ValueError: ``host`` could be taken for an ssh option (see :func:`transfer.openssh.check_host`).
+        PrivateKeyError: ``private_key`` is not a usable private key.
     """
 
     def __init__(
@@ -112,7 +102,7 @@ class SSHShell(RemoteFiles):
         port: int = 22,
         user: str = "root",
         key_filename: str | Path | None = None,
-        private_key: str | None = None,
+        private_key: str | paramiko.PKey | None = None,
         host_keys: HostKeyPins | Sequence[str | tuple[str, str]] | None = None,
         trust_on_first_use: bool = False,
         connect_timeout: float = 10.0,
@@ -124,8 +114,14 @@ class SSHShell(RemoteFiles):
         self.port = port
         self.user = user
         self.key_filename = str(key_filename) if key_filename is not None else None
-        self._pkey = load_private_key(private_key) if private_key is not None else None
-        self._private_key_text = private_key
+        self._pkey: paramiko.PKey | None
+        self._private_key_text: str | None
+        if isinstance(private_key, paramiko.PKey):
+            self._pkey, self._private_key_text = private_key, None
+        else:
+            self._pkey = load_private_key(private_key) if private_key is not None else None
+            self._private_key_text = private_key
+        self._in_memory_key = self._pkey is not None
         if host_keys is None:
             self.pins = HostKeyPins()
         elif isinstance(host_keys, HostKeyPins):
@@ -141,7 +137,6 @@ class SSHShell(RemoteFiles):
         self._client: paramiko.SSHClient | None = None
         self._sftp_client: paramiko.SFTPClient | None = None
         self._lock = threading.Lock()
-        self._key_file_checked = False
         self._log = log.bind(host=host, port=port, user=user)
 
     def __repr__(self) -> str:
@@ -161,25 +156,28 @@ class SSHShell(RemoteFiles):
             ConnectError: Refused, reset, timed out or protocol error.
             AuthenticationError: The key was refused.
             HostKeyMismatch: The server's key is not pinned.
-            ValueError: ``key_filename`` is not a private key paramiko can read (a local mistake, so
-                :meth:`wait_until_reachable` does not retry it the way paramiko's SSHException would be).
+            PrivateKeyError: (a ValueError) ``key_filename`` is not a usable private key, or no key was given.
             FileNotFoundError: ``key_filename`` does not exist.
         """
         with self._lock:
             if self.is_connected:
                 return self
             self._close_locked()
-            if self._pkey is None and self.key_filename is not None and not self._key_file_checked:
-                load_private_key(Path(self.key_filename).read_text(errors="replace"))
-                self._key_file_checked = True
+            pkey = self._load_key()
             timeout = timeout if timeout is not None else self.connect_timeout
             disabled = families_to_disable(self.pins, _HOST_KEY_ALGORITHMS)
             presented: list[str] = []
             mismatch: HostKeyMismatch | None = None
             while True:
                 try:
-                    client, policy = self._connect_once(timeout, disabled)
+                    client, policy = self._connect_once(pkey, timeout, disabled)
                     break
+                except AuthenticationError as exc:
+                    detail = str(exc.__cause__ or "").rstrip(".")
+                    raise AuthenticationError(
+                        f"authentication failed for {self.describe()} with {self._key_description(pkey)}"
+                        + (f": {detail}" if detail and detail != "Authentication failed" else "")
+                    ) from exc
                 except HostKeyMismatch as exc:
                     # A pin given as a bare fingerprint has no key type, so the server may have shown a key
                     # of another type than the pinned one: ask again without that type, while any is left.
@@ -234,8 +232,22 @@ class SSHShell(RemoteFiles):
                 with contextlib.suppress(OSError):
                     sock.setsockopt(level, option, value)
 
+    def _load_key(self) -> paramiko.PKey:
+        """The client key: given in memory, or read from ``key_filename`` once (paramiko never reads the file:
+        its loader reports a refused RSA key as "encountered RSA key, expected OPENSSH key")."""
+        if self._pkey is None:
+            if self.key_filename is None:
+                raise PrivateKeyError(f"no key for {self.describe()}: give key_filename or private_key")
+            self._pkey = load_private_key_file(self.key_filename)
+        return self._pkey
+
+    def _key_description(self, pkey: paramiko.PKey) -> str:
+        """``key /path (ssh-rsa SHA256:...)``: names the key for messages, never shows its contents."""
+        where = "the in-memory key" if self._in_memory_key else f"key {self.key_filename}"
+        return f"{where} ({pkey.get_name()} {fingerprint_of_key(pkey)})"
+
     def _connect_once(
-        self, timeout: float, disabled: Sequence[str]
+        self, pkey: paramiko.PKey, timeout: float, disabled: Sequence[str]
     ) -> tuple[paramiko.SSHClient, PinnedHostKeyPolicy]:
         policy = PinnedHostKeyPolicy(
             self.pins, f"{self.host}:{self.port}", trust_on_first_use=self.trust_on_first_use
@@ -250,8 +262,7 @@ class SSHShell(RemoteFiles):
                     self.host,
                     port=self.port,
                     username=self.user,
-                    pkey=self._pkey,
-                    key_filename=self.key_filename if self._pkey is None else None,
+                    pkey=pkey,
                     timeout=timeout,
                     banner_timeout=timeout,
                     auth_timeout=timeout,
@@ -287,16 +298,22 @@ class SSHShell(RemoteFiles):
     ) -> SSHShell:
         """Connect, retrying with backoff while the host boots, until ``timeout`` seconds have passed.
 
-        Retried: connection refused/reset, timeouts, SSH protocol errors and authentication failures
-        (cloud-init installs the key late). Not retried: a host key mismatch.
+        Retried: connection-level failures only (refused, reset, unreachable, timeouts, SSH protocol
+        errors). Not retried, raised at once: an authentication failure (cloud images install the key
+        before sshd starts, so a refused key stays refused), an unusable key file and a host key mismatch.
 
         Raises:
             ConnectError: Still unreachable at the deadline (chained to the last error).
+            AuthenticationError: The server refused our key (the message names the key file).
+            PrivateKeyError: The key file is not a usable private key, or no key was given.
+            HostKeyMismatch: The server's key is not pinned.
         """
         start = clock()
         backoff = tenacity.wait_exponential(multiplier=0.25, max=5.0)
         retrying = tenacity.Retrying(
-            retry=tenacity.retry_if_exception_type(ConnectError),
+            retry=tenacity.retry_if_exception(
+                lambda exc: isinstance(exc, ConnectError) and not isinstance(exc, AuthenticationError)
+            ),
             stop=lambda state: clock() - start >= timeout,
             # never sleep past the deadline: the last attempt is made at it, not seconds after
             wait=lambda state: min(backoff(state), max(0.0, timeout - (clock() - start))),
@@ -418,10 +435,11 @@ class SSHShell(RemoteFiles):
             known_hosts = Path(tmp, "known_hosts")
             known_hosts.write_text("".join(f"{HOST_KEY_ALIAS} {k.public_key}\n" for k in keys))
             key_file = self.key_filename
-            if self._private_key_text is not None:
+            if self._in_memory_key:
+                assert self._pkey is not None
                 key_path = Path(tmp, "id")
                 key_path.touch(mode=0o600)
-                key_path.write_text(self._private_key_text)
+                key_path.write_text(self._private_key_text or private_key_text(self._pkey))
                 key_file = str(key_path)
             jump_cm = self.jump.openssh_target() if self.jump is not None else contextlib.nullcontext(None)
             with jump_cm as jump_target:

@@ -26,14 +26,13 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 
-import structlog
-
+from transfer._log import get_logger
 from transfer.errors import SshdError
 from transfer.hostkeys import known_hosts_host, parse_public_key
 
 __all__ = ["SSHD_BINARY", "SshdServer", "free_port", "render_sshd_config"]
 
-log = structlog.stdlib.get_logger(__name__)
+log = get_logger(__name__)
 
 #: sshd refuses to start from a relative path (it re-executes itself).
 SSHD_BINARY = "/usr/sbin/sshd"

@@ -20,8 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
-import structlog
-
+from transfer._log import get_logger
 from transfer.errors import RemoteCommandError, TransferError
 from transfer.hostkeys import FAMILY_ALGORITHMS
 from transfer.openssh import (
@@ -56,7 +55,7 @@ __all__ = [
     "rsync_argv",
 ]
 
-log = structlog.stdlib.get_logger(__name__)
+log = get_logger(__name__)
 
 _DEFAULTS = RsyncOptions()
 

@@ -254,6 +254,9 @@ class Poll:
         key: The id used in the filter for a waited object (default: its id).
         fresh_key: The id of a described object, matched against ``key``.
         state: The state of a waited object given its fresh description.
+        update: Brings a waited object up to date, in place, from its fresh description (so objects are
+            current after a wait, as VM::EC2's were, without another describe). By default an object of
+            the same shape takes the fresh data; others are left as they were.
     """
 
     operation: str
@@ -264,6 +267,15 @@ class Poll:
     state: Callable[[AWSObject, AWSObject], str | None] = field(
         default=lambda waited, fresh: fresh.recorded_status() if isinstance(fresh, Resource) else None
     )
+    update: Callable[[AWSObject, AWSObject], None] = field(default=lambda w, f: adopt_same_shape(w, f))
+
+
+def adopt_same_shape(waited: AWSObject, fresh: AWSObject) -> None:
+    """``waited`` takes ``fresh``'s data when both describe the same kind of structure (the default update
+    of :class:`Poll`; a subclass of Instance takes a fresh Instance's data)."""
+    same = waited._shape is not None and fresh._shape is not None and waited._shape.name == fresh._shape.name
+    if same or type(waited) is type(fresh):
+        waited._replace(fresh._data, fresh._parent)
 
 
 def rewrap(shape_name: str, service: str = "ec2") -> Callable[[Mapping[str, Any], Any, Any], AWSObject]:

@@ -75,7 +75,6 @@ class Image(Resource):
         copy: Image = eventually(source, lambda: _first(dest.call("ec2", "DescribeImages", new_id), new_id))
         if wait:
             source.wait_for_images(copy, state="available")  # our timeout and clock, polled in dest
-            copy.refresh()
         return copy
 
     # --- launch permissions ---------------------------------------------------------------------------

@@ -86,8 +86,8 @@ class Instance(Resource):
         changes = facade.call("ec2", operation, self, **kwargs)
         log.info("instance.state_change", instance=str(self), operation=operation, wait=wait)
         if wait:
+            # The wait brings this object up to date from its last describe: no refresh() needed.
             facade._wait([self], (target,), None, frozenset(), None)  # type: ignore[attr-defined]
-            self.refresh()
         return changes[0] if isinstance(changes, list) and changes else changes
 
     @vmec2_method()
@@ -319,7 +319,15 @@ class InstanceStateChange(Resource):
     """
 
     kind = "instance"
-    poll = Poll("DescribeInstances", "instance-id", key=lambda obj: str(obj.InstanceId))
+    poll = Poll(
+        "DescribeInstances",
+        "instance-id",
+        key=lambda obj: str(obj.InstanceId),
+        update=lambda change, instance: change._replace(
+            {**change._data, "CurrentState": instance._data.get("State", change._data.get("CurrentState"))},
+            change._parent,
+        ),
+    )
     failed_states = Instance.failed_states
     gone_state = "terminated"
 

@@ -87,7 +87,6 @@ class Snapshot(Resource):
         )
         if wait:
             source.wait_for_snapshots(copy, state="completed")  # our timeout and clock, polled in dest
-            copy.refresh()
         return copy
 
     @vmec2_method()

@@ -124,13 +124,28 @@ def _attachment_state(waited: AWSObject, volume: AWSObject) -> str:
     return "detached"
 
 
+def _adopt_attachment(waited: AWSObject, volume: AWSObject) -> None:
+    """Bring an attachment up to date from a fresh volume description (``detached`` once it is gone)."""
+    for att in volume.field("Attachments") or []:
+        if att.InstanceId == waited.InstanceId:
+            waited._replace(att._data, waited._parent)
+            return
+    waited._replace({**waited._data, "State": "detached"}, waited._parent)
+
+
 @dispatch.register_class("ec2", "VolumeAttachment")
 class Attachment(Resource):
     """A volume's attachment to an instance; prints as ``vol-...=>i-...``; its id is the volume's."""
 
     status_field = "State"
     kind = "attachment"
-    poll = Poll("DescribeVolumes", "volume-id", key=lambda a: str(a.VolumeId), state=_attachment_state)
+    poll = Poll(
+        "DescribeVolumes",
+        "volume-id",
+        key=lambda a: str(a.VolumeId),
+        state=_attachment_state,
+        update=_adopt_attachment,
+    )
     gone_state = "detached"
 
     def __vmec2_id__(self) -> str | None:

@@ -14,7 +14,9 @@ from botocore.stub import Stubber
 
 from provisioning import EC2, NotFoundError, WaitTimeout
 from provisioning.clients import core_session
+from provisioning.ec2.image import Image
 from provisioning.ec2.instance import Instance
+from provisioning.ec2.snapshot import Snapshot
 from provisioning.naming import service_model
 from provisioning.waiters import UnexpectedState, WaitProgress, backoff
 
@@ -200,8 +202,6 @@ def test_impossible_state_ends_the_wait_at_once(
 
 def test_failed_image_ends_the_wait(ec2: EC2, stub: Stubber) -> None:
     """An image in state failed ends wait_for_images with UnexpectedState."""
-    from provisioning.ec2.image import Image
-
     img = Image({"ImageId": "ami-1"}, ec2, service_model("ec2").shape_for("Image"))
     stub.add_response("describe_images", {"Images": [{"ImageId": "ami-1", "State": "failed"}]})
     with pytest.raises(UnexpectedState, match="failed"):
@@ -316,3 +316,77 @@ def test_clone_keeps_the_waiting_policy(ec2: EC2, clock: FakeTime) -> None:
     west = ec2.clone(region="us-west-2")
     assert west.wait_for_timeout == 42
     assert west.wait_clock == clock.clock and west.wait_sleep == clock.sleep
+
+
+# --- objects are current after a wait (VM::EC2's were) -------------------------------------------------
+
+
+def described(ec2: EC2, instance: Instance) -> Instance:
+    """A fresh description of ``instance`` (a separate object, for comparison)."""
+    fresh: list[Instance] = ec2.describe_instances(str(instance))
+    return fresh[0]
+
+
+def test_start_with_wait_leaves_the_instance_current(
+    ec2: EC2, instances: list[Instance], calls: list[str]
+) -> None:
+    """After stop/start(wait=True) the object shows the new state and public address without refresh()."""
+    inst = instances[0]
+    inst.stop(wait=True)
+    assert inst.recorded_status() == "stopped"
+    assert inst.public_ip_address == described(ec2, inst).public_ip_address
+    calls.clear()
+    inst.start(wait=True)
+    assert calls == ["StartInstances", "DescribeInstances"]  # one polling round, no describe after it
+    assert inst.recorded_status() == "running" and str(inst.instanceState) == "running"
+    fresh = described(ec2, inst)
+    assert inst.public_ip_address is not None and inst.ipAddress == fresh.public_ip_address
+    assert inst.payload == fresh.payload
+
+
+def test_wait_for_instances_updates_the_objects_given(ec2: EC2, instances: list[Instance]) -> None:
+    """Objects passed to wait_for_instances, even bare ones and two with the same id, take the last answer."""
+    ec2.stop_instances(instances[:2])
+    bare = fake_instance(ec2, str(instances[0]))
+    twin = fake_instance(ec2, str(instances[0]))
+    assert bare.public_dns_name is None and bare.instance_type is None
+    ec2.wait_for_instances(bare, twin, instances[1], state="stopped")
+    for obj in (bare, twin, instances[1]):
+        assert obj.recorded_status() == "stopped"
+        assert obj.payload == described(ec2, obj).payload
+    assert bare.instance_type == instances[0].instance_type
+
+
+def test_state_change_objects_show_the_state_waited_for(ec2: EC2, instances: list[Instance]) -> None:
+    """A Start/Stop answer passed to a wait shows the reached state as its current state."""
+    change = instances[0].stop()
+    assert change is not None
+    ec2.wait_for_instances(change, state="stopped")
+    assert change.current_state.name == "stopped" and str(change) == str(instances[0])
+
+
+def test_volumes_snapshots_images_attachments_are_current_after_their_waits(
+    ec2: EC2, instances: list[Instance]
+) -> None:
+    """Volumes, attachments, snapshots and images show what their wait saw, without refresh()."""
+    inst = instances[0]
+    vol = ec2.create_volume(availability_zone=inst.placement.availabilityZone, size=1)
+    att = vol.attach(inst, "/dev/sdf")
+    assert att.recorded_status() == "attaching" and vol.recorded_status() == "available"
+    ec2.wait_for_terminal_state([att, vol], ["attached", "in-use"])
+    assert att.recorded_status() == "attached" and vol.recorded_status() == "in-use"
+    assert vol.attachment is not None and vol.attachment.instance_id == str(inst)
+    vol.detach()  # needs the volume's current attachment: before, this took a refresh()
+    ec2.wait_for_attachments(att, state="detached")
+    ec2.wait_for_volumes(vol, state="available")
+    assert att.recorded_status() == "detached"
+    assert vol.recorded_status() == "available" and not vol.attachments
+
+    snap = vol.create_snapshot("current")
+    image = inst.create_image("current-image")
+    bare_snap = Snapshot({"SnapshotId": str(snap)}, ec2, service_model("ec2").shape_for("Snapshot"))
+    bare_image = Image({"ImageId": str(image)}, ec2, service_model("ec2").shape_for("Image"))
+    ec2.wait_for_snapshots(bare_snap)
+    ec2.wait_for_images(bare_image)
+    assert bare_snap.recorded_status() == "completed" and bare_snap.volume_id == str(vol)
+    assert bare_image.recorded_status() == "available" and bare_image.name == "current-image"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -27,7 +28,7 @@ from transfer.errors import (
 )
 from transfer.hostkeys import HostKeyPins
 from transfer.openssh import ssh_argv
-from transfer.shell import LocalShell
+from transfer.shell import LocalShell, missing_tools
 from transfer.ssh import SSHShell, load_private_key
 from transfer.sshd import SshdServer, free_port
 
@@ -190,23 +191,31 @@ def test_wait_until_reachable_gives_up_with_clear_error(client_key: KeyPair) -> 
     assert clock.now == 20  # no sleeping past the deadline
 
 
-def test_wait_until_reachable_while_server_boots_and_key_arrives(tmp_path: Path, client_key: KeyPair) -> None:
-    """Refused, then authentication not ready (key installed late), then success."""
-    server = SshdServer(tmp_path / "late", authorized_keys=[], port=free_port(), host_key_types=["ed25519"])
-    auth = server.workdir / "authorized_keys"
-
-    def boot(n: int) -> None:
-        if n == 1:
-            server.start()  # first retry: the machine is up, but cloud-init has not installed the key
-        if n == 2:
-            auth.write_text(client_key.public + "\n")
-
-    clock = FakeClock(boot)
+def test_wait_until_reachable_while_server_boots(tmp_path: Path, client_key: KeyPair) -> None:
+    """Refused while the host boots is retried; then success."""
+    server = SshdServer(
+        tmp_path / "late", authorized_keys=[client_key.public], port=free_port(), host_key_types=["ed25519"]
+    )
+    clock = FakeClock(lambda n: server.start() if n == 2 else None)
     try:
         sh = SSHShell("127.0.0.1", port=server.port, key_filename=client_key.private, trust_on_first_use=True)
         with sh.wait_until_reachable(60, clock=clock, sleep=clock.sleep):
             assert sh.run(["true"]).ok
         assert clock.sleeps == 2
+    finally:
+        server.stop()
+
+
+def test_authentication_failure_is_not_retried(tmp_path: Path, client_key: KeyPair) -> None:
+    """Refused is retried; a key the server refuses is not: AuthenticationError at once, naming the key."""
+    server = SshdServer(tmp_path / "nokey", authorized_keys=[], port=free_port(), host_key_types=["ed25519"])
+    clock = FakeClock(lambda n: server.start() if n == 1 else None)
+    try:
+        sh = SSHShell("127.0.0.1", port=server.port, key_filename=client_key.private, trust_on_first_use=True)
+        key = re.escape(f"with key {client_key.private} (ssh-ed25519 SHA256:")
+        with pytest.raises(AuthenticationError, match=key):
+            sh.wait_until_reachable(60, clock=clock, sleep=clock.sleep)
+        assert clock.sleeps == 1
     finally:
         server.stop()
 
@@ -327,6 +336,21 @@ def test_sudo_n_as_unprivileged_user(unprivileged_login: tuple[str, SSHShell], t
         sh.write_file(str(target / "f"), "x")
     sh.write_file(str(target / "f"), "as root\n", mode=0o640, sudo=True)
     assert (target / "f").read_text() == "as root\n" and (target / "f").stat().st_uid == 0
+
+
+def test_missing_tools_looks_where_sudo_looks(unprivileged_login: tuple[str, SSHShell]) -> None:
+    """A user's login PATH lacks /usr/sbin, yet missing_tools finds mkfs.ext4 there (and under sudo -n)."""
+    name, sh = unprivileged_login
+    assert "/usr/sbin" not in sh.run('printf "%s" "$PATH"').stdout.split(":")
+    assert not sh.run("command -v mkfs.ext4", check=False).ok
+    wanted = ["mkfs.ext4", "e2fsck", "fsfreeze", "rsync", "no-such-tool-here"]
+    assert missing_tools(sh, wanted, sudo=False) == ["no-such-tool-here"]
+    with pytest.raises(RemoteCommandError, match="password is required"):
+        missing_tools(sh, wanted)  # under sudo -n without rights: an error, not "everything is missing"
+    rules = Path(f"/etc/sudoers.d/{name}")
+    rules.write_text(f"{name} ALL=(ALL) NOPASSWD: ALL\n")
+    rules.chmod(0o440)
+    assert missing_tools(sh, wanted) == ["no-such-tool-here"]
 
 
 def test_write_file_never_exposes_a_secret_while_writing(shell: SSHShell, tmp_path: Path) -> None:

@@ -1,0 +1,665 @@
+"""``StagingManager``: temporary servers and volumes in one region, and everything cleaned up at the end.
+
+One manager is one *run*: it has a run id, tags everything it creates with it at creation, records each
+temporary resource in a local journal before using it, and removes what it made when it closes (``with``,
+``close()``, Ctrl-C, SIGTERM) according to ``on_exit``. Servers and volumes it merely found (``scan_region``)
+are left as they were.
+
+The cleanup order matters: servers first (their volumes are unmounted, then the instances terminated), then
+the temporary volumes, then the security group (retried while terminated instances still hold it), then the
+key pair.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import secrets
+import shutil
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from provisioning import EC2
+from staging import access
+from staging._log import get_logger
+from staging.errors import CleanupIncomplete, StagingError, StagingParameterError, VolumeInUse
+from staging.images import find_image, login_user
+from staging.interrupts import shielded
+from staging.journal import Journal
+from staging.progress import LogReporter, Reporter
+from staging.server import StagingServer, default_mtpt
+from staging.tags import FSTYPE, MTPT, NAME, ROLE, USERNAME, Role, RunTags
+from staging.transfer_ops import block_copy_volumes, rsync_paths
+from staging.volume import StagingVolume
+from transfer.commands import check_label, check_uuid
+
+__all__ = ["ON_EXIT", "StagingManager"]
+
+log = get_logger(__name__)
+
+ON_EXIT = ("terminate", "stop", "run")
+_NAME_RE = re.compile(r"[A-Za-z0-9_.,&-]+")
+#: EBS's largest volume (gp2/gp3/st1/sc1), GiB.
+MAX_VOLUME_GIB = 16384
+
+
+def _check_name(name: str, what: str) -> str:
+    if not _NAME_RE.fullmatch(name):
+        raise StagingParameterError(f"bad {what} name {name!r}: use letters, digits and _.,&-")
+    return name
+
+
+class StagingManager:
+    """Temporary staging servers and volumes in one region (VM::EC2::Staging::Manager).
+
+    Args:
+        ec2: The region's :class:`provisioning.EC2` (default: ``EC2()`` from the environment). Staging always
+            runs it in raise mode (a clone is used when ``raise_error`` is off).
+        on_exit: What :meth:`close` does with the servers this run created: ``terminate`` (default), ``stop``
+            or ``run`` (leave them running; their key pair and security group stay too).
+        reuse_key: Use an existing staging key pair whose private key is in ``dotdir`` instead of a new
+            one, and keep it at the end. False really means False (the original ignored 0).
+        reuse_volumes: ``get_volume(name)`` reuses an available volume (or the newest snapshot) of that
+            name. False really means False.
+        username: ssh login user (default: from the image: admin for Debian, ubuntu for Ubuntu, ec2-user
+            for Amazon Linux).
+        architecture: ``x86_64`` (default) or ``arm64``.
+        instance_type: Instance type of staging servers (default ``t3.micro``).
+        image_name: ``ami-...`` or a name pattern (default: the newest official Debian 12, then Ubuntu LTS).
+        availability_zone: Default zone for servers and volumes (default: the region's first available).
+        verbose: The original's verbosity 0-3 (``info``/``warn``/``debug`` messages through logging).
+        scan: Run :meth:`scan_region` at once (servers and volumes left by earlier runs).
+        dotdir: Where private keys and run journals live (default ``~/.vm-ec2-staging``, mode 0700).
+        server_class: Class of servers (a :class:`StagingServer` subclass).
+        volume_class: Class of volumes (a :class:`StagingVolume` subclass).
+        ssh_cidr: Who may ssh into staging servers (default: the caller's address, looked up once).
+        reporter: Receives steps, waits and transfer progress (default: log events only).
+        ssh_timeout: Seconds to wait for a new server's console host keys and sshd.
+        lifetime: Seconds after which ``gc`` may treat this run's temporary resources as abandoned.
+    """
+
+    def __init__(
+        self,
+        ec2: Any = None,
+        *,
+        on_exit: str = "terminate",
+        reuse_key: bool = False,
+        reuse_volumes: bool = True,
+        username: str | None = None,
+        architecture: str = "x86_64",
+        instance_type: str = "t3.micro",
+        image_name: str | None = None,
+        availability_zone: str | None = None,
+        verbose: int = 2,
+        scan: bool = False,
+        dotdir: str | Path | None = None,
+        server_class: type[StagingServer] = StagingServer,
+        volume_class: type[StagingVolume] = StagingVolume,
+        ssh_cidr: str | None = None,
+        reporter: Reporter | None = None,
+        ssh_timeout: float = 300.0,
+        lifetime: float = 24 * 3600.0,
+    ) -> None:
+        if on_exit not in ON_EXIT:
+            raise StagingParameterError(f"on_exit must be one of {', '.join(ON_EXIT)}, not {on_exit!r}")
+        if architecture not in ("x86_64", "arm64"):
+            raise StagingParameterError(f"architecture must be x86_64 or arm64, not {architecture!r}")
+        ec2 = ec2 if ec2 is not None else EC2()
+        self.ec2 = ec2 if ec2.raise_error else ec2.clone(raise_error=True)
+        self.on_exit = on_exit
+        self.reuse_key = bool(reuse_key)
+        self.reuse_volumes = bool(reuse_volumes)
+        self.username = username
+        self.architecture = architecture
+        self.instance_type = instance_type
+        self.image_name = image_name
+        self.availability_zone = availability_zone
+        self.verbose = verbose
+        self.dotdir = Path(dotdir).expanduser() if dotdir else Path.home() / ".vm-ec2-staging"
+        self.server_class = server_class
+        self.volume_class = volume_class
+        self.ssh_cidr = access.check_cidr(ssh_cidr) if ssh_cidr else None
+        self.reporter: Reporter = reporter or LogReporter()
+        self.ssh_timeout = ssh_timeout
+        self.run_tags = RunTags(lifetime=lifetime)
+        self._journal: Journal | None = None
+        self._servers: list[StagingServer] = []
+        self._volumes: list[StagingVolume] = []
+        self._created: set[str] = set()  # instance ids this run launched
+        self._key: tuple[str, Path] | None = None
+        self._key_created = False
+        self._group: str | None = None
+        self._closed = False
+        if scan:
+            self.scan_region()
+
+    def __repr__(self) -> str:
+        return f"<StagingManager {self.run_id} {self.ec2.region}>"
+
+    @property
+    def run_id(self) -> str:
+        """This run's id (tag ``StagingRun``)."""
+        return self.run_tags.run_id
+
+    @property
+    def region(self) -> str:
+        """The region's name."""
+        return str(self.ec2.region)
+
+    # --- context and cleanup -----------------------------------------------------------------------------
+    def __enter__(self) -> StagingManager:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        try:
+            self.close()
+        except CleanupIncomplete:
+            if exc is None:
+                raise
+            log.error("staging.cleanup_incomplete", leftovers=self.leftovers())  # the first error wins
+
+    def close(self) -> None:
+        """Apply ``on_exit`` to this run's servers and remove every temporary resource.
+
+        Each step runs even when an earlier one failed; one more Ctrl-C does not abandon it (a second one
+        prints what is left). Idempotent.
+
+        Raises:
+            CleanupIncomplete: Something could not be removed (listed; ``staging gc`` removes it later).
+        """
+        if self._closed:
+            return
+        with shielded(self.leftovers):
+            ours = [s for s in self._servers if str(s) in self._created]
+            steps: list[tuple[str, Callable[[], None]]] = []
+            if self.on_exit == "terminate":
+                steps.append(("terminate servers", lambda: self.terminate_servers(ours)))
+            elif self.on_exit == "stop":
+                steps.append(("stop servers", lambda: self.stop_servers(ours)))
+            steps.append(("delete temporary volumes", self._delete_temporary_volumes))
+            if self.on_exit == "terminate" or not ours:
+                steps.append(("delete security group", self._delete_group))
+                steps.append(("delete key pair", self._delete_key))
+            for what, step in steps:
+                try:
+                    step()
+                except Exception as exc:
+                    log.error("staging.cleanup_step_failed", step=what, error=str(exc))
+            for server in self._servers:
+                server.close()
+            self._closed = True
+            left = self.leftovers()
+            if self._journal is not None and not left:
+                self._journal.close()
+            if left:
+                raise CleanupIncomplete(left)
+
+    def leftovers(self) -> list[str]:
+        """Temporary resources of this run that still exist (as far as the journal knows)."""
+        if self._journal is None:
+            return []
+        return [f"{e.kind} {e.id} ({e.region})" for e in self._journal.entries]
+
+    def track(self, kind: str, resource_id: str) -> None:
+        """Record a temporary resource in the run's journal (before it is used)."""
+        if self._journal is None:
+            self._journal = Journal.open(self.dot_directory(), self.run_id, str(self.ec2.endpoint))
+        self._journal.add(kind, resource_id, self.region)
+
+    def untrack(self, resource_id: str) -> None:
+        """Drop a resource from the journal (it is gone, or now the caller's)."""
+        if self._journal is not None:
+            self._journal.remove(resource_id)
+
+    def _delete_temporary_volumes(self) -> None:
+        for volume in [v for v in self._volumes if v.temporary]:
+            if volume.server is not None and volume.mounted:
+                with contextlib.suppress(Exception):
+                    volume.server.unmount_volume(volume)
+            volume.delete()
+
+    def _delete_group(self) -> None:
+        if self._group is not None:
+            access.delete_security_group(self.ec2, self._group)
+            self.untrack(self._group)
+            self._group = None
+
+    def _delete_key(self) -> None:
+        if self._key is not None and self._key_created and not self.reuse_key:
+            name, keyfile = self._key
+            access.delete_key_pair(self.ec2, name, keyfile)
+            self.untrack(name)
+            self._key = None
+
+    # --- waiting -----------------------------------------------------------------------------------------
+    def wait_for(self, objects: Any, state: str, what: str, timeout: float | None = None) -> None:
+        """Wait for ``objects`` to reach ``state``, reporting ``what`` it waits for; refreshes them after."""
+        items = list(objects) if isinstance(objects, list | tuple) else [objects]
+        self.ec2.wait_for_terminal_state(
+            items, state, timeout, progress=lambda p: self.reporter.waiting(what, p.elapsed)
+        )
+        for item in items:
+            item.refresh()
+
+    # --- access (key pair, security group) ---------------------------------------------------------------
+    def dot_directory(self) -> Path:
+        """The dot directory, created 0700 on first use."""
+        self.dotdir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        return self.dotdir
+
+    def keypair(self) -> tuple[str, Path]:
+        """This run's key pair ``(name, private key path)``: reused (``reuse_key``) or new."""
+        if self._key is None:
+            found = access.find_reusable_key(self.ec2, self.dot_directory()) if self.reuse_key else None
+            if found is None:
+                name = f"staging-key-{secrets.token_hex(4)}"
+                tags = (self.run_tags.kept if self.reuse_key else self.run_tags.temporary)(Role.KEY)
+                if not self.reuse_key:
+                    self.track("key-pair", name)
+                found = (name, access.create_key_pair(self.ec2, self.dot_directory(), name, tags))
+                self._key_created = True
+            self._key = found
+        return self._key
+
+    def security_group(self) -> str:
+        """This run's security group id (tcp/22 from ``ssh_cidr`` only), made on first use."""
+        if self._group is None:
+            cidr = self.ssh_cidr or access.caller_cidr(str(self.ec2.endpoint))
+            name = f"staging-{self.run_id}"
+            self._group = access.create_security_group(
+                self.ec2, name, cidr, self.run_tags.temporary(Role.GROUP, name)
+            )
+            self.track("security-group", self._group)
+        return self._group
+
+    # --- servers -----------------------------------------------------------------------------------------
+    def default_zone(self) -> str:
+        """``availability_zone``, else the region's first available zone."""
+        if self.availability_zone:
+            return self.availability_zone
+        zones = sorted(str(z) for z in self.ec2.describe_availability_zones({"state": "available"}))
+        if not zones:
+            raise StagingError(f"no available zone in {self.region}")
+        return zones[0]
+
+    def provision_server(
+        self,
+        name: str | None = None,
+        *,
+        availability_zone: str | None = None,
+        instance_type: str | None = None,
+        image_name: str | None = None,
+        architecture: str | None = None,
+        username: str | None = None,
+    ) -> StagingServer:
+        """Launch a new staging server and wait until SSH answers (always a new one)."""
+        name = _check_name(name or f"server-{secrets.token_hex(4)}", "server")
+        image = find_image(self.ec2, image_name or self.image_name, architecture or self.architecture)
+        user = username or self.username or login_user(image)
+        if not user:
+            raise StagingParameterError(
+                f"cannot tell the login user of {image} ({image.name}); pass username="
+            )
+        zone = availability_zone or self.default_zone()
+        key_name, keyfile = self.keypair()
+        group = self.security_group()
+        tags = {"Name": f"Staging server {name}", USERNAME: user}
+        tag_fn = self.run_tags.temporary if self.on_exit == "terminate" else self.run_tags.kept
+        self.reporter.step(
+            f"launching staging server {name} ({instance_type or self.instance_type}) in {zone}"
+        )
+        instance = self.ec2.run_instances(
+            image,
+            instance_type=instance_type or self.instance_type,
+            key_name=key_name,
+            security_group_ids=[group],
+            zone=zone,
+            tag_specifications=tag_fn(Role.INSTANCE, name, **tags),
+        )[0]
+        self._created.add(str(instance))
+        if self.on_exit == "terminate":
+            self.track("instance", str(instance))
+        server = self.server_class(self, instance, name=name, username=user, keyfile=keyfile)
+        self._servers.append(server)
+        self.wait_for_servers([server])
+        return server
+
+    def wait_for_servers(self, servers: Sequence[StagingServer]) -> None:
+        """Wait until the servers run and answer over SSH (host keys pinned from their consoles)."""
+        names = ", ".join(str(s) for s in servers)
+        self.wait_for([s.instance for s in servers], "running", f"{names} to be running")
+        for server in servers:
+            server.connect()
+
+    def get_server(self, name: str | None = None, **options: Any) -> StagingServer:
+        """The server named ``name`` (started if stopped), else a new one with that name."""
+        server = next((s for s in self._servers if name is not None and s.name == name), None)
+        if server is None:
+            return self.provision_server(name, **options)
+        if server.instance.instanceState.name != "running":
+            server.start()
+        return server
+
+    def get_server_in_zone(self, availability_zone: str | None = None, **options: Any) -> StagingServer:
+        """A running server of this manager in the zone (started if stopped), else a new one there."""
+        zone = availability_zone or self.default_zone()
+        for server in self._servers:
+            if server.zone == zone and server.instance.instanceState.name in ("running", "stopped"):
+                if server.instance.instanceState.name == "stopped":
+                    server.start()
+                return server
+        return self.provision_server(availability_zone=zone, **options)
+
+    def find_server_by_instance(self, instance_id: str) -> StagingServer | None:
+        """The managed server of that instance id."""
+        return next((s for s in self._servers if str(s) == str(instance_id)), None)
+
+    def find_server_by_name(self, name: str) -> StagingServer | None:
+        """The managed server of that name."""
+        return next((s for s in self._servers if s.name == name), None)
+
+    def servers(self) -> list[StagingServer]:
+        """The servers this manager knows (launched or scanned)."""
+        return list(self._servers)
+
+    def start_all_servers(self) -> None:
+        """Start every stopped server and wait until all answer over SSH."""
+        stopped = [
+            s for s in self._servers if s.instance.refresh() and s.instance.instanceState.name == "stopped"
+        ]
+        if stopped:
+            self.ec2.start_instances([s.instance for s in stopped])
+            self.wait_for_servers(stopped)
+
+    def stop_all_servers(self) -> None:
+        """Stop every server (volumes unmounted first)."""
+        self.stop_servers(self._servers)
+
+    def stop_servers(self, servers: Iterable[StagingServer]) -> None:
+        """Stop ``servers`` at once and wait until they are stopped."""
+        running = [s for s in servers if s.instance.instanceState.name in ("pending", "running")]
+        for server in running:
+            self._unmount_all(server)
+            server.close()
+        if running:
+            self.ec2.stop_instances([s.instance for s in running])
+            self.wait_for([s.instance for s in running], "stopped", "servers to stop")
+
+    def terminate_all_servers(self) -> None:
+        """Terminate every server this manager knows (volumes unmounted first; they stay, detached)."""
+        self.terminate_servers(self._servers)
+
+    def force_terminate_all_servers(self) -> None:
+        """Terminate every server at once, without unmounting anything first."""
+        self.terminate_servers(self._servers, unmount=False)
+
+    def terminate_servers(
+        self, servers: Iterable[StagingServer], *, wait: bool = True, unmount: bool = True
+    ) -> None:
+        """Terminate ``servers`` in one call (after unmounting their volumes) and wait until they are gone."""
+        doomed = list(servers)
+        if not doomed:
+            return
+        for server in doomed:
+            if unmount:
+                with contextlib.suppress(Exception):
+                    self._unmount_all(server)
+            server.close()
+        self.reporter.step("terminating " + ", ".join(str(s) for s in doomed))
+        self.ec2.terminate_instances([s.instance for s in doomed])
+        if wait:
+            self.wait_for([s.instance for s in doomed], "terminated", "servers to terminate")
+        for server in doomed:
+            for volume in server.volumes():  # EC2 detaches them with the instance
+                volume.server, volume.device, volume.mtdev, volume.mounted = None, None, None, False
+            self._servers.remove(server)
+            self.untrack(str(server))
+
+    def _unmount_all(self, server: StagingServer) -> None:
+        for volume in server.volumes():
+            if volume.mounted:
+                server.unmount_volume(volume)
+
+    # --- volumes -----------------------------------------------------------------------------------------
+    def provision_volume(
+        self,
+        name: str | None = None,
+        *,
+        size: int | None = None,
+        availability_zone: str | None = None,
+        server: StagingServer | None = None,
+        snapshot_id: str | None = None,
+        volume_id: str | None = None,
+        fstype: str = "ext4",
+        mtpt: str | None = None,
+        mount: bool = True,
+        reuse: bool | None = None,
+        label: str | None = None,
+        uuid: str | None = None,
+        volume_type: str = "gp3",
+        temporary: bool = False,
+    ) -> StagingVolume:
+        """Create (or reuse) a volume, attach it to a server in its zone, format or grow it, and mount it.
+
+        Args:
+            name: Symbolic name (default ``volume-XXXXXXXX``).
+            size: GiB (default: the source's size, else 10). From a snapshot it may be larger (the file
+                system is grown), never smaller.
+            availability_zone: Zone (default: ``server``'s, else the manager's default).
+            server: The server to attach to (default: one in the zone, launched if needed).
+            snapshot_id: Start from this snapshot.
+            volume_id: Use this existing, available volume (same zone).
+            fstype: File system for a new volume (``raw``: none).
+            mtpt: Mount point (default ``/mnt/Staging/<name>``).
+            mount: Mount it (file systems only).
+            reuse: Reuse an available volume, else the newest snapshot, of this name (default
+                ``reuse_volumes``).
+            label: File system label of a new volume (checked against the file system's limit first).
+            uuid: File system UUID of a new volume.
+            volume_type: EBS volume type.
+            temporary: Delete it when the manager closes.
+
+        Raises:
+            StagingParameterError: Bad name or size, a name already managed, a source that does not fit.
+            VolumeInUse: The reused volume is attached elsewhere (another run holds it).
+        """
+        name = _check_name(name or f"volume-{secrets.token_hex(4)}", "volume")
+        if self.find_volume_by_name(name) is not None:
+            raise StagingParameterError(f"a volume named {name!r} is already managed")
+        if size is not None and not 1 <= size <= MAX_VOLUME_GIB:
+            raise StagingParameterError(f"size must be 1..{MAX_VOLUME_GIB} GiB, not {size}")
+        try:
+            if label is not None:
+                check_label(fstype, label)
+            if uuid is not None:
+                check_uuid(fstype, uuid)
+        except ValueError as exc:
+            raise StagingParameterError(str(exc)) from exc
+        zone = server.zone if server is not None else availability_zone or self.default_zone()
+        reuse = self.reuse_volumes if reuse is None else reuse
+        ebs, snapshot = None, None
+        if volume_id is not None:
+            ebs = self._existing_volume(volume_id, zone)
+        elif snapshot_id is not None:
+            snapshot = self._snapshot(snapshot_id)
+        elif reuse:
+            ebs = self._reusable_volume(name, zone)
+            snapshot = None if ebs is not None else self._newest_named_snapshot(name)
+        if ebs is not None:
+            if size is not None and size != int(ebs.size):
+                raise StagingParameterError(f"{ebs} is {ebs.size} GiB; resize it after mounting instead")
+            volume = self.volume_class(self, ebs, name=name, mtpt=mtpt, temporary=temporary)
+        else:
+            volume = self._create_volume(name, zone, size, snapshot, fstype, mtpt, volume_type, temporary)
+        self._volumes.append(volume)
+        host = server or self.get_server_in_zone(zone)
+        host.attach_volume(volume)
+        if ebs is None and snapshot is None:
+            if fstype != "raw":
+                self.reporter.step(f"making a {fstype} file system on {volume.volume}")
+                host.format_volume(volume, fstype, label=label, uuid=uuid)
+            else:
+                volume.fstype = "raw"
+        else:
+            volume.fstype = host.fstype_of(volume)
+            if snapshot is not None and int(volume.volume.size) > int(snapshot.volumeSize):
+                self.reporter.step(f"growing the file system of {volume.volume} to {volume.volume.size} GiB")
+                host.grow_filesystem(volume)
+        if mount and volume.fstype != "raw":
+            host.mount_volume(volume, mtpt)
+        return volume
+
+    def _create_volume(
+        self, name: str, zone: str, size: int | None, snapshot: Any, fstype: str, mtpt: str | None,
+        volume_type: str, temporary: bool,
+    ) -> StagingVolume:  # fmt: skip
+        if snapshot is not None:
+            base = int(snapshot.volumeSize)
+            if size is not None and size < base:
+                raise StagingParameterError(
+                    f"{snapshot} holds {base} GiB; a volume from it cannot be {size} GiB"
+                )
+            size = max(size or base, base)
+        elif size is None:
+            log.info("staging.volume.default_size", size=10)
+            size = 10
+        extra = {"Name": f"Staging volume for {name}", MTPT: mtpt or default_mtpt(name), FSTYPE: fstype}
+        tags = (self.run_tags.temporary if temporary else self.run_tags.kept)(Role.VOLUME, name, **extra)
+        source = f" from {snapshot}" if snapshot is not None else ""
+        self.reporter.step(f"creating a {size} GiB volume{source} in {zone}")
+        ebs = self.ec2.create_volume(
+            zone=zone, size=size, snapshot_id=snapshot, volume_type=volume_type, tag_specifications=tags
+        )
+        if temporary:
+            self.track("volume", str(ebs))
+        volume = self.volume_class(self, ebs, name=name, mtpt=mtpt, temporary=temporary)
+        self.wait_for(ebs, "available", f"{ebs} to be available")
+        return volume
+
+    def volume_from_snapshot(
+        self, snapshot: Any, *, availability_zone: str, name: str, temporary: bool = False
+    ) -> StagingVolume:
+        """A new (unattached) managed volume made from ``snapshot`` in ``availability_zone``."""
+        _check_name(name, "volume")
+        volume = self._create_volume(name, availability_zone, None, snapshot, "ext4", None, "gp3", temporary)
+        self._volumes.append(volume)
+        return volume
+
+    def _existing_volume(self, volume_id: str, zone: str) -> Any:
+        found = self.ec2.describe_volumes(volume_id)
+        if not found:
+            raise StagingParameterError(f"volume {volume_id} not found")
+        ebs = found[0]
+        if ebs.availabilityZone != zone:
+            raise StagingParameterError(f"{volume_id} is in {ebs.availabilityZone}, not {zone}")
+        if ebs.status != "available":
+            raise VolumeInUse(f"{volume_id} is {ebs.status}, not available")
+        return ebs
+
+    def _snapshot(self, snapshot_id: str) -> Any:
+        found = self.ec2.describe_snapshots(snapshot_id)
+        if not found:
+            raise StagingParameterError(f"snapshot {snapshot_id} not found")
+        return found[0]
+
+    def _reusable_volume(self, name: str, zone: str) -> Any:
+        found = self.ec2.describe_volumes(
+            {
+                f"tag:{NAME}": name,
+                f"tag:{ROLE}": Role.VOLUME,
+                "availability-zone": zone,
+                "status": "available",
+            }
+        )
+        return max(found, key=lambda v: str(v.createTime), default=None)
+
+    def _newest_named_snapshot(self, name: str) -> Any:
+        found = self.ec2.describe_snapshots(owner="self", filter={f"tag:{NAME}": name, "status": "completed"})
+        return max(found, key=lambda s: str(s.startTime), default=None)
+
+    def get_volume(self, name: str | None = None, **options: Any) -> StagingVolume:
+        """The managed volume of that name, else :meth:`provision_volume` (reusing by name by default)."""
+        volume = self.find_volume_by_name(name) if name is not None else None
+        return volume if volume is not None else self.provision_volume(name, **options)
+
+    def find_volume_by_volid(self, volume_id: str) -> StagingVolume | None:
+        """The managed volume with that id."""
+        return next((v for v in self._volumes if str(v) == str(volume_id)), None)
+
+    def find_volume_by_name(self, name: str) -> StagingVolume | None:
+        """The managed volume with that name."""
+        return next((v for v in self._volumes if v.name == name), None)
+
+    def volumes(self) -> list[StagingVolume]:
+        """The volumes this manager knows."""
+        return list(self._volumes)
+
+    def forget_volume(self, volume: StagingVolume) -> None:
+        """Stop managing a volume (it was deleted, or handed over to the caller)."""
+        if volume in self._volumes:
+            self._volumes.remove(volume)
+        self.untrack(str(volume))
+
+    # --- scan ---------------------------------------------------------------------------------------------
+    def scan_region(self) -> None:
+        """Adopt the staging servers (whose key is in the dot directory) and volumes earlier runs left."""
+        for instance in self.ec2.describe_instances(
+            {f"tag:{ROLE}": Role.INSTANCE, "instance-state-name": ["running", "stopped"]}
+        ):
+            keyfile = self.dotdir / f"{instance.keyName}.pem"
+            if self.find_server_by_instance(str(instance)) or not keyfile.is_file():
+                continue
+            tags = instance.tags
+            user = tags.get(USERNAME) or self.username or "admin"
+            server = self.server_class(self, instance, name=tags.get(NAME, str(instance)), username=user,
+                                       keyfile=keyfile)  # fmt: skip
+            self._servers.append(server)
+        for ebs in self.ec2.describe_volumes({f"tag:{ROLE}": Role.VOLUME}):
+            if self.find_volume_by_volid(str(ebs)) or ebs.status not in ("available", "in-use"):
+                continue
+            tags = ebs.tags
+            volume = self.volume_class(self, ebs, name=tags.get(NAME, str(ebs)), fstype=tags.get(FSTYPE),
+                                       mtpt=tags.get(MTPT))  # fmt: skip
+            attachment = ebs.attachment
+            if attachment is not None:
+                volume.server = self.find_server_by_instance(str(attachment.instanceId))
+                volume.device = str(attachment.device)
+                if volume.server is None:
+                    continue  # attached to a server we cannot reach
+            self._volumes.append(volume)
+
+    # --- data --------------------------------------------------------------------------------------------
+    def rsync(self, *args: str, **options: Any) -> Any:
+        """rsync between local paths, volumes and servers: ``rsync(src..., dest, delete=..., ...)``.
+
+        Path forms: see :mod:`staging.paths`. Keyword options are :class:`transfer.RsyncOptions` fields
+        (``delete``, ``excludes``, ``acls``, ``xattrs``, ``checksum``...) plus ``progress`` (a callback; by
+        default progress goes to the reporter). Returns a :class:`transfer.RsyncResult`.
+        """
+        return rsync_paths(self, list(args), **options)
+
+    def dd(self, source: StagingVolume, dest: StagingVolume, **options: Any) -> Any:
+        """Block copy between two attached, unmounted volumes, verified by SHA-256."""
+        return block_copy_volumes(self, source, dest, **options)
+
+    @staticmethod
+    def environment_ok() -> bool:
+        """True when the local tools staging needs (ssh, rsync) are installed."""
+        return all(shutil.which(tool) for tool in ("ssh", "rsync"))
+
+    # --- migration (built with migrate-ebs-image) ---------------------------------------------------------
+    def copy_snapshot(self, snapshot: Any, dest: Any) -> Any:
+        """Copy a snapshot to another region (not built yet: comes with migrate-ebs-image)."""
+        raise NotImplementedError("copy_snapshot comes with the migration work (migrate-ebs-image)")
+
+    def copy_image(self, image: Any, dest: Any, **overrides: Any) -> Any:
+        """Copy an EBS-backed image to another region (not built yet: comes with migrate-ebs-image)."""
+        raise NotImplementedError("copy_image comes with the migration work (migrate-ebs-image)")
+
+    def match_kernel(self, kernel: Any, dest: Any) -> Any:
+        """The equivalent kernel in another region (not built yet: comes with migrate-ebs-image)."""
+        raise NotImplementedError("match_kernel comes with the migration work (migrate-ebs-image)")

@@ -1,0 +1,238 @@
+"""``StagingVolume``: an EBS volume plus where it is attached and mounted.
+
+Unknown attributes are forwarded to the :class:`provisioning.Volume` (``vol.size``, ``vol.status``,
+``vol.add_tags``), as the original's AUTOLOAD did. File operations (``ls``, ``mkdir``, ``put``...) run on the
+server it is mounted on, inside its mount point; they need a mounted volume.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from typing import TYPE_CHECKING, Any
+
+from provisioning import NotFoundError
+from staging._log import get_logger
+from staging.errors import NotMounted, StagingError
+from staging.tags import Role
+from transfer import CommandResult
+
+if TYPE_CHECKING:
+    from staging.manager import StagingManager
+    from staging.server import StagingServer
+
+__all__ = ["StagingVolume"]
+
+log = get_logger(__name__)
+
+#: Runs "$2 ..." inside directory "$1" (paths stay separate argv words: nothing is re-parsed by a shell).
+_IN_DIR = 'cd -- "$1" && shift && exec "$@"'
+
+
+class StagingVolume:
+    """A staging volume.
+
+    Attributes:
+        manager: The manager that owns it.
+        volume: The EBS volume (:class:`provisioning.Volume`).
+        name: Symbolic name (tag ``StagingName``).
+        server: The server it is attached to, or None.
+        device: The device name it was attached under (``/dev/sdf``), or None.
+        mtdev: The block device on the server (``/dev/nvme1n1``), or None.
+        mtpt: Mount point (last known), or None.
+        mounted: Whether it is mounted now.
+        fstype: File system type (``raw`` for none), or None when unknown.
+        temporary: Deleted when the manager closes.
+    """
+
+    def __init__(
+        self,
+        manager: StagingManager,
+        volume: Any,
+        *,
+        name: str,
+        fstype: str | None = None,
+        mtpt: str | None = None,
+        temporary: bool = False,
+    ) -> None:
+        self.manager = manager
+        self.volume = volume
+        self.name = name
+        self.fstype = fstype
+        self.mtpt = mtpt
+        self.temporary = temporary
+        self.server: StagingServer | None = None
+        self.device: str | None = None
+        self.mtdev: str | None = None
+        self.mounted = False
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self.volume, name)
+
+    def __str__(self) -> str:
+        return str(self.volume)
+
+    def __repr__(self) -> str:
+        where = f" on {self.server}:{self.mtpt}" if self.mounted else ""
+        return f"<StagingVolume {self.name} {self.volume}{where}>"
+
+    @property
+    def ebs(self) -> Any:
+        """The EBS volume (the original's ``ebs``)."""
+        return self.volume
+
+    @property
+    def zone(self) -> str:
+        """Its availability zone."""
+        return str(self.volume.availabilityZone)
+
+    @property
+    def size(self) -> int:
+        """Size in GiB."""
+        return int(self.volume.size)
+
+    # --- placement ---------------------------------------------------------------------------------------
+    def mount(self, server: StagingServer | None = None, mtpt: str | None = None) -> str:
+        """Mount on ``server`` (default: a server of the manager in the volume's zone, launched if needed).
+
+        Moves the volume when it is on another server (unmount, detach, attach). Returns the mount point.
+        """
+        target = server or self.server or self.manager.get_server_in_zone(self.zone)
+        if self.server is not None and self.server is not target:
+            self.server.detach_volume(self)
+        return target.mount_volume(self, mtpt)
+
+    def unmount(self) -> None:
+        """Unmount (the volume stays attached)."""
+        if self.server is not None:
+            self.server.unmount_volume(self)
+
+    umount = unmount
+
+    def remount(self) -> str:
+        """Mount again where it was."""
+        return self._server().remount_volume(self)
+
+    def detach(self) -> None:
+        """Unmount and detach (no-op when not attached)."""
+        if self.server is not None:
+            self.server.detach_volume(self)
+
+    def delete(self) -> None:
+        """Unmount, detach and delete the volume; the manager forgets it."""
+        if self.server is not None:
+            self.server.detach_volume(self)
+        with contextlib.suppress(NotFoundError):
+            self.manager.ec2.delete_volume(self.volume)
+        self.manager.forget_volume(self)
+        log.info("staging.volume.deleted", volume=str(self.volume), name=self.name)
+
+    def resize(self, size: int) -> None:
+        """Grow the volume to ``size`` GiB and its file system with it (EBS cannot shrink)."""
+        if size < self.size:
+            raise StagingError(f"{self} is {self.size} GiB; EBS volumes cannot shrink to {size} GiB")
+        if size == self.size:
+            return
+        server = self._server()
+        self.manager.reporter.step(f"growing {self.volume} to {size} GiB")
+        self.manager.ec2.modify_volume(volume_id=self.volume, size=size)
+        self.volume.refresh()
+        server.grow_filesystem(self)
+
+    def create_snapshot(self, description: str | None = None, *, freeze: bool = False) -> Any:
+        """Snapshot a consistent file system (see :meth:`StagingServer.create_snapshot`)."""
+        if self.server is not None:
+            return self.server.create_snapshot(self, description, freeze=freeze)
+        tags = {
+            "Name": f"Staging volume {self.name}",
+            **self.manager.run_tags.kept(Role.SNAPSHOT, self.name),
+        }
+        return self.manager.ec2.create_snapshot(
+            self.volume, description=description or f"Staging volume {self.name}", tag_specifications=tags
+        )
+
+    snapshot = create_snapshot
+
+    def copy(self, *, availability_zone: str, name: str | None = None) -> StagingVolume:
+        """A copy in another zone of this region (snapshot, then a volume from it; not attached).
+
+        Copies to another region belong to ``StagingManager.copy_snapshot`` (migration).
+        """
+        snapshot = self.create_snapshot(f"copy of {self.name}")
+        self.manager.wait_for(snapshot, "completed", f"{snapshot} to complete")
+        try:
+            return self.manager.volume_from_snapshot(
+                snapshot, availability_zone=availability_zone, name=name or f"{self.name}-copy"
+            )
+        finally:
+            self.manager.ec2.delete_snapshot(snapshot)
+
+    # --- files -------------------------------------------------------------------------------------------
+    def _server(self) -> StagingServer:
+        if self.server is None:
+            raise NotMounted(f"{self} is not attached to a server")
+        return self.server
+
+    def _in_mount(self, *argv: str, sudo: bool = True) -> CommandResult:
+        if not self.mounted or not self.mtpt:
+            raise NotMounted(f"{self} ({self.name}) is not mounted")
+        return self._server().run(["sh", "-c", _IN_DIR, "sh", self.mtpt, *argv], sudo=sudo, check=False)
+
+    def cmd(self, *argv: str) -> str:
+        """Run a command inside the mount point; its standard output."""
+        return self._in_mount(*argv).stdout
+
+    def df(self, *args: str) -> str:
+        """``df`` of the mount point."""
+        return self.cmd("df", *args, ".")
+
+    def ls(self, *args: str) -> str:
+        """``ls`` inside the mount point (as root)."""
+        return self.cmd("ls", *args)
+
+    def mkdir(self, *args: str) -> bool:
+        """``mkdir`` inside the mount point; True on success."""
+        return self._in_mount("mkdir", *args).ok
+
+    def chown(self, *args: str) -> bool:
+        """``chown`` inside the mount point; True on success."""
+        return self._in_mount("chown", *args).ok
+
+    def chgrp(self, *args: str) -> bool:
+        """``chgrp`` inside the mount point; True on success."""
+        return self._in_mount("chgrp", *args).ok
+
+    def chmod(self, *args: str) -> bool:
+        """``chmod`` inside the mount point; True on success."""
+        return self._in_mount("chmod", *args).ok
+
+    def rm(self, *args: str) -> bool:
+        """``rm`` inside the mount point; True on success."""
+        return self._in_mount("rm", *args).ok
+
+    def rmdir(self, *args: str) -> bool:
+        """``rmdir`` inside the mount point; True on success."""
+        return self._in_mount("rmdir", *args).ok
+
+    def cp(self, *args: str) -> bool:
+        """``cp`` inside the mount point; True on success."""
+        return self._in_mount("cp", *args).ok
+
+    def mv(self, *args: str) -> bool:
+        """``mv`` inside the mount point; True on success."""
+        return self._in_mount("mv", *args).ok
+
+    def put(self, *args: str | os.PathLike[str], **options: Any) -> Any:
+        """Copy local sources onto the volume: ``put(src..., dest_on_volume)``; one argument: to its root."""
+        paths = [os.fspath(a) for a in args]
+        sources, dest = (paths, ".") if len(paths) == 1 else (paths[:-1], paths[-1])
+        return self.manager.rsync(*sources, f"{self.name}:{dest}", **options)
+
+    def get(self, *args: str | os.PathLike[str], **options: Any) -> Any:
+        """Copy paths on the volume to a local destination: ``get(src_on_volume..., dest)``; one argument:
+        the whole volume to it."""
+        paths = [os.fspath(a) for a in args]
+        sources, dest = (["./"], paths[0]) if len(paths) == 1 else (paths[:-1], paths[-1])
+        return self.manager.rsync(*(f"{self.name}:{s}" for s in sources), dest, **options)
