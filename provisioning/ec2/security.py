@@ -14,7 +14,7 @@ from typing import Any
 
 from .._log import get_logger
 from ..dispatch import dispatch
-from ..errors import ParameterError
+from ..errors import NotFoundError, ParameterError
 from ..naming import service_model
 from ..objects import AWSObject
 from ._base import Action, EC2Object, rewrap, vmec2_method
@@ -380,11 +380,13 @@ def _created_group(response: Mapping[str, Any], facade: Any, operation: Any) -> 
     """CreateSecurityGroup's answer as the whole group, described again as VM::EC2 did (name,
     description, owner and the default rules); the bare answer if the new group is not visible yet."""
     made = _bare_group(response, facade, operation)
-    if facade is not None:
+    if facade is None:
+        return made
+    try:
         found = facade.call("ec2", "DescribeSecurityGroups", group_ids=[str(made)])
-        if found:
-            return found[0]  # type: ignore[no-any-return]
-    return made
+    except NotFoundError:  # eventual consistency: the group exists, its description lags; refresh() later
+        return made
+    return found[0] if found else made  # type: ignore[no-any-return]
 
 
 _bare_group = rewrap("SecurityGroup")

@@ -83,10 +83,8 @@ class Volume(Resource):
 
     @vmec2_method()
     def attach(self, instance: Instance | str, device: str, **kwargs: Any) -> Attachment | None:
-        """Attach the volume to an instance (object or id) at ``device`` (AttachVolume); the volume is
-        re-read, so ``vol.attachment`` is the new one."""
+        """Attach the volume to an instance (object or id) at ``device`` (AttachVolume)."""
         attachment: Attachment = self._facade().call("ec2", "AttachVolume", self, instance, device, **kwargs)
-        self.refresh()
         return attachment
 
     @vmec2_method()
@@ -104,7 +102,6 @@ class Volume(Resource):
         attachment: Attachment = self._facade().call(
             "ec2", "DetachVolume", self, current.InstanceId, force=force or None
         )
-        self.refresh()
         return attachment
 
 

@@ -122,3 +122,16 @@ def test_call_forms(ec2: EC2) -> None:
     ec2.raise_error = False
     assert ec2.call("DescribeRegions", Foo="bar") is None
     assert ec2.error is not None and ec2.error.code == "UnknownParameter"
+
+
+def test_created_group_survives_a_lagging_describe() -> None:
+    """Fault injection: the new group is not describable yet; create_security_group still answers it."""
+    from provisioning.ec2.security import _created_group
+    from provisioning.errors import NotFoundError
+
+    class Lagging:
+        def call(self, *args: Any, **kwargs: Any) -> Any:
+            raise NotFoundError("InvalidGroup.NotFound", "not yet", operation="DescribeSecurityGroups")
+
+    made = _created_group({"GroupId": "sg-9"}, Lagging(), None)
+    assert isinstance(made, SecurityGroup) and made == "sg-9"
