@@ -1,9 +1,10 @@
 """Per-call overhead of the EC2 façade over a raw boto3 client, on the same moto HTTP server.
 
-Run: ``python3 bench/bench_overhead.py [--calls 1000]``. Both sides call DescribeInstances (5 instances in
-the account) over HTTP to one ThreadedMotoServer; the façade also translates arguments, follows pagination
-and wraps the result as Instance objects. Calls alternate one by one (and which side goes first) so
-both see the same server state and machine load. Results go to ``bench/results/overhead.md``.
+Run: ``python3 bench/bench_overhead.py [--calls 1000] [--write]``. Both sides call DescribeInstances (5
+instances in the account) over HTTP to one ThreadedMotoServer; the façade also translates arguments, follows
+pagination and wraps the result as Instance objects. Calls alternate one by one (and which side goes first) so
+both see the same server state and machine load. Prints the results; ``--write`` also records them in
+``bench/results/overhead.md`` (a tracked file).
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ RESULTS = pathlib.Path(__file__).resolve().parent / "results" / "overhead.md"
 def main() -> None:
     """Measure and record."""
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--calls", type=int, default=1000)
+    parser.add_argument("--calls", type=int, default=1000, help="calls per client (default: 1000)")
+    parser.add_argument("--write", action="store_true", help=f"also write the results to {RESULTS}")
     opts = parser.parse_args()
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
@@ -81,7 +83,7 @@ def main() -> None:
     lines = [
         "# EC2 façade overhead over raw boto3",
         "",
-        f"Command: `python3 bench/bench_overhead.py --calls {opts.calls}`  ",
+        f"Command: `python3 bench/bench_overhead.py --calls {opts.calls} --write`  ",
         f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
         f"boto3 {boto3.__version__}; moto ThreadedMotoServer on 127.0.0.1; "
         "DescribeInstances with 5 instances.",
@@ -98,9 +100,11 @@ def main() -> None:
         f"objects): {local_us:.1f} µs.",
         "",
     ]
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text("\n".join(lines), encoding="utf-8")
     print("\n".join(lines))
+    if opts.write:
+        RESULTS.parent.mkdir(parents=True, exist_ok=True)
+        RESULTS.write_text("\n".join(lines), encoding="utf-8")
+        print(f"written to {RESULTS}")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """Waiters and asynchronous calls on moto's HTTP server.
 
-Run: ``python3 bench/bench_waiters_async.py``. Results go to ``bench/results/waiters_async.md``.
+Run: ``python3 bench/bench_waiters_async.py [--write]``. Prints the results; ``--write`` also records them in
+``bench/results/waiters_async.md`` (a tracked file).
 
 1. **Waiting for 50 instances** issues one ``DescribeInstances`` per polling round. moto starts instances
    at once, so an ``after-call`` hook rewrites each answer to keep all but the first 10·k instances
@@ -12,6 +13,7 @@ Run: ``python3 bench/bench_waiters_async.py``. Results go to ``bench/results/wai
 
 from __future__ import annotations
 
+import argparse
 import logging
 import os
 import pathlib
@@ -245,14 +247,19 @@ def _timed(fn: Callable[[], Any]) -> float:
     return time.perf_counter() - t0
 
 
-def main() -> None:
-    """Run both parts and write the results file."""
+def main(argv: list[str] | None = None) -> None:
+    """Run both parts, print the results and, with ``--write``, record them."""
     import boto3 as _boto3
+
+    raw = argparse.RawDescriptionHelpFormatter
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=raw)
+    parser.add_argument("--write", action="store_true", help=f"also write the results to {RESULTS}")
+    args = parser.parse_args(argv)
 
     lines = [
         "# Waiters and asynchronous calls",
         "",
-        "Command: `python3 bench/bench_waiters_async.py`  ",
+        "Command: `python3 bench/bench_waiters_async.py --write`  ",
         f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
         f"boto3 {_boto3.__version__}; moto's threaded werkzeug server on 127.0.0.1; "
         f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; load average {os.getloadavg()[0]:.1f} "
@@ -261,9 +268,11 @@ def main() -> None:
     ]
     bench_waiters(lines)
     bench_async(lines)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text("\n".join(lines))
     print("\n".join(lines))
+    if args.write:
+        RESULTS.parent.mkdir(parents=True, exist_ok=True)
+        RESULTS.write_text("\n".join(lines))
+        print(f"written to {RESULTS}")
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ exceptions onto this tree, always with ``raise ... from exc`` so the original st
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -175,6 +176,19 @@ def from_client_error(exc: Any, operation: str | None = None) -> AWSError:
     )
 
 
+_CONNECTION_PREFIX = re.compile(r"^\w*Connection\w*\([^)]*\):\s*")
+
+
+def connection_problem(exc: BaseException) -> str:
+    """What went wrong with a connection, in the words of the socket layer (``[Errno 111] Connection
+    refused``, ``Failed to resolve 'host'``, ``Connect timeout``), without urllib3's object prefix."""
+    cause = getattr(exc, "kwargs", {}).get("error")
+    if cause is None:
+        return type(exc).__name__
+    texts = [arg for arg in getattr(cause, "args", ()) if isinstance(arg, str)]  # urllib3: (connection, text)
+    return _CONNECTION_PREFIX.sub("", texts[-1] if texts else str(cause)) or type(cause).__name__
+
+
 @contextmanager
 def translate(operation: str | None = None, endpoint: str | None = None) -> Iterator[None]:
     """Map botocore's exceptions raised inside the block onto this module's tree.
@@ -194,8 +208,10 @@ def translate(operation: str | None = None, endpoint: str | None = None) -> Iter
             f"{exc}. Pass access_key=/secret_key= (or security_token=), set EC2_ACCESS_KEY/EC2_SECRET_KEY "
             "or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or configure an AWS profile."
         ) from exc
-    except (bce.EndpointConnectionError, bce.ConnectTimeoutError, bce.ReadTimeoutError) as exc:
-        raise EndpointError(f"cannot reach {endpoint or 'the endpoint'}: {exc}") from exc
+    except (bce.ConnectionError, bce.ReadTimeoutError) as exc:  # refused, unresolvable, timed out, TLS
+        url = exc.kwargs.get("endpoint_url") or endpoint or "the endpoint"
+        during = f" ({operation})" if operation else ""
+        raise EndpointError(f"cannot reach {url}{during}: {connection_problem(exc)}") from exc
     except (bce.InvalidEndpointConfigurationError, bce.InvalidRegionError) as exc:
         raise EndpointError(str(exc)) from exc
     except bce.WaiterError as exc:

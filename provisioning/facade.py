@@ -74,7 +74,10 @@ class Facade:
         raise_error: Raise on failed calls (default). False gives VM::EC2's return-None mode.
         print_error: Also print each failure to stderr.
         retry_mode: botocore's retry mode (``standard`` or ``adaptive``) for throttling and transient errors.
-        max_attempts: botocore's total attempts per call.
+        max_attempts: botocore's total attempts per call (default 8).
+        connect_attempts: Total attempts of a call whose connection fails (default 3), so that an
+            unreachable endpoint is reported within about ten seconds; each retry logs ``aws.retry``.
+        connect_timeout: Seconds to wait for a connection (default 3).
         config: A ``botocore.config.Config`` merged over ours.
         environ: The environment to read instead of ``os.environ`` (tests).
     """
@@ -97,6 +100,8 @@ class Facade:
         print_error: bool = False,
         retry_mode: str | None = None,
         max_attempts: int | None = None,
+        connect_attempts: int | None = None,
+        connect_timeout: float | None = None,
         config: Config | None = None,
         environ: Mapping[str, str] | None = None,
         _pool: ClientPool | None = None,
@@ -124,6 +129,8 @@ class Facade:
                 profile=profile,
                 retry_mode=retry_mode,
                 max_attempts=max_attempts,
+                connect_attempts=connect_attempts,
+                connect_timeout=connect_timeout,
             )
             _pool = ClientPool(settings, config)
         self._pool = _pool
@@ -395,6 +402,8 @@ class Facade:
             "profile": s.profile,
             "retry_mode": s.retry_mode,
             "max_attempts": s.max_attempts,
+            "connect_attempts": s.connect_attempts,
+            "connect_timeout": s.connect_timeout,
             "raise_error": self.raise_error,
             "print_error": self.print_error,
             "environ": {},

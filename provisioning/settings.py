@@ -7,21 +7,61 @@ Only :meth:`AwsSettings.resolve` reads the environment; everything else receives
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from functools import cache
 from typing import Any
 from urllib.parse import urlsplit
 
+import botocore
+from botocore.loaders import create_loader
+
 from .errors import ParameterError
 
-__all__ = ["AwsSettings", "normalize_endpoint", "region_from_endpoint"]
+__all__ = ["AwsSettings", "check_region", "known_regions", "normalize_endpoint", "region_from_endpoint"]
 
 _AWS_HOST = re.compile(
     r"^(?:ec2|elasticloadbalancing|autoscaling|rds|sts)\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$"
 )
 _REGION = re.compile(r"^[a-z]{2}(-[a-z0-9]+)+-\d+$|^[a-z0-9-]+$")
+# A host name or an IP address (urlsplit drops an IPv6 address's brackets); anything else, spaces included,
+# is not a host botocore can connect to.
+_HOST = re.compile(r"^[A-Za-z0-9_.-]+$|^[0-9A-Fa-f:.]+(%[A-Za-z0-9_.-]+)?$")
+# Variables that point boto3 at another endpoint (``vmec2-sandbox up`` exports one): any region name goes.
+_ENDPOINT_VARIABLES = ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_EC2")
+_ENDPOINT_EXAMPLES = "'http://127.0.0.1:5000' or 'https://ec2.eu-west-1.amazonaws.com'"
+
+
+@cache
+def known_regions() -> frozenset[str]:
+    """Every region name in botocore's endpoint data, over all partitions (aws, aws-cn, aws-us-gov, ...).
+
+    Only the partitions' regions: the ``fips-...`` pseudo-regions some services list are left out.
+    """
+    data = create_loader().load_data("endpoints")
+    return frozenset(name for part in data.get("partitions", []) for name in part.get("regions", {}))
+
+
+def check_region(region: str) -> str:
+    """``region`` if botocore's endpoint data knows it as an AWS region.
+
+    Checked before any request: an unknown name would otherwise become a host name that does not resolve
+    (``ec2.eu-west-9.amazonaws.com``) and fail only after botocore's connection retries.
+
+    Raises:
+        ParameterError: an unknown region; the message names the closest known ones.
+    """
+    known = known_regions()
+    if region in known:
+        return region
+    close = difflib.get_close_matches(region, sorted(known), n=3, cutoff=0.6)
+    hint = f"; did you mean {', '.join(close)}?" if close else ""
+    raise ParameterError(
+        f"region {region!r} is not an AWS region (botocore {botocore.__version__} knows {len(known)}){hint}"
+    )
 
 
 def normalize_endpoint(endpoint: str) -> str:
@@ -33,9 +73,13 @@ def normalize_endpoint(endpoint: str) -> str:
     url = endpoint.strip()
     if "://" not in url:
         url = f"https://{url}"
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ParameterError(f"endpoint {endpoint!r} is not an http(s) URL with a host name")
+    not_url = f"endpoint {endpoint!r} is not an http(s) URL with a host name, such as {_ENDPOINT_EXAMPLES}"
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:  # an unbalanced IPv6 bracket
+        raise ParameterError(not_url) from exc
+    if parts.scheme not in ("http", "https") or not parts.hostname or not _HOST.match(parts.hostname):
+        raise ParameterError(not_url)
     try:
         parts.port  # noqa: B018 - raises ValueError for a malformed port
     except ValueError as exc:
@@ -63,6 +107,8 @@ class AwsSettings:
         profile: A named AWS profile for boto3's chain.
         retry_mode: botocore's retry mode, ``standard`` or ``adaptive``.
         max_attempts: botocore's total attempts per call, throttling included.
+        connect_attempts: Total attempts of a call whose connection fails (refused, unreachable, timed out):
+            few, so that a wrong endpoint or a missing network is reported within about ten seconds.
         connect_timeout: Seconds to wait for a connection.
         read_timeout: Seconds to wait for an answer.
     """
@@ -75,7 +121,8 @@ class AwsSettings:
     profile: str | None = None
     retry_mode: str = "standard"
     max_attempts: int = 8
-    connect_timeout: float = 10.0
+    connect_attempts: int = 3
+    connect_timeout: float = 3.0
     read_timeout: float = 60.0
 
     def __repr__(self) -> str:
@@ -95,7 +142,8 @@ class AwsSettings:
                 with ``access_key_id``/``secret_access_key``/``session_token`` (an STS credentials object).
 
         Raises:
-            ParameterError: a malformed endpoint, region, retry mode or a key without its secret.
+            ParameterError: a malformed endpoint, an unknown region (unless an endpoint is given here, in
+                ``EC2_URL`` or in ``AWS_ENDPOINT_URL``), a bad retry setting or a key without its secret.
         """
         env = os.environ if environ is None else environ
         given = {k: v for k, v in kwargs.items() if v is not None}
@@ -121,11 +169,21 @@ class AwsSettings:
         region = given.get("region") or default_region or cls.region
         if not isinstance(region, str) or not _REGION.match(region):
             raise ParameterError(f"region {region!r} is not a region name such as 'us-east-1'")
+        if endpoint is None and not any(env.get(v) for v in _ENDPOINT_VARIABLES):
+            try:
+                check_region(region)
+            except ParameterError as exc:
+                raise ParameterError(
+                    f"{exc} For another EC2-compatible cloud give endpoint=, which takes any region name."
+                ) from None
         given["region"] = region
         if given.get("retry_mode", cls.retry_mode) not in ("standard", "adaptive", "legacy"):
             raise ParameterError(
                 f"retry_mode must be 'standard', 'adaptive' or 'legacy', not {given['retry_mode']!r}"
             )
+        for name in ("max_attempts", "connect_attempts"):
+            if not isinstance(given.get(name, 1), int) or given.get(name, 1) < 1:
+                raise ParameterError(f"{name} must be a whole number of at least 1, not {given[name]!r}")
         unknown = set(given) - set(cls.__dataclass_fields__)
         if unknown:
             raise ParameterError(f"unknown settings: {', '.join(sorted(unknown))}")

@@ -7,11 +7,22 @@ snapshot, a cross-region copy, and both error modes.
 
 from __future__ import annotations
 
+import argparse
 import sys
+
+
+def _parser() -> argparse.ArgumentParser:
+    return argparse.ArgumentParser(
+        prog="python3 -m scripts.demo",
+        description="A short tour of the provisioning API against moto's EC2 server, started on loopback"
+        " for the tour: key pair, image, instance, volume, snapshot, a cross-region copy and both error"
+        " modes. No AWS account is needed and nothing leaves the machine.",
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the tour; returns the process exit code."""
+    _parser().parse_args(argv)
     try:
         import moto  # noqa: F401  (the embedded server needs it)
     except ImportError:

@@ -12,9 +12,9 @@ Entry points (STYLE P12):
 from __future__ import annotations
 
 import logging
-from typing import Any
+import typing as _typing
 
-from provisioning import EC2
+import provisioning as _provisioning
 from staging.errors import (
     CleanupIncomplete,
     NoServerAvailable,
@@ -53,9 +53,9 @@ __all__ = [
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 
-def _staging_manager(ec2: EC2, **options: Any) -> StagingManager:
+def _staging_manager(ec2: _provisioning.EC2, **options: _typing.Any) -> StagingManager:
     """A :class:`staging.StagingManager` on this façade (VM::EC2's ``$ec2->staging_manager(...)``)."""
     return StagingManager(ec2, **options)
 
 
-EC2.register_method("staging_manager", _staging_manager)
+_provisioning.EC2.register_method("staging_manager", _staging_manager)

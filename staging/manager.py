@@ -184,6 +184,8 @@ class StagingManager:
             if self.on_exit == "terminate" or not ours:
                 steps.append(("delete security group", self._delete_group))
                 steps.append(("delete key pair", self._delete_key))
+            else:  # the servers left stopped or running need them: they are no longer temporary
+                steps.append(("keep key pair and security group", self._hand_over_access))
             for what, step in steps:
                 try:
                     step()
@@ -228,6 +230,12 @@ class StagingManager:
             self.untrack(self._group)
             self._group = None
 
+    def _hand_over_access(self) -> None:
+        if self._group is not None:
+            self.untrack(self._group)
+        if self._key is not None:
+            self.untrack(self._key[0])
+
     def _delete_key(self) -> None:
         if self._key is not None and self._key_created and not self.reuse_key:
             name, keyfile = self._key
@@ -257,7 +265,7 @@ class StagingManager:
             found = access.find_reusable_key(self.ec2, self.dot_directory()) if self.reuse_key else None
             if found is None:
                 name = f"staging-key-{secrets.token_hex(4)}"
-                tags = (self.run_tags.kept if self.reuse_key else self.run_tags.temporary)(Role.KEY)
+                tags = (self.run_tags.temporary if self._temporary_access() else self.run_tags.kept)(Role.KEY)
                 if not self.reuse_key:
                     self.track("key-pair", name)
                 found = (name, access.create_key_pair(self.ec2, self.dot_directory(), name, tags))
@@ -265,14 +273,17 @@ class StagingManager:
             self._key = found
         return self._key
 
+    def _temporary_access(self) -> bool:
+        """Whether a new key pair is temporary (tagged to expire): not when reused, nor when servers stay."""
+        return not self.reuse_key and self.on_exit == "terminate"
+
     def security_group(self) -> str:
         """This run's security group id (tcp/22 from ``ssh_cidr`` only), made on first use."""
         if self._group is None:
             cidr = self.ssh_cidr or access.caller_cidr(str(self.ec2.endpoint))
             name = f"staging-{self.run_id}"
-            self._group = access.create_security_group(
-                self.ec2, name, cidr, self.run_tags.temporary(Role.GROUP, name)
-            )
+            tag_fn = self.run_tags.temporary if self.on_exit == "terminate" else self.run_tags.kept
+            self._group = access.create_security_group(self.ec2, name, cidr, tag_fn(Role.GROUP, name))
             self.track("security-group", self._group)
         return self._group
 
@@ -494,24 +505,46 @@ class StagingManager:
                 raise StagingParameterError(f"{ebs} is {ebs.size} GiB; resize it after mounting instead")
             volume = self.volume_class(self, ebs, name=name, mtpt=mtpt, temporary=temporary)
         else:
-            volume = self._create_volume(name, zone, size, snapshot, fstype, mtpt, volume_type, temporary)
+            fs_tag = fstype if snapshot is None else ""  # a snapshot's own file system is found once attached
+            volume = self._create_volume(name, zone, size, snapshot, fs_tag, mtpt, volume_type, temporary)
         self._volumes.append(volume)
-        host = server or self.get_server_in_zone(zone)
-        host.attach_volume(volume)
-        if ebs is None and snapshot is None:
-            if fstype != "raw":
-                self.reporter.step(f"making a {fstype} file system on {volume.volume}")
-                host.format_volume(volume, fstype, label=label, uuid=uuid)
+        try:
+            host = server or self.get_server_in_zone(zone)
+            host.attach_volume(volume)
+            if ebs is None and snapshot is None:
+                if fstype != "raw":
+                    self.reporter.step(f"making a {fstype} file system on {volume.volume}")
+                    host.format_volume(volume, fstype, label=label, uuid=uuid)
+                else:
+                    volume.fstype = "raw"
             else:
-                volume.fstype = "raw"
-        else:
-            volume.fstype = host.fstype_of(volume)
-            if snapshot is not None and int(volume.volume.size) > int(snapshot.volumeSize):
-                self.reporter.step(f"growing the file system of {volume.volume} to {volume.volume.size} GiB")
-                host.grow_filesystem(volume)
-        if mount and volume.fstype != "raw":
-            host.mount_volume(volume, mtpt)
+                volume.fstype = host.fstype_of(volume)
+                if volume.volume.tags.get(FSTYPE) != volume.fstype:
+                    volume.volume.add_tags(**{FSTYPE: volume.fstype})
+                if snapshot is not None and int(volume.volume.size) > int(snapshot.volumeSize):
+                    self.reporter.step(
+                        f"growing the file system of {volume.volume} to {volume.volume.size} GiB"
+                    )
+                    host.grow_filesystem(volume)
+            if mount and volume.fstype != "raw":
+                host.mount_volume(volume, mtpt)
+        except BaseException:
+            self._abandon(volume, created=ebs is None)
+            raise
         return volume
+
+    def _abandon(self, volume: StagingVolume, *, created: bool) -> None:
+        """Undo a half-done provision_volume: delete a volume it created, let go of one it found."""
+        try:
+            if created:
+                volume.delete()
+            elif volume.server is not None:
+                volume.detach()
+        except Exception as exc:
+            log.error("staging.volume_not_released", volume=str(volume), error=str(exc))
+        self.forget_volume(volume)
+        if not created:
+            self.untrack(str(volume))  # never ours to delete
 
     def _create_volume(
         self, name: str, zone: str, size: int | None, snapshot: Any, fstype: str, mtpt: str | None,
@@ -527,7 +560,9 @@ class StagingManager:
         elif size is None:
             log.info("staging.volume.default_size", size=10)
             size = 10
-        extra = {"Name": f"Staging volume for {name}", MTPT: mtpt or default_mtpt(name), FSTYPE: fstype}
+        extra = {"Name": f"Staging volume for {name}", MTPT: mtpt or default_mtpt(name)}
+        if fstype:  # empty: not known before the volume is attached (a snapshot's file system)
+            extra[FSTYPE] = fstype
         tags = (self.run_tags.temporary if temporary else self.run_tags.kept)(Role.VOLUME, name, **extra)
         source = f" from {snapshot}" if snapshot is not None else ""
         self.reporter.step(f"creating a {size} GiB volume{source} in {zone}")
@@ -541,11 +576,18 @@ class StagingManager:
         return volume
 
     def volume_from_snapshot(
-        self, snapshot: Any, *, availability_zone: str, name: str, temporary: bool = False
-    ) -> StagingVolume:
-        """A new (unattached) managed volume made from ``snapshot`` in ``availability_zone``."""
+        self, snapshot: Any, *, availability_zone: str, name: str, temporary: bool = False,
+        fstype: str | None = None,
+    ) -> StagingVolume:  # fmt: skip
+        """A new (unattached) managed volume made from ``snapshot`` in ``availability_zone``.
+
+        ``fstype`` is the snapshot's file system when known (else it is found when the volume is mounted).
+        """
         _check_name(name, "volume")
-        volume = self._create_volume(name, availability_zone, None, snapshot, "ext4", None, "gp3", temporary)
+        volume = self._create_volume(
+            name, availability_zone, None, snapshot, fstype or "", None, "gp3", temporary
+        )
+        volume.fstype = fstype
         self._volumes.append(volume)
         return volume
 

@@ -280,18 +280,24 @@ class StagingServer:
         volume.fstype = fstype
 
     def grow_filesystem(self, volume: StagingVolume) -> None:
-        """Grow the file system to fill its (larger) volume: offline for ext*, mounted for xfs."""
+        """Grow the file system to fill its (larger) volume: offline for ext*, mounted for xfs.
+
+        A mounted ext* volume is unmounted for the check and the resize, and mounted again where it was.
+        """
         fstype = volume.fstype or self.fstype_of(volume)
         dev = volume.mtdev
         if not dev:
             raise StagingError(f"{volume} is not attached")
         if fstype.startswith("ext"):
-            if volume.mounted:
+            was_mounted = volume.mounted
+            if was_mounted:
                 self.unmount_volume(volume)
             check = self.run(e2fsck_argv(dev), sudo=True, check=False)
             if not e2fsck_ok(check.exit_code):
                 raise StagingError(f"e2fsck {dev} on {self} failed ({check.exit_code}): {check.tail()}")
             self.run(grow_fs_argv(fstype, dev), sudo=True)
+            if was_mounted:
+                self.remount_volume(volume)
         elif fstype == "xfs":
             if not volume.mounted:
                 self.mount_volume(volume)
@@ -313,8 +319,15 @@ class StagingServer:
         if volume.mounted:
             return str(volume.mtpt)
         target = mtpt or volume.mtpt or default_mtpt(volume.name)
+        if volume.fstype is None:
+            volume.fstype = self.fstype_of(volume)
+        options = ["ro"] if readonly else []
+        if volume.fstype == "xfs":
+            # Copies of one file system (snapshots, copy(), dd) share its UUID, and xfs refuses to mount a
+            # second one on the same kernel; the UUID means nothing to staging.
+            options.append("nouuid")
         self.run(["mkdir", "-p", "--", target], sudo=True)
-        self.run(mount_argv(str(volume.mtdev), target, options=["ro"] if readonly else ()), sudo=True)
+        self.run(mount_argv(str(volume.mtdev), target, options=options), sudo=True)
         volume.mtpt, volume.mounted = target, True
         return target
 

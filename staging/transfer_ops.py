@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from staging.errors import StagingParameterError
 from staging.paths import Location, parse_location
+from staging.tags import FSTYPE
 from transfer import LocalShell, RsyncOptions, RsyncProgress, block_copy, rsync
 from transfer.rsync_build import local_path_arg, rsync_argv
 
@@ -53,7 +54,8 @@ def _resolve(manager: StagingManager, where: Location, spec: str) -> _End:
         volume = manager.find_volume_by_volid(where.ref)
         if volume is None:
             raise StagingParameterError(f"{where.ref} is not a volume of this manager")
-        return _End(volume.server, _volume_path(volume, where.path))
+        end_path = _volume_path(volume, where.path)  # mounts it first: only then is its server known
+        return _End(volume.server, end_path)
     if where.kind == "instance-id":
         server = manager.find_server_by_instance(where.ref)
         if server is None:
@@ -106,8 +108,10 @@ def rsync_paths(
             argv = rsync_argv(srcs, dst, options=options, rsh="ssh")
             return LocalShell().run(argv, timeout=timeout)
         if src_server is not None and src_server is dest.server:  # both ends on one server: rsync runs there
-            argv = rsync_argv([local_path_arg(p) for p in paths], local_path_arg(dest.path), options=options)
-            return src_server.run(argv, sudo=True, timeout=timeout)
+            return rsync(
+                paths, dest.path, options=options, sudo=True, progress=report, timeout=timeout,
+                local=src_server.connection,
+            )  # fmt: skip
         return rsync(
             paths,
             dest.path,
@@ -138,7 +142,7 @@ def block_copy_volumes(
     assert source.mtdev is not None and dest.mtdev is not None
     manager.reporter.step(f"copying the blocks of {source} to {dest}")
     try:
-        return block_copy(
+        result = block_copy(
             source.server.connection,
             source.mtdev,
             dest.server.connection,
@@ -148,3 +152,7 @@ def block_copy_volumes(
         )
     finally:
         manager.reporter.transfer_done()
+    # The destination now holds the source's file system (and what it was before is gone).
+    dest.fstype = dest.server.fstype_of(dest)
+    dest.volume.add_tags(**{FSTYPE: dest.fstype})
+    return result

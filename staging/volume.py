@@ -164,7 +164,10 @@ class StagingVolume:
         self.manager.wait_for(snapshot, "completed", f"{snapshot} to complete")
         try:
             return self.manager.volume_from_snapshot(
-                snapshot, availability_zone=availability_zone, name=name or f"{self.name}-copy"
+                snapshot,
+                availability_zone=availability_zone,
+                name=name or f"{self.name}-copy",
+                fstype=self.fstype,
             )
         finally:
             self.manager.ec2.delete_snapshot(snapshot)

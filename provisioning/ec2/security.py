@@ -24,9 +24,40 @@ __all__ = ["Group", "GroupPermission", "IpPermission", "IpRange", "KeyPair", "Se
 log = get_logger(__name__)
 
 _ANY = {"any", "all", "*", "-1"}
-#: Well-known ports for service names, used when the system has no /etc/services.
-_SERVICES = {"discard": 9, "ftp": 21, "ssh": 22, "telnet": 23, "smtp": 25, "domain": 53, "http": 80}
-_SERVICES |= {"pop3": 110, "imap": 143, "https": 443, "rsync": 873, "mysql": 3306, "postgresql": 5432}
+
+#: The service names rules use most, so they resolve where ``/etc/services`` is missing (minimal and
+#: container images lack Debian's ``netbase``); other names go to ``getservbyname``. IANA's numbers.
+_SERVICE_PORTS = {
+    "discard": 9,  # t/03 of VM::EC2's own tests
+    "ftp": 21,
+    "ssh": 22,
+    "telnet": 23,
+    "smtp": 25,
+    "domain": 53,
+    "dns": 53,
+    "http": 80,
+    "pop3": 110,
+    "ntp": 123,
+    "imap": 143,
+    "snmp": 161,
+    "ldap": 389,
+    "https": 443,
+    "smtps": 465,
+    "submission": 587,
+    "ldaps": 636,
+    "imaps": 993,
+    "pop3s": 995,
+    "ms-sql-s": 1433,
+    "openvpn": 1194,
+    "nfs": 2049,
+    "mysql": 3306,
+    "rdp": 3389,
+    "ms-wbt-server": 3389,
+    "postgresql": 5432,
+    "postgres": 5432,
+    "redis": 6379,
+    "http-alt": 8080,
+}
 
 
 def _ports(protocol: str, port: int | str | None) -> tuple[int, int] | None:
@@ -42,12 +73,12 @@ def _ports(protocol: str, port: int | str | None) -> tuple[int, int] | None:
             return int(low), int(high)
     if text.isdigit():
         return int(text), int(text)
-    try:
-        number = socket.getservbyname(text, protocol if protocol in ("tcp", "udp") else "tcp")
-    except OSError as exc:  # minimal images have no /etc/services
-        if text.lower() not in _SERVICES:
+    number = _SERVICE_PORTS.get(text.lower())
+    if number is None:
+        try:
+            number = socket.getservbyname(text, protocol if protocol in ("tcp", "udp") else "tcp")
+        except OSError as exc:
             raise ParameterError(f"unknown port or service name {port!r}") from exc
-        number = _SERVICES[text.lower()]
     return number, number
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import signal
 import subprocess
 import sys
 import time
@@ -16,6 +17,8 @@ from typing import Any
 
 import structlog
 
+from provisioning.errors import ParameterError
+from provisioning.settings import check_region
 from staging.sandbox._preflight import check_environment
 from staging.sandbox._state import DAEMON_LOG, read_state
 from staging.sandbox._teardown import is_daemon, teardown
@@ -45,6 +48,9 @@ class Sandbox:
             ``/dev/xvdf``), inside the attached host only.
         port: Loopback port of the API (0: any free port).
         start_timeout: Seconds to wait for the daemon to come up.
+
+    Raises:
+        SandboxError: A region that is not an AWS region (checked here, before anything exists).
     """
 
     def __init__(
@@ -59,7 +65,7 @@ class Sandbox:
         start_timeout: float = 60.0,
     ) -> None:
         self.state_dir = Path(state_dir).absolute()
-        self.regions = list(regions)
+        self.regions = [_aws_region(region) for region in regions]
         self.faults = faults or Faults()
         self.login_user = login_user
         self.legacy_devices = legacy_devices
@@ -74,7 +80,7 @@ class Sandbox:
         sandbox = cls(state_dir)
         sandbox._state = read_state(sandbox.state_dir)
         if not sandbox._state:
-            raise SandboxError(f"no sandbox in {sandbox.state_dir}")
+            raise SandboxError(f"no sandbox is up in {sandbox.state_dir}", next_command=sandbox._cli("up"))
         sandbox.regions = list(sandbox._state.get("regions", sandbox.regions))
         sandbox.login_user = str(sandbox._state.get("login_user", sandbox.login_user))
         return sandbox
@@ -89,9 +95,15 @@ class Sandbox:
                 has been removed again; the message has the daemon's error).
         """
         check_environment()
+        Faults.from_dict(self.faults.to_dict())  # a bad value fails here, before anything exists
         existing = read_state(self.state_dir)
+        if existing and self._daemon_running(existing):
+            raise SandboxError(f"a sandbox is already up in {self.state_dir}", next_command=self._cli("down"))
         if existing:
-            raise SandboxError(f"{self.state_dir} already holds a sandbox; run 'down --force' on it first")
+            raise SandboxError(
+                f"{self.state_dir} holds what a crashed sandbox left",
+                next_command=self._cli("down", "--force"),
+            )
         self.state_dir.mkdir(parents=True, exist_ok=True)
         if any(self.state_dir.iterdir()):
             raise SandboxError(f"{self.state_dir} is not empty")
@@ -129,10 +141,18 @@ class Sandbox:
             if status == "running":
                 return
             if status == "failed" or proc.poll() is not None:
-                raise SandboxError(f"sandbox failed to start: {self._state.get('error') or self._log_tail()}")
+                raise SandboxError(f"sandbox failed to start: {self._failure(proc)}")
             if time.monotonic() > deadline:
                 raise SandboxError(f"sandbox not up after {self.start_timeout:g}s: {self._log_tail()}")
             time.sleep(0.05)
+
+    def _failure(self, proc: subprocess.Popen[bytes]) -> str:
+        """Why the daemon did not come up: its recorded error, else how it ended and its last words."""
+        if self._state.get("error"):
+            return str(self._state["error"])
+        code = proc.wait()
+        how = f"was killed by {signal.Signals(-code).name}" if code < 0 else f"exited with status {code}"
+        return f"the daemon {how}" + (f": {tail}" if (tail := self._log_tail()) else " (no output)")
 
     def _cleanup_after_failed_start(self, proc: subprocess.Popen[bytes]) -> None:
         """Stop our daemon first (it may still be creating things), then remove what its state records."""
@@ -155,23 +175,37 @@ class Sandbox:
             return ""
         return "\n".join(text.splitlines()[-lines:])
 
-    def stop(self, *, force: bool = False) -> None:
+    def stop(self, *, force: bool = False) -> bool:
         """Remove everything the sandbox made (daemon, hosts, loop devices, network, user, files).
 
         Args:
             force: Also clean up when the daemon is no longer running (after a crash).
 
+        Returns:
+            Whether there was a sandbox (or its remains) to remove; False when none was up.
+
         Raises:
             SandboxError: The daemon is gone and ``force`` is false.
         """
         state = read_state(self.state_dir)
-        pid = state.get("daemon_pid")
-        if state and not force and not (isinstance(pid, int) and is_daemon(pid, self.state_dir)):
-            raise SandboxError(f"the sandbox daemon in {self.state_dir} is not running; use down --force")
+        if state and not force and not self._daemon_running(state):
+            raise SandboxError(
+                f"the sandbox daemon in {self.state_dir} is not running",
+                next_command=self._cli("down", "--force"),
+            )
         teardown(self.state_dir)
         if self._proc is not None:
             self._proc.wait()  # the daemon is our child when we started it: collect it
             self._proc = None
+        return bool(state)
+
+    def _daemon_running(self, state: dict[str, Any]) -> bool:
+        pid = state.get("daemon_pid")
+        return isinstance(pid, int) and is_daemon(pid, self.state_dir)
+
+    def _cli(self, *command: str) -> tuple[str, ...]:
+        """The arguments of the command line's ``command`` on this sandbox (a ``next_command``)."""
+        return (*command, "--state-dir", str(self.state_dir))
 
     def __enter__(self) -> Sandbox:
         return self.start()
@@ -204,6 +238,26 @@ class Sandbox:
         return str((self._state.get("network") or {}).get("cidr", ""))
 
     @property
+    def caller_address(self) -> str:
+        """Your address as the hosts see it (the bridge's gateway address), e.g. ``100.64.0.1``.
+
+        What a check-IP service answers on AWS: a security group rule for ``caller_address + "/32"`` lets
+        this machine in. ``GET {endpoint}/_sandbox/checkip`` answers the same as plain text.
+
+        Raises:
+            SandboxError: The sandbox never came up (its state has no network).
+        """
+        address = (self._state.get("network") or {}).get("gateway")
+        if not address:
+            raise SandboxError(f"the sandbox in {self.state_dir} is not running (no network)")
+        return str(address)
+
+    @property
+    def login_users(self) -> dict[str, str]:
+        """``{image name: login user}`` of the sandbox images (the user each host accepts the key for)."""
+        return dict(self._state.get("login_users") or {})
+
+    @property
     def images(self) -> dict[str, dict[str, str]]:
         """``{region: {image name: image id}}`` of the images the sandbox registered."""
         return dict(self._state.get("images") or {})
@@ -232,7 +286,7 @@ class Sandbox:
             raise SandboxError(f"the sandbox refused {name}: {detail}") from exc
         except OSError as exc:
             raise SandboxError(
-                f"the sandbox daemon does not answer ({exc}); 'down --force' cleans up"
+                f"the sandbox daemon does not answer ({exc})", next_command=self._cli("down", "--force")
             ) from exc
 
     def status(self) -> dict[str, Any]:
@@ -248,3 +302,11 @@ class Sandbox:
     def drop_ssh_connections(self, instance_id: str) -> int:
         """Cut every SSH session of an instance's host (sshd keeps listening); returns how many died."""
         return int(self._control("drop-connections", {"instance_id": instance_id})["dropped"])
+
+
+def _aws_region(region: str) -> str:
+    """``region`` if it is an AWS region (moto serves those only); the error names the nearest ones."""
+    try:
+        return check_region(region)
+    except ParameterError as exc:
+        raise SandboxError(str(exc)) from exc

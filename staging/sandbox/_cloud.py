@@ -7,6 +7,7 @@ before it is created, so ``down --force`` can remove it after a crash.
 
 from __future__ import annotations
 
+import base64
 import itertools
 import shutil
 import threading
@@ -17,6 +18,7 @@ from typing import Any
 
 import structlog
 
+from staging.sandbox._firewall import refresh_firewalls
 from staging.sandbox._hosts import Attachment, Host
 from staging.sandbox._net import Network, create_host_net, delete_host_net, host_addresses
 from staging.sandbox._state import StateFile
@@ -28,6 +30,9 @@ from staging.sandbox.faults import Faults
 log = structlog.stdlib.get_logger(__name__)
 
 Moto = Any  # moto's model objects are untyped; this alias marks where one is expected.
+
+#: Seconds between two looks at the mount table of a host whose volume waits to detach (``busy``).
+BUSY_POLL = 0.2
 
 
 class SandboxCloud:
@@ -57,12 +62,18 @@ class SandboxCloud:
         self.store = VolumeStore(state_dir / "data")
         self.hosts: dict[str, Host] = {}
         self.loops: dict[str, str] = {}
-        #: When each instance/volume/snapshot/image id was created (for the ``not_found_for`` fault).
-        self.created_at: dict[str, float] = {}
+        #: When each instance/volume/snapshot/image id was created, and ``not_found_for`` at that time.
+        self.created_at: dict[str, tuple[float, float]] = {}
         self._free = list(host_addresses(net))
         self._numbers = itertools.count(1)
         #: Attachments made while moto is still building an instance (before its host exists).
         self._early: dict[str, list[Attachment]] = {}
+        #: The login user of each image (hosts accept the launch key for their image's user).
+        self.image_users: dict[str, str] = {}
+        #: When each instance was terminated (its network interface lingers: ``eni_linger_for``).
+        self.terminated_at: dict[str, float] = {}
+        #: Instances inside a TerminateInstances call: their volumes detach whatever is mounted.
+        self.terminating: set[str] = set()
 
     def _later(self, delay: float, action: Callable[[], None]) -> None:
         """Run ``action`` under the lock ``delay`` seconds from now (time-taking states)."""
@@ -78,7 +89,23 @@ class SandboxCloud:
         timer.daemon = True
         timer.start()
 
+    def _note_created(self, resource_id: str) -> None:
+        self.created_at[resource_id] = (time.monotonic(), self.faults.not_found_for)
+
+    def young(self, resource_id: str, now: float | None = None) -> bool:
+        """True while ``resource_id`` is too new to be seen (the ``not_found_for`` fault).
+
+        A resource made while the fault was off is never hidden, and switching the fault off shows them all.
+        """
+        created, hidden_for = self.created_at.get(resource_id, (0.0, 0.0))
+        now = time.monotonic() if now is None else now
+        return now - created < min(hidden_for, self.faults.not_found_for)
+
     # --- instances -------------------------------------------------------------------------------------
+    def free_addresses(self) -> int:
+        """How many more hosts the sandbox network has room for."""
+        return len(self._free)
+
     def instance_launched(self, instance: Moto, public_key: str | None) -> None:
         """Give a new instance its host: namespace, address, home with the launch key, sshd."""
         if not self._free:
@@ -92,8 +119,9 @@ class SandboxCloud:
             veth=veth,
             address=address,
             workdir=self.state_dir / "hosts" / instance.id,
-            user=self.user,
+            user=self.image_users.get(instance.image_id, self.user),
             authorized_key=public_key or "",
+            user_data=_raw_user_data(instance.user_data),
             legacy_devices=self.legacy_devices,
         )
         for attachment in self._early.pop(instance.id, []):
@@ -101,8 +129,10 @@ class SandboxCloud:
         # Known before anything exists, so terminating the instance removes a half-made host too.
         self.state.put("hosts", instance.id, {"netns": netns, "veth": veth, "address": address})
         self.hosts[instance.id] = host
-        self.created_at[instance.id] = time.monotonic()
+        self._note_created(instance.id)
         create_host_net(netns, veth, self.bridge, address, self.net.prefixlen)
+        # Its security groups hold before sshd listens (and its address joins its groups' source sets).
+        refresh_firewalls(self.hosts, instance.ec2_backend)
         host.prepare()
         self._set_address(instance)
         self._power_on(instance, host)
@@ -181,6 +211,8 @@ class SandboxCloud:
             self._release_loop(volume_id)
         delete_host_net(host.netns, host.veth)
         shutil.rmtree(host.workdir, ignore_errors=True)
+        self.terminated_at[instance.id] = time.monotonic()
+        refresh_firewalls(self.hosts, instance.ec2_backend)  # it no longer counts as a group member
         # Reused last, so a describe of a recently terminated instance rarely shows a live host's address.
         self._free.append(host.address)
         instance.nics[0].public_ip = None
@@ -210,14 +242,19 @@ class SandboxCloud:
     def volume_created(self, volume: Moto) -> None:
         """Create the volume's sparse file (with its snapshot's bytes)."""
         self.store.create_volume(volume.id, int(volume.size), volume.snapshot_id)
-        self.created_at[volume.id] = time.monotonic()
+        self._note_created(volume.id)
 
     def volume_attached(self, volume: Moto, instance: Moto, device: str) -> None:
         """Make a loop device for the volume and show it to the instance's host (root volumes excepted)."""
         if self.faults.attaching_for > 0 and volume.attachment is not None:
-            attachment = volume.attachment
-            attachment.status = "attaching"
-            self._later(self.faults.attaching_for, lambda: setattr(attachment, "status", "attached"))
+            api_attachment = volume.attachment  # not rebound below: the timer must update this object
+            api_attachment.status = "attaching"
+
+            def attached() -> None:
+                if api_attachment.status == "attaching":
+                    api_attachment.status = "attached"
+
+            self._later(self.faults.attaching_for, attached)
         if device == instance.root_device_name:
             return  # the host's root file system is the machine's; the root volume only carries bytes
         path = self.store.volume_file(volume.id)
@@ -233,8 +270,36 @@ class SandboxCloud:
             host.attach(attachment)
         log.info("sandbox.volume_attached", volume=volume.id, instance=instance.id, loop=loop, device=device)
 
+    def volume_mounted(self, volume_id: str, instance_id: str) -> bool:
+        """True if the volume's device is mounted inside its (running) host."""
+        host = self.hosts.get(instance_id)
+        attachment = host.attachments.get(volume_id) if host is not None else None
+        return host is not None and attachment is not None and bool(host.mounts_of(attachment))
+
+    def hold_busy(self, volume: Moto, complete: Callable[[], Any]) -> None:
+        """Leave a mounted volume attached in state ``busy``; ``complete()`` detaches it once unmounted.
+
+        As on AWS, the detach finishes when the host no longer uses the device (unmounted, or the instance
+        stopped or terminated), or with a forced detach.
+        """
+        attachment = volume.attachment
+        if attachment.status == "busy":
+            return  # already waiting
+        attachment.status = "busy"
+        instance_id = attachment.instance.id
+
+        def poll() -> None:
+            if volume.attachment is not attachment:
+                return  # detached meanwhile (forced, or with its instance)
+            if self.volume_mounted(volume.id, instance_id):
+                self._later(BUSY_POLL, poll)
+            else:
+                complete()
+
+        self._later(BUSY_POLL, poll)
+
     def volume_detached(self, volume_id: str, instance_id: str) -> None:
-        """Unmount and unlink the volume inside the host, then free its loop device."""
+        """Unmount (lazily: a forced detach) and unlink the volume inside the host, free its loop device."""
         host = self.hosts.get(instance_id)
         if host is not None:
             host.detach(volume_id)
@@ -270,7 +335,7 @@ class SandboxCloud:
 
     def _hold_pending(self, snapshot: Moto) -> None:
         """Note the snapshot's creation (``not_found_for``) and keep it ``pending`` if that fault is on."""
-        self.created_at[snapshot.id] = time.monotonic()
+        self._note_created(snapshot.id)
         if self.faults.snapshot_pending_for > 0:
             snapshot.status = "pending"
             snapshot.sandbox_pending = (time.monotonic(), self.faults.snapshot_pending_for)
@@ -289,6 +354,7 @@ class SandboxCloud:
                 volume.id, f"Created by CreateImage({instance.id}) for {ami.id}", from_ami=ami.id
             )
             mappings.append(_mapping(device, snap.id, volume.size, bool(bdt.delete_on_termination)))
+        self.image_users[ami.id] = self.image_users.get(instance.image_id, self.user)
         self.set_image_mappings(backend, ami, mappings)
 
     def image_copied(self, backend: Moto, ami: Moto, source: Moto, source_region: str) -> None:
@@ -303,6 +369,7 @@ class SandboxCloud:
             )
         if mappings:
             ami.root_device_name = source.root_device_name
+        self.image_users[ami.id] = self.image_users.get(source.id, self.user)
         self.set_image_mappings(backend, ami, mappings)
 
     def set_image_mappings(self, backend: Moto, ami: Moto, mappings: list[dict[str, Any]]) -> None:
@@ -310,7 +377,7 @@ class SandboxCloud:
 
         Every new image passes here (with or without mappings): its creation time feeds ``not_found_for``.
         """
-        self.created_at[ami.id] = time.monotonic()
+        self._note_created(ami.id)
         if not mappings:
             return
         ami.sandbox_mappings = mappings
@@ -331,6 +398,17 @@ def snapshot_progress(snapshot: Any, now: float | None = None) -> str:
     started, duration = pending
     elapsed = (time.monotonic() if now is None else now) - started
     return f"{max(0, min(99, int(100 * elapsed / duration)))}%"
+
+
+def _raw_user_data(user_data: Any) -> bytes:
+    """The raw bytes of moto's user data (a base64 string wrapper, a plain string or None)."""
+    if user_data is None:
+        return b""
+    encoded = user_data.as_bytes() if hasattr(user_data, "as_bytes") else str(user_data).encode()
+    try:
+        return base64.b64decode(encoded)
+    except ValueError:
+        return b""
 
 
 def _mapping(device: str, snapshot_id: str, size: int, delete_on_termination: bool) -> dict[str, Any]:

@@ -94,7 +94,7 @@ def _bring_up(
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
     from werkzeug.serving import make_server
 
-    from staging.sandbox import _hooks
+    from staging.sandbox import _hooks, _strict
     from staging.sandbox._cloud import SandboxCloud
     from staging.sandbox._images import register_images
     from staging.sandbox._wsgi import SandboxMiddleware
@@ -108,8 +108,11 @@ def _bring_up(
         net = choose_network(used_networks())
         state.update(token=token, network={"cidr": str(net), "bridge": bridge, "gateway": gateway(net)})
         create_bridge(bridge, net)
-    state.update(shared=[user])
-    _shared.acquire(token, user)
+    from staging.sandbox._images import login_users
+
+    users = list(dict.fromkeys([user, *login_users(user).values()]))
+    state.update(shared=users)
+    _shared.acquire(token, *users)
     cloud = SandboxCloud(
         state=state,
         state_dir=state_dir,
@@ -121,10 +124,13 @@ def _bring_up(
         legacy_devices=bool(config.get("legacy_devices")),
     )
     _hooks.install(cloud)
+    _strict.install(cloud)  # after the hooks: its checks run before them
     images = register_images(cloud, ec2_backends[DEFAULT_ACCOUNT_ID], regions)
     app = SandboxMiddleware(DomainDispatcherApplication(create_backend_app), cloud)
     server = make_server("127.0.0.1", int(config.get("port") or 0), app, threaded=True)
     host, port = str(server.server_address[0]), int(server.server_address[1])
-    state.update(endpoint=f"http://{host}:{port}", images=images, status="running")
+    state.update(
+        endpoint=f"http://{host}:{port}", images=images, login_users=login_users(user), status="running"
+    )
     log.info("sandbox.running", endpoint=f"http://{host}:{port}", cidr=str(net))
     return server, cloud

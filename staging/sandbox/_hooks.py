@@ -10,27 +10,24 @@ console text.
 from __future__ import annotations
 
 import copy
-import functools
-import re
-from collections.abc import Callable
 from typing import Any
 
 from moto.core.responses import ActionResult
 from moto.core.types import Base64EncodedString
 from moto.core.utils import utcnow
 from moto.ec2.exceptions import EC2ClientError
-from moto.ec2.models import EC2Backend
 from moto.ec2.models.amis import Ami
 from moto.ec2.models.elastic_block_store import Snapshot
 from moto.ec2.models.instances import Instance
 from moto.ec2.responses import EC2Response
 
+from staging.sandbox import _groups
 from staging.sandbox._cloud import SandboxCloud, snapshot_progress
-
-Fn = Callable[..., Any]
-
-#: Device names EC2 accepts for EBS volumes (``/dev/sdf``, ``/dev/xvdba``, ``xvdf`` on Windows).
-_DEVICE = re.compile(r"^(/dev/)?(sd|xvd|hd)[a-z]{1,2}([1-9]|1[0-5])?$")
+from staging.sandbox._limits import device_problem
+from staging.sandbox._patch import Fn
+from staging.sandbox._patch import arg as _arg
+from staging.sandbox._patch import wrap as _wrap
+from staging.sandbox.errors import SandboxError
 
 
 def _check_mapping_size(backend: Any, mapping: dict[str, Any]) -> None:
@@ -48,25 +45,9 @@ def _check_mapping_size(backend: Any, mapping: dict[str, Any]) -> None:
 
 def _check_device(device: Any) -> None:
     """Refuse a device name EC2 would refuse; in legacy mode the name also becomes a file in /dev."""
-    if not isinstance(device, str) or not _DEVICE.match(device):
-        raise EC2ClientError(
-            "InvalidParameterValue",
-            f"Value ({device}) for parameter device is invalid. {device} is not a valid EBS device name.",
-        )
-
-
-def _wrap(name: str, around: Callable[[Fn, Any, tuple[Any, ...], dict[str, Any]], Any]) -> None:
-    original = getattr(EC2Backend, name)
-
-    @functools.wraps(original)
-    def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
-        return around(original, self, args, kwargs)
-
-    setattr(EC2Backend, name, wrapper)
-
-
-def _arg(args: tuple[Any, ...], kwargs: dict[str, Any], index: int, name: str) -> Any:
-    return args[index] if len(args) > index else kwargs.get(name)
+    problem = device_problem(device)
+    if problem is not None:
+        raise EC2ClientError(*problem)
 
 
 def install(cloud: SandboxCloud) -> None:
@@ -75,6 +56,7 @@ def install(cloud: SandboxCloud) -> None:
     _install_volumes(cloud)
     _install_images(cloud)
     _install_responses(cloud)
+    _groups.install(cloud.hosts, cloud.terminated_at, lambda: cloud.faults.eni_linger_for, cloud.lock)
     # The sandbox hands out IP addresses only: a DNS name would send clients to a resolver off the machine.
     Instance.public_dns_name = property(lambda self: self.public_ip)  # type: ignore[method-assign,assignment]
     Instance.private_dns_name = property(lambda self: self.private_ip)  # type: ignore[method-assign,assignment]
@@ -155,8 +137,13 @@ def _install_instances(cloud: SandboxCloud) -> None:
             return result
 
     def terminate_instances(original: Fn, backend: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        ids = set(_arg(args, kwargs, 0, "instance_ids") or [])
         with cloud.lock:
-            result = original(backend, *args, **kwargs)
+            cloud.terminating |= ids  # moto detaches their volumes first: no waiting for an unmount then
+            try:
+                result = original(backend, *args, **kwargs)
+            finally:
+                cloud.terminating -= ids
             for instance, _previous in result:
                 cloud.instance_terminated(instance)
             return result
@@ -186,7 +173,16 @@ def _install_volumes(cloud: SandboxCloud) -> None:
                 )
         with cloud.lock:
             volume = original(backend, *args, **kwargs)
-            cloud.volume_created(volume)
+            try:
+                cloud.volume_created(volume)
+            except (OSError, SandboxError) as exc:
+                # Nothing stays recorded: neither moto's volume nor a part of its backing file.
+                backend.volumes.pop(volume.id, None)
+                cloud.volume_deleted(volume.id)
+                raise EC2ClientError(
+                    "InsufficientVolumeCapacity",
+                    f"The sandbox cannot back a volume of {volume.size}GiB here: {exc}",
+                ) from exc
             return volume
 
     def attach_volume(original: Fn, backend: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
@@ -217,6 +213,7 @@ def _install_volumes(cloud: SandboxCloud) -> None:
             return attachment
 
     def detach_volume(original: Fn, backend: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        force = bool(kwargs.pop("force", False))
         volume_id = _arg(args, kwargs, 0, "volume_id")
         instance_id = _arg(args, kwargs, 1, "instance_id")
         volume = backend.get_volume(volume_id)
@@ -233,10 +230,18 @@ def _install_volumes(cloud: SandboxCloud) -> None:
             )
         # moto crashes (500) without InstanceId; AWS takes the volume's own attachment.
         instance_id = attached_to
-        with cloud.lock:
+
+        def complete() -> Any:
             attachment = original(backend, volume_id, instance_id, device)
             cloud.volume_detached(volume_id, instance_id)
             return attachment
+
+        with cloud.lock:
+            if force or instance_id in cloud.terminating or not cloud.volume_mounted(volume_id, instance_id):
+                return complete()
+            # Mounted in its host: AWS leaves it attached ("busy") until the host lets go of it.
+            cloud.hold_busy(volume, complete)
+            return volume.attachment
 
     def modify_volume(original: Fn, backend: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         volume = backend.get_volume(_arg(args, kwargs, 0, "volume_id"))
@@ -246,8 +251,16 @@ def _install_volumes(cloud: SandboxCloud) -> None:
                 "InvalidParameterValue", f"New size cannot be smaller than existing size of {volume.size} GiB"
             )
         with cloud.lock:
+            before = (volume.size, volume.volume_type, len(volume.modifications))
             volume = original(backend, *args, **kwargs)
-            cloud.volume_modified(volume)
+            try:
+                cloud.volume_modified(volume)
+            except (OSError, SandboxError) as exc:
+                volume.size, volume.volume_type, kept = before
+                del volume.modifications[kept:]
+                target = _arg(args, kwargs, 1, "target_size")
+                message = f"The sandbox cannot grow {volume.id} to {target}GiB here: {exc}"
+                raise EC2ClientError("InsufficientVolumeCapacity", message) from exc
             return volume
 
     def delete_volume(original: Fn, backend: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
@@ -341,7 +354,27 @@ def _install_responses(cloud: SandboxCloud) -> None:
             }
         )
 
+    def detach_volume(self: Any) -> ActionResult:
+        # moto's own handler drops Force; the backend hook needs it (a forced detach skips "busy").
+        self.error_on_dryrun()
+        attachment = self.ec2_backend.detach_volume(
+            self._get_param("VolumeId"),
+            self._get_param("InstanceId"),
+            self._get_param("Device"),
+            force=self._get_bool_param("Force", False),
+        )
+        return ActionResult(
+            {
+                "VolumeId": attachment.volume.id,
+                "InstanceId": attachment.instance.id,
+                "Device": attachment.device,
+                "State": "detaching",
+                "AttachTime": attachment.attach_time,
+            }
+        )
+
     EC2Response.register_image = register_image  # type: ignore[method-assign]
+    EC2Response.detach_volume = detach_volume  # type: ignore[method-assign]
     EC2Response.get_console_output = get_console_output  # type: ignore[method-assign]
 
 

@@ -14,6 +14,7 @@ import os
 import shlex
 import shutil
 import signal
+import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -73,12 +74,17 @@ class Host:
     user: str
     authorized_key: str
     legacy_devices: bool = False
+    #: The instance's user data (raw); a ``#!`` script runs once, at the first boot, as cloud-init does.
+    user_data: bytes = b""
     attachments: dict[str, Attachment] = field(default_factory=dict)
     #: Bumped on every shutdown, so a delayed boot planned before it does not fire after it.
     generation: int = 0
     #: Whether the instance has ever been ``running`` (a first ``pending`` cannot be stopped on AWS).
     has_run: bool = False
+    #: The nft script last loaded into the namespace (its security groups' ingress rules).
+    firewall: str | None = None
     _sshd: SshdServer | None = None
+    _user_script: subprocess.Popen[bytes] | None = None
 
     @property
     def private_mnt(self) -> bool:
@@ -134,6 +140,26 @@ class Host:
         for attachment in self.attachments.values():
             self._link(attachment)
         log.info("sandbox.host_up", instance=self.instance_id, address=self.address, pid=self._sshd.pid)
+        if self.user_data.startswith(b"#!") and self._user_script is None:
+            self._run_user_data()
+
+    def _run_user_data(self) -> None:
+        """Start the user-data script as root inside the host (its namespaces), in the background.
+
+        Its output goes to the console (:meth:`console_output`); it dies with the host's other processes.
+        """
+        script = self.workdir / "user-data"
+        script.write_bytes(self.user_data)
+        script.chmod(0o700)
+        with (self.workdir / "user-data.log").open("wb") as out:
+            self._user_script = subprocess.Popen(
+                ["nsenter", "-t", str(self.pid), "-m", "-n", "--", str(script)],
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                cwd="/",
+            )
+        log.info("sandbox.user_data_started", instance=self.instance_id, pid=self._user_script.pid)
 
     def shutdown(self) -> None:
         """Stop sshd and every other process of the host (its mounts go with its mount namespace)."""
@@ -178,6 +204,18 @@ class Host:
             self._in_host(script)
         return attachment
 
+    def mounts_of(self, attachment: Attachment) -> list[str]:
+        """Mount points of the attached device in the host's mount table ([] while the host is down)."""
+        pid = self.pid
+        if pid is None:
+            return []
+        names = {attachment.loop} | ({legacy_name(attachment.device)} if self.legacy_devices else set())
+        try:
+            table = Path(f"/proc/{pid}/mounts").read_text()
+        except OSError:
+            return []
+        return [fields[1] for fields in (line.split() for line in table.splitlines()) if fields[0] in names]
+
     def _link(self, attachment: Attachment) -> None:
         script = f"ln -sfn {shlex.quote(attachment.loop)} {shlex.quote(by_id_path(attachment.volume_id))}"
         if self.legacy_devices:
@@ -220,6 +258,13 @@ class Host:
             "-----BEGIN SSH HOST KEY KEYS-----",
             *keys,
             "-----END SSH HOST KEY KEYS-----",
+            *self._user_data_output(),
             "[    9.000000] cloud-init[1]: Cloud-init v. 22.4.2 finished. Datasource DataSourceEc2Local.",
         ]
         return "\n".join(lines) + "\n"
+
+    def _user_data_output(self) -> list[str]:
+        try:
+            return (self.workdir / "user-data.log").read_text(errors="replace").splitlines()
+        except OSError:
+            return []

@@ -1,39 +1,91 @@
 """The images every sandbox region starts with (moto's 1,300 default AMIs are switched off for speed).
 
-Each region gets ``debian-12-amd64-sandbox``: owner ``136693071363`` (the account that publishes the official
-Debian cloud images, so code that looks images up as on AWS works unchanged), public, HVM, x86_64, EBS root
-``/dev/xvda`` of 8 GiB backed by an (empty) root snapshot. Its login user is the sandbox's (``admin`` by
-default, as on Debian's images).
+Each region gets two official-looking images, found as on AWS by owner + name + architecture + root device
+type, both public, HVM, x86_64, with an EBS root of 8 GiB backed by an (empty) root snapshot owned by the
+image's owner:
+
+* ``debian-12-amd64-sandbox``: owner ``136693071363`` (the account that publishes Debian's cloud images), root
+  ``/dev/xvda``, login user the sandbox's (``admin`` by default, as on Debian's images);
+* ``ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-server-20250101``: owner ``099720109477`` (Canonical),
+  root ``/dev/sda1``, login user ``ubuntu``.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from staging.sandbox._cloud import SandboxCloud, _mapping
 
 DEBIAN_OWNER = "136693071363"
+CANONICAL_OWNER = "099720109477"
+
+
+@dataclass(frozen=True)
+class ImageSpec:
+    """One image the sandbox registers in every region.
+
+    Attributes:
+        name: The image name (in its publisher's naming scheme).
+        description: The image description.
+        owner: The publisher's account id.
+        root_device: The root device name of the image's block device mapping.
+        login_user: The cloud-init default user; None means the sandbox's own login user.
+    """
+
+    name: str
+    description: str
+    owner: str
+    root_device: str
+    login_user: str | None = None
+
+
+SPECS = (
+    ImageSpec(
+        "debian-12-amd64-sandbox",
+        "Debian 12 (bookworm) amd64, sandbox cloud image",
+        DEBIAN_OWNER,
+        "/dev/xvda",
+    ),
+    ImageSpec(
+        "ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-server-20250101",
+        "Canonical, Ubuntu, 24.04, amd64 noble image",
+        CANONICAL_OWNER,
+        "/dev/sda1",
+        "ubuntu",
+    ),
+)
 #: name -> description of the images registered in every region.
-IMAGES = {"debian-12-amd64-sandbox": "Debian 12 (bookworm) amd64, sandbox cloud image"}
+IMAGES = {spec.name: spec.description for spec in SPECS}
+
+
+def login_users(default_user: str) -> dict[str, str]:
+    """``{image name: login user}`` for a sandbox whose own login user is ``default_user``."""
+    return {spec.name: spec.login_user or default_user for spec in SPECS}
 
 
 def register_images(cloud: SandboxCloud, backends: Any, regions: list[str]) -> dict[str, dict[str, str]]:
-    """Register :data:`IMAGES` in every region; returns ``{region: {name: image_id}}``."""
+    """Register :data:`SPECS` in every region; returns ``{region: {name: image_id}}``."""
     out: dict[str, dict[str, str]] = {}
+    users = login_users(cloud.user)
     for region in regions:
         backend = backends[region]
-        for name, description in IMAGES.items():
-            ami = backend.register_image(name, description)
-            ami.owner_id = DEBIAN_OWNER
+        for spec in SPECS:
+            ami = backend.register_image(spec.name, spec.description)
+            ami.owner_id = spec.owner
             ami.architecture = "x86_64"
             ami.virtualization_type = "hvm"
             ami.root_device_type = "ebs"
-            ami.root_device_name = "/dev/xvda"
+            ami.root_device_name = spec.root_device
             ami.hypervisor = "xen"
             ami.launch_permissions.append({"Group": "all"})
             volume = backend.create_volume(size=8, zone_name=f"{region}a")
-            snapshot = backend.create_snapshot(volume.id, f"root of {name}", owner_id=DEBIAN_OWNER)
+            snapshot = backend.create_snapshot(volume.id, f"root of {spec.name}", owner_id=spec.owner)
             backend.delete_volume(volume.id)
-            cloud.set_image_mappings(backend, ami, [_mapping("/dev/xvda", snapshot.id, 8, True)])
-            out.setdefault(region, {})[name] = ami.id
+            cloud.set_image_mappings(backend, ami, [_mapping(spec.root_device, snapshot.id, 8, True)])
+            cloud.image_users[ami.id] = users[spec.name]
+            # Published long before the sandbox started: never "too new to be found" (not_found_for).
+            for resource_id in (ami.id, ami.ebs_snapshot.id):
+                cloud.created_at.pop(resource_id, None)
+            out.setdefault(region, {})[spec.name] = ami.id
     return out

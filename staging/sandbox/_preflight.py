@@ -21,6 +21,7 @@ REQUIRED_TOOLS: dict[str, str] = {
     "useradd": "passwd",
     "userdel": "passwd",
     "sudo": "sudo",
+    "nft": "nftables",
 }
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -62,8 +63,8 @@ def _write_sudoers(users: list[str]) -> None:
     os.replace(tmp, SUDOERS)
 
 
-def acquire(token: str, user: str) -> None:
-    """Make sure the shared resources exist and take a reference for sandbox ``token``."""
+def acquire(token: str, *users: str) -> None:
+    """Make sure the shared resources exist (for every login user) and take a reference for ``token``."""
     with machine_lock():
         (REGISTRY / "refs").mkdir(parents=True, exist_ok=True)
         created = _load()
@@ -77,33 +78,29 @@ def acquire(token: str, user: str) -> None:
         # sshd's privilege separation directory is openssh-server's own (its init script makes it); other
         # sshd users on the machine rely on it, so it is created if missing but never removed.
         PRIVSEP_DIR.mkdir(mode=0o755, exist_ok=True)
-        for key, path in (("dirs", DEV_DISK), ("dirs", HOME_ROOT / user)):
-            if not path.exists():
-                record(key, str(path))
-                path.mkdir(mode=0o755, parents=True)
-        if not _user_exists(user):
-            record("users", user)
-            run(
-                [
-                    "useradd",
-                    "--no-create-home",
-                    "--home-dir",
-                    str(HOME_ROOT / user),
-                    "--shell",
-                    "/bin/bash",
-                    "-U",
-                    user,
-                ]
-            )
-            # "*" instead of useradd's "!": sshd without PAM refuses key logins to locked ("!") accounts.
-            run(["usermod", "-p", "*", user])
-        if user in created.get("users", []):
+        if not DEV_DISK.exists():
+            record("dirs", str(DEV_DISK))
+            DEV_DISK.mkdir(mode=0o755, parents=True)
+        for user in users:
+            _acquire_user(user, created, record)
+        if any(user in created.get("users", []) for user in users):
             _write_sudoers(created["users"])
-        else:
-            log.warning(
-                "sandbox.login_user_preexisting", user=user, note="not given sudo; keeps its own rights"
-            )
-    log.info("sandbox.shared_acquired", token=token, user=user)
+    log.info("sandbox.shared_acquired", token=token, users=list(users))
+
+
+def _acquire_user(user: str, created: dict[str, Any], record: Callable[[str, str], None]) -> None:
+    """Create ``user`` (and its home mount point) unless it exists; a pre-existing user is left alone."""
+    home = HOME_ROOT / user
+    if not home.exists():
+        record("dirs", str(home))
+        home.mkdir(mode=0o755, parents=True)
+    if not _user_exists(user):
+        record("users", user)
+        run(["useradd", "--no-create-home", "--home-dir", str(home), "--shell", "/bin/bash", "-U", user])
+        # "*" instead of useradd's "!": sshd without PAM refuses key logins to locked ("!") accounts.
+        run(["usermod", "-p", "*", user])
+    if user not in created.get("users", []):
+        log.warning("sandbox.login_user_preexisting", user=user, note="not given sudo; keeps its own rights")
 
 
 def placeholder(path: Path) -> None:

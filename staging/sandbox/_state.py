@@ -8,10 +8,11 @@ Layout (``state.json``)::
     {"version": 1, "token": "ab12", "state_dir": "...", "status": "starting|running|failed",
      "daemon_pid": 123, "endpoint": "http://127.0.0.1:PORT", "regions": [...], "login_user": "admin",
      "network": {"cidr": "100.64.0.0/24", "bridge": "vsbab12", "gateway": "100.64.0.1"},
-     "shared": ["admin"],                      # machine-wide things we hold a reference on
+     "shared": ["admin", "ubuntu"],            # machine-wide things we hold a reference on (login users)
      "hosts": {"i-...": {"netns": "...", "veth": "...", "address": "..."}},
      "loops": {"vol-...": {"file": "...", "device": "/dev/loop3"}},
      "images": {"us-east-1": {"debian-12-amd64-sandbox": "ami-..."}},
+     "login_users": {"debian-12-amd64-sandbox": "admin", "ubuntu/images/...": "ubuntu"},
      "error": "..."}
 """
 

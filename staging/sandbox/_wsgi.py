@@ -1,7 +1,9 @@
 """The WSGI layer in front of moto: API faults, one lock around moto, and the sandbox's control API.
 
 Control API (JSON, loopback only, under ``/_sandbox/``): ``GET status``, ``POST faults`` (a
-:class:`~staging.sandbox.faults.Faults` dict), ``POST drop-connections`` (``{"instance_id": ...}``).
+:class:`~staging.sandbox.faults.Faults` dict), ``POST drop-connections`` (``{"instance_id": ...}``), and
+``GET checkip``: the caller's address as the hosts see it, as plain text with a newline (what AWS's check-IP
+service answers), so "my address" is looked up the same way on AWS and in the sandbox.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import io
 import json
 import random
 import re
+import sys
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -17,9 +20,15 @@ from typing import Any
 from urllib.parse import parse_qs
 from xml.sax.saxutils import escape
 
+import structlog
+
 from staging.sandbox._cloud import SandboxCloud
+from staging.sandbox._limits import request_problem
+from staging.sandbox._net import gateway
 from staging.sandbox._system import reap_orphans
 from staging.sandbox.faults import Faults
+
+log = structlog.stdlib.get_logger(__name__)
 
 StartResponse = Callable[..., Any]
 WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
@@ -54,6 +63,9 @@ class SandboxMiddleware:
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
+        if path == "/_sandbox/checkip":
+            address = f"{gateway(self.cloud.net)}\n".encode()
+            return _respond(start_response, 200, address, "text/plain; charset=utf-8")
         if path.startswith("/_sandbox/"):
             return self._control(environ, start_response, path.removeprefix("/_sandbox/"))
         body = _buffer_body(environ)
@@ -65,15 +77,24 @@ class SandboxMiddleware:
             return _respond(
                 start_response, 503, error_body("RequestLimitExceeded", "Request limit exceeded.")
             )
+        problem = request_problem(params) if params else None
+        if problem is not None:  # refused before moto records anything
+            return _respond(start_response, 400, error_body(*problem))
         if params and faults.not_found_for > 0:
             young = self._young_id(params, faults)
             if young is not None:
                 return _respond(start_response, 400, young)
         with self.cloud.lock:
             # moto is not thread-safe, and side effects must not interleave; consume the body inside the lock.
-            body_parts = list(self.app(environ, start_response))
-            # Collect sessions that ended since the last call (safe: subprocesses only run under the lock).
-            reap_orphans()
+            try:
+                body_parts = list(self.app(environ, start_response))
+            except Exception as exc:
+                # A failure of ours (or a moto crash): an EC2 error document, not werkzeug's HTML page.
+                log.exception("sandbox.internal_error")
+                body = error_body("InternalError", f"{type(exc).__name__}: {exc}")
+                return _respond(start_response, 500, body, exc_info=sys.exc_info())
+            finally:
+                reap_orphans()  # sessions that ended meanwhile (safe: subprocesses only run under the lock)
             return body_parts
 
     def _young_id(self, params: dict[str, list[str]], faults: Faults) -> bytes | None:
@@ -83,8 +104,7 @@ class SandboxMiddleware:
             if not match:
                 continue
             for value in values:
-                created = self.cloud.created_at.get(value)
-                if created is None or now - created >= faults.not_found_for:
+                if not self.cloud.young(value, now):
                     continue
                 kind = match.group(1)
                 if kind == "ResourceId":
@@ -95,7 +115,13 @@ class SandboxMiddleware:
         return None
 
     def _control(self, environ: dict[str, Any], start_response: StartResponse, name: str) -> Iterable[bytes]:
-        request = json.loads(_buffer_body(environ) or b"{}")
+        try:
+            request = json.loads(_buffer_body(environ) or b"{}")
+        except ValueError as exc:
+            return _json_error(start_response, f"the body is not JSON: {exc}")
+        if not isinstance(request, dict):
+            kind = type(request).__name__
+            return _json_error(start_response, f"the body must be a JSON object, not {kind}")
         with self.cloud.lock:
             if name == "status":
                 result: dict[str, Any] = {
@@ -109,9 +135,7 @@ class SandboxMiddleware:
                 try:
                     self.cloud.faults = Faults.from_dict(request)
                 except (TypeError, ValueError) as exc:
-                    return _respond(
-                        start_response, 400, json.dumps({"error": str(exc)}).encode(), "application/json"
-                    )
+                    return _json_error(start_response, str(exc))
                 self._dice = random.Random(self.cloud.faults.seed)
                 result = self.cloud.faults.to_dict()
             elif name == "drop-connections":
@@ -119,6 +143,10 @@ class SandboxMiddleware:
             else:
                 return _respond(start_response, 404, b'{"error": "unknown control call"}', "application/json")
         return _respond(start_response, 200, json.dumps(result).encode(), "application/json")
+
+
+def _json_error(start_response: StartResponse, message: str) -> list[bytes]:
+    return _respond(start_response, 400, json.dumps({"error": message}).encode(), "application/json")
 
 
 def _buffer_body(environ: dict[str, Any]) -> bytes:
@@ -130,7 +158,21 @@ def _buffer_body(environ: dict[str, Any]) -> bytes:
     return bytes(body)
 
 
-def _respond(start_response: StartResponse, status: int, body: bytes, ctype: str = "text/xml") -> list[bytes]:
-    reason = {200: "OK", 400: "Bad Request", 404: "Not Found", 503: "Service Unavailable"}[status]
-    start_response(f"{status} {reason}", [("Content-Type", ctype), ("Content-Length", str(len(body)))])
+_REASONS = {
+    200: "OK",
+    400: "Bad Request",
+    404: "Not Found",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+}
+
+
+def _respond(
+    start_response: StartResponse, status: int, body: bytes, ctype: str = "text/xml", exc_info: Any = None
+) -> list[bytes]:
+    headers = [("Content-Type", ctype), ("Content-Length", str(len(body)))]
+    if exc_info is not None:  # moto may have called start_response already
+        start_response(f"{status} {_REASONS[status]}", headers, exc_info)
+    else:
+        start_response(f"{status} {_REASONS[status]}", headers)
     return [body]

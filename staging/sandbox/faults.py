@@ -16,20 +16,27 @@ from typing import Any
 
 __all__ = ["Faults"]
 
+#: The longest duration a fault may last (seconds): longer ones would outlive any test and overflow timers.
+MAX_SECONDS = 86400.0
+
 
 @dataclass(frozen=True)
 class Faults:
-    """Which faults the sandbox injects (all off by default).
+    """Which faults the sandbox injects (all off by default but ``eni_linger_for``).
 
     Attributes:
         throttle_rate: Fraction (0..1) of API calls answered with HTTP 503 ``RequestLimitExceeded``.
         latency: Seconds added to every API call.
         not_found_for: Seconds during which a new instance, volume, snapshot or image id is still unknown to
-            describe and tag calls (``InvalidInstanceID.NotFound``, ...), like EC2's eventual consistency.
+            calls naming it (``InvalidInstanceID.NotFound``, ...) and missing from describes without ids,
+            like EC2's eventual consistency.
         pending_for: Seconds a new or started instance stays ``pending`` before ``running``.
         boot_delay: Seconds between ``running`` and sshd answering.
         attaching_for: Seconds an attachment stays ``attaching`` before ``attached``.
         snapshot_pending_for: Seconds a snapshot stays ``pending`` (its progress rising) before ``completed``.
+        eni_linger_for: Seconds a terminated instance's network interface still uses its security groups
+            (``DeleteSecurityGroup`` answers ``DependencyViolation`` meanwhile). On by default (1 s), because
+            AWS always behaves so: code that deletes a group right after terminating must retry.
         seed: Seed for the throttling dice (None: not reproducible).
     """
 
@@ -40,6 +47,7 @@ class Faults:
     boot_delay: float = 0.0
     attaching_for: float = 0.0
     snapshot_pending_for: float = 0.0
+    eni_linger_for: float = 1.0
     seed: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
@@ -52,8 +60,8 @@ class Faults:
 
         Raises:
             ValueError: A value is not a number (``seed``: not an integer or null), a rate is outside 0..1
-                or a duration is negative or not finite. A bad value must fail here, not in every later
-                API call.
+                or a duration is negative, not finite or over :data:`MAX_SECONDS`. A bad value must fail
+                here, not in every later API call (or in a timer thread).
         """
         values: dict[str, Any] = {}
         for f in dataclasses.fields(cls):
@@ -69,6 +77,8 @@ class Faults:
                 raise ValueError(f"{f.name} must be a number, not {value!r}")
             if value < 0:
                 raise ValueError(f"{f.name} must not be negative")
+            if value > MAX_SECONDS:
+                raise ValueError(f"{f.name} must be at most {MAX_SECONDS:g} seconds")
             values[f.name] = float(value)
         faults = cls(**values)
         if not 0.0 <= faults.throttle_rate <= 1.0:

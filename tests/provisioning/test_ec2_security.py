@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable
 from typing import Any
 
@@ -9,7 +10,7 @@ import paramiko
 import pytest
 
 from provisioning import EC2, AWSError, NotFoundError, ParameterError
-from provisioning.ec2.security import IpPermission, KeyPair, SecurityGroup, permission
+from provisioning.ec2.security import _SERVICE_PORTS, IpPermission, KeyPair, SecurityGroup, permission
 
 PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl test@example"
 
@@ -73,6 +74,28 @@ def test_permission_rejects_bad_arguments(kwargs: dict[str, Any]) -> None:
     """Both a source IP and a group, or an unknown service name, raise ParameterError."""
     with pytest.raises(ParameterError):
         permission(**kwargs)
+
+
+@pytest.mark.parametrize(("name", "number"), [("ssh", 22), ("HTTPS", 443), ("postgresql", 5432)])
+def test_service_names_resolve_without_etc_services(
+    monkeypatch: pytest.MonkeyPatch, name: str, number: int
+) -> None:
+    """Common service names resolve from the built-in table when getservbyname has no /etc/services."""
+
+    def no_services_file(*args: Any) -> int:
+        raise OSError("service/proto not found")  # what a machine without netbase answers
+
+    monkeypatch.setattr(socket, "getservbyname", no_services_file)
+    assert permission("tcp", name)["FromPort"] == number
+
+
+def test_builtin_service_ports_agree_with_etc_services() -> None:
+    """Where /etc/services knows a name of the built-in table, it gives the same port."""
+    for name, number in _SERVICE_PORTS.items():
+        try:
+            assert socket.getservbyname(name, "tcp") == number, name
+        except OSError:
+            continue  # a name this machine's /etc/services lacks (or no /etc/services at all)
 
 
 def test_authorize_is_batched_until_update(ec2: EC2, group: SecurityGroup) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import http.server
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -179,53 +178,12 @@ def test_throttling_after_retries_is_throttled_error(ec2: EC2) -> None:
             ec2.describe_regions()
 
 
-class _ThrottleThenAnswer(http.server.BaseHTTPRequestHandler):
-    calls = 0
-
-    def do_POST(self) -> None:
-        type(self).calls += 1
-        self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        if type(self).calls <= 2:
-            body = (
-                b"<Response><Errors><Error><Code>RequestLimitExceeded</Code><Message>Request limit exceeded."
-                b"</Message></Error></Errors><RequestID>r1</RequestID></Response>"
-            )
-            self.send_response(503)
-        else:
-            body = (
-                b'<DescribeRegionsResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>r2'
-                b"</requestId><regionInfo><item><regionName>us-east-1</regionName><regionEndpoint>x</regionEndpoint>"
-                b"</item></regionInfo></DescribeRegionsResponse>"
-            )
-            self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
-@pytest.fixture
-def throttling_server() -> Iterator[str]:
-    """A loopback endpoint that throttles twice, then answers DescribeRegions."""
-    _ThrottleThenAnswer.calls = 0
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _ThrottleThenAnswer)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
-def test_botocore_retries_throttling(throttling_server: str) -> None:
+def test_botocore_retries_throttling(throttling_server: Any) -> None:
     """RequestLimitExceeded is retried by botocore's standard mode, then the call succeeds."""
-    ec2 = EC2(endpoint=throttling_server, max_attempts=5)
+    ec2 = EC2(endpoint=throttling_server.endpoint, max_attempts=5)
     regions = ec2.describe_regions()
     assert [str(r) for r in regions] == ["us-east-1"]
-    assert _ThrottleThenAnswer.calls == 3
+    assert throttling_server.calls == 3
 
 
 class _HtmlPage(http.server.BaseHTTPRequestHandler):

@@ -20,7 +20,7 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from staging.sandbox import EnvironmentProblem, Sandbox, check_environment
+from staging.sandbox import EnvironmentProblem, Faults, Sandbox, check_environment
 
 
 def allow_network(cidr: str) -> None:
@@ -55,7 +55,8 @@ def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
     if reason:
         pytest.skip(reason)
     sandbox = Sandbox(tmp_path_factory.mktemp("sandbox") / "cloud")
-    had_user = bool(subprocess.run(["getent", "passwd", sandbox.login_user], capture_output=True).stdout)
+    users = [sandbox.login_user, "ubuntu"]
+    had_users = [user_exists(u) for u in users]
     had_dev_disk = Path("/dev/disk").exists()
     # Another sandbox already up on the machine (another test run, a demo) owns the shared resources we see.
     alone = not Path("/run/vmec2-sandbox").exists()
@@ -67,10 +68,38 @@ def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
         sandbox.stop(force=True)
     if alone and not Path("/run/vmec2-sandbox").exists():
         # First and last sandbox on the machine: the shared resources are as they were before.
-        user_now = bool(subprocess.run(["getent", "passwd", sandbox.login_user], capture_output=True).stdout)
-        assert user_now == had_user, "the login user was not removed"
+        assert [user_exists(u) for u in users] == had_users, "a login user was not removed"
         assert not Path("/etc/sudoers.d/vmec2-sandbox").exists()
         assert Path("/dev/disk").exists() == had_dev_disk
+
+
+def user_exists(user: str) -> bool:
+    """True if the machine has a user called ``user``."""
+    return bool(subprocess.run(["getent", "passwd", user], capture_output=True).stdout)
+
+
+def ssh_group(client: Any, caller_address: str, name: str = "sandbox-tests-ssh") -> str:
+    """A security group letting ``caller_address`` (this machine, as hosts see it) in on tcp/22."""
+    group_id: str = client.create_security_group(GroupName=name, Description="ssh from the tests")["GroupId"]
+    client.authorize_security_group_ingress(
+        GroupId=group_id, IpProtocol="tcp", FromPort=22, ToPort=22, CidrIp=f"{caller_address}/32"
+    )
+    return group_id
+
+
+@pytest.fixture(scope="session")
+def ssh_groups(cloud: Sandbox) -> dict[str, str]:
+    """``{region: group id}``: one group per region letting the tests ssh in (lives as long as the cloud)."""
+    return {r: ssh_group(make_client(cloud, r), cloud.caller_address) for r in cloud.regions}
+
+
+@pytest.fixture
+def faulty(cloud: Sandbox) -> Iterator[Sandbox]:
+    """The session sandbox, with the default faults again after the test."""
+    try:
+        yield cloud
+    finally:
+        cloud.set_faults(Faults())
 
 
 def make_client(cloud: Sandbox, region: str, *, retries: int = 3) -> Any:
@@ -147,6 +176,8 @@ class Login:
     user: str
     key_file: Path
     known_hosts: Path
+    #: Seconds ssh waits for the TCP connection (a security group drops what it does not allow).
+    connect_timeout: int = 10
 
     def ssh_argv(self) -> list[str]:
         """ssh options that verify the host key strictly and ignore the user's own ssh config."""
@@ -163,7 +194,7 @@ class Login:
             "-o",
             f"UserKnownHostsFile={self.known_hosts}",
             "-o",
-            "ConnectTimeout=10",
+            f"ConnectTimeout={self.connect_timeout}",
             "-o",
             "LogLevel=ERROR",
         ]
@@ -215,6 +246,7 @@ class Launcher:
     cloud: Sandbox
     track: Tracker
     workdir: Path
+    groups: dict[str, str]
 
     def key_pair(self, region: str) -> tuple[str, Path]:
         """A new key pair made by the API; returns its name and the private key file."""
@@ -227,13 +259,15 @@ class Launcher:
         return name, path
 
     def instance(self, region: str, key_name: str, zone: str | None = None, **kwargs: Any) -> dict[str, Any]:
-        """Run one instance of the sandbox's Debian image (tracked for termination)."""
+        """Run one instance of the sandbox's Debian image (tracked for termination) that the tests may ssh
+        into (unless ``SecurityGroupIds`` says otherwise)."""
         params: dict[str, Any] = {
             "ImageId": self.cloud.images[region]["debian-12-amd64-sandbox"],
             "MinCount": 1,
             "MaxCount": 1,
             "InstanceType": "t3.micro",
             "KeyName": key_name,
+            "SecurityGroupIds": [self.groups[region]],
             **kwargs,
         }
         if zone:
@@ -248,13 +282,15 @@ class Launcher:
         console = client.get_console_output(InstanceId=instance["InstanceId"])["Output"]
         address = instance["PublicIpAddress"]
         known = known_hosts_from_console(console, address, self.workdir / f"{instance['InstanceId']}.known")
-        return Login(address, self.cloud.login_user, key_file, known)
+        names = {image_id: name for name, image_id in self.cloud.images[region].items()}
+        user = self.cloud.login_users.get(names.get(instance["ImageId"], ""), self.cloud.login_user)
+        return Login(address, user, key_file, known)
 
 
 @pytest.fixture
-def launcher(cloud: Sandbox, track: Tracker, tmp_path: Path) -> Launcher:
+def launcher(cloud: Sandbox, track: Tracker, tmp_path: Path, ssh_groups: dict[str, str]) -> Launcher:
     """A :class:`Launcher` for this test."""
-    return Launcher(cloud, track, tmp_path)
+    return Launcher(cloud, track, tmp_path, ssh_groups)
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,15 +15,6 @@ from botocore.exceptions import ClientError
 from staging.sandbox import Faults, Sandbox, SandboxError
 
 pytestmark = [pytest.mark.root, pytest.mark.slow]
-
-
-@pytest.fixture
-def faulty(cloud: Sandbox) -> Iterator[Sandbox]:
-    """The session sandbox, with every fault switched off again after the test."""
-    try:
-        yield cloud
-    finally:
-        cloud.set_faults(Faults())
 
 
 def test_throttling_answers_request_limit_exceeded(faulty: Sandbox, client_for: Callable[..., Any]) -> None:
@@ -38,9 +29,15 @@ def test_throttling_answers_request_limit_exceeded(faulty: Sandbox, client_for: 
     ec2.describe_instances()
 
 
-def test_new_ids_are_not_found_for_a_while(faulty: Sandbox, east: Any, track: Any) -> None:
-    """With not_found_for set, a new volume is InvalidVolume.NotFound to describe and tag calls at first."""
+def test_new_ids_are_not_found_for_a_while(faulty: Sandbox, east: Any, track: Any, launcher: Any) -> None:
+    """With not_found_for set, a new volume is InvalidVolume.NotFound to describe and tag calls at first,
+    and describes without ids do not list it (nor a new instance beside an older one)."""
+    key_name, _ = launcher.key_pair("us-east-1")
+    older = launcher.instance("us-east-1", key_name)["InstanceId"]
     faulty.set_faults(Faults(not_found_for=600))
+    newer = launcher.instance("us-east-1", key_name)["InstanceId"]
+    listed = {i["InstanceId"] for r in east.describe_instances()["Reservations"] for i in r["Instances"]}
+    assert older in listed and newer not in listed
     volume_id = east.create_volume(Size=1, AvailabilityZone="us-east-1a")["VolumeId"]
     track.volumes.append(("us-east-1", volume_id))
     for call in (
@@ -56,8 +53,17 @@ def test_new_ids_are_not_found_for_a_while(faulty: Sandbox, east: Any, track: An
     with pytest.raises(ClientError) as info:
         east.describe_images(ImageIds=[image_id])
     assert info.value.response["Error"]["Code"] == "InvalidAMIID.NotFound"
+    # Describes without ids do not list them yet either (filtered or not).
+    available = [{"Name": "status", "Values": ["available"]}]
+    for listing in (east.describe_volumes()["Volumes"], east.describe_volumes(Filters=available)["Volumes"]):
+        assert volume_id not in [v["VolumeId"] for v in listing]
+    assert image_id not in [i["ImageId"] for i in east.describe_images(Owners=["self"])["Images"]]
+    # The sandbox's own images were published before it started: never too new (a run right after up).
+    sandbox_image = faulty.images["us-east-1"]["debian-12-amd64-sandbox"]
+    assert east.describe_images(ImageIds=[sandbox_image])["Images"][0]["ImageId"] == sandbox_image
     faulty.set_faults(Faults())
     assert east.describe_volumes(VolumeIds=[volume_id])["Volumes"][0]["State"] == "available"
+    assert volume_id in [v["VolumeId"] for v in east.describe_volumes(Filters=available)["Volumes"]]
 
 
 def test_pending_states_and_late_sshd(faulty: Sandbox, launcher: Any, east: Any, track: Any) -> None:
@@ -83,6 +89,24 @@ def test_pending_states_and_late_sshd(faulty: Sandbox, launcher: Any, east: Any,
     snapshot = east.describe_snapshots(SnapshotIds=[snapshot_id])["Snapshots"][0]
     assert snapshot["State"] == "pending"
     assert snapshot["Progress"] != "100%"
+
+
+def test_attaching_ends(faulty: Sandbox, launcher: Any, east: Any, track: Any) -> None:
+    """With attaching_for set, an attachment is 'attaching' at first and becomes 'attached' afterwards."""
+    faulty.set_faults(Faults(attaching_for=0.3))
+    key_name, _ = launcher.key_pair("us-east-1")
+    iid = launcher.instance("us-east-1", key_name, zone="us-east-1a")["InstanceId"]
+    volume_id = east.create_volume(Size=1, AvailabilityZone="us-east-1a")["VolumeId"]
+    track.volumes.append(("us-east-1", volume_id))
+    assert east.attach_volume(VolumeId=volume_id, InstanceId=iid, Device="/dev/sdf")["State"] == "attaching"
+
+    def state() -> str:
+        return str(east.describe_volumes(VolumeIds=[volume_id])["Volumes"][0]["Attachments"][0]["State"])
+
+    assert state() == "attaching"
+    while state() == "attaching":  # polls; no time limit is asserted
+        time.sleep(0.05)
+    assert state() == "attached"
 
 
 def test_sshd_comes_up_late(faulty: Sandbox, launcher: Any, east: Any) -> None:

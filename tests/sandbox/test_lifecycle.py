@@ -64,8 +64,18 @@ def busy_sandbox(state_dir: Path, endpoint: str, key_dir: Path) -> dict[str, Any
     key_file.write_text(key)
     key_file.chmod(0o600)
     image = state["images"]["us-east-1"]["debian-12-amd64-sandbox"]
+    group = ec2.create_security_group(GroupName="ssh", Description="ssh from here")["GroupId"]
+    gateway = state["network"]["gateway"]
+    ec2.authorize_security_group_ingress(
+        GroupId=group, IpProtocol="tcp", FromPort=22, ToPort=22, CidrIp=f"{gateway}/32"
+    )
     instance = ec2.run_instances(
-        ImageId=image, MinCount=1, MaxCount=1, InstanceType="t3.micro", KeyName="leak-check"
+        ImageId=image,
+        MinCount=1,
+        MaxCount=1,
+        InstanceType="t3.micro",
+        KeyName="leak-check",
+        SecurityGroupIds=[group],
     )["Instances"][0]
     volume = ec2.create_volume(Size=1, AvailabilityZone=instance["Placement"]["AvailabilityZone"])["VolumeId"]
     ec2.attach_volume(VolumeId=volume, InstanceId=instance["InstanceId"], Device="/dev/sdf")
@@ -74,6 +84,7 @@ def busy_sandbox(state_dir: Path, endpoint: str, key_dir: Path) -> dict[str, Any
     device = by_id_path(volume)
     script = f"sudo mkfs.ext4 -q {device} && mkdir ~/v && sudo mount {device} ~/v && sudo touch ~/v/f"
     subprocess.run([*ssh, f"admin@{instance['PublicIpAddress']}", script], check=True, timeout=60)
+    ec2.detach_volume(VolumeId=volume)  # mounted: stays attached ("busy"), and must not leak at down
     state = json.loads((state_dir / "state.json").read_text())
     sshd_pids = [
         int(p)
@@ -233,3 +244,38 @@ def test_is_daemon_matches_the_state_dir_exactly(tmp_path: Path) -> None:
     finally:
         for p in (proc, other):
             p.communicate(b"")
+
+
+def test_a_daemon_dying_while_starting_gives_its_reason(
+    needs_sandbox: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A daemon killed before it could record an error: start() says how it ended; nothing is left."""
+    suicide = tmp_path / "python"
+    suicide.write_text("#!/bin/sh\nkill -9 $$\n")
+    suicide.chmod(0o755)
+    monkeypatch.setattr(sys, "executable", str(suicide))
+    with pytest.raises(SandboxError, match=r"sandbox failed to start: the daemon was killed by SIGKILL"):
+        Sandbox(tmp_path / "cloud", regions=["us-east-1"]).start()
+    assert not (tmp_path / "cloud").exists()
+
+
+def test_ctrl_c_during_up_prints_one_line(needs_sandbox: None, tmp_path: Path) -> None:
+    """SIGINT to `up` while the daemon starts: exit 130, a one-line message, no traceback, nothing left."""
+    state_dir = tmp_path / "cloud"
+    cli = [sys.executable, "-m", "staging.sandbox"]
+    up = subprocess.Popen(
+        [*cli, "up", "--state-dir", str(state_dir)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        while not (state_dir / "state.json").exists() and up.poll() is None:  # the daemon is starting
+            time.sleep(0.01)
+        up.send_signal(signal.SIGINT)
+        _out, err = up.communicate(timeout=120)
+        assert up.returncode == 130, err
+        assert "Traceback" not in err
+        assert err.strip().splitlines()[-1] == "error: interrupted; the sandbox was removed again"
+        assert not state_dir.exists()
+    finally:
+        up.kill()
+        up.wait()
+        subprocess.run([*cli, "down", "--force", "--state-dir", str(state_dir)], capture_output=True)

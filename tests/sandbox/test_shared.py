@@ -93,3 +93,17 @@ def test_the_record_is_replaced_atomically(machine: set[str], monkeypatch: pytes
     monkeypatch.setattr(_shared.os, "replace", real_replace)  # not undo(): that would unfake the machine
     _shared.release("eeee")
     assert machine == {"carol"}
+
+
+def test_one_sandbox_with_several_login_users(machine: set[str]) -> None:
+    """A sandbox holding two login users (Debian's and Ubuntu's) creates both and the last release removes
+    both; a pre-existing one among them is left alone."""
+    _shared.acquire("ffff", "admin", "ubuntu", "carol")
+    assert _shared.SUDOERS.read_text().splitlines() == [
+        "admin ALL=(ALL) NOPASSWD:ALL",
+        "ubuntu ALL=(ALL) NOPASSWD:ALL",
+    ]
+    assert (_shared.HOME_ROOT / "ubuntu").is_dir()
+    _shared.release("ffff")
+    assert machine == {"carol"}
+    assert not (_shared.HOME_ROOT / "ubuntu").exists()
