@@ -32,6 +32,7 @@ from .conventions import (
     DEFAULTS,
     KEYWORD_ENTRIES,
     POSITIONAL,
+    POSITIONAL_BY_VALUE,
     STRING_FORMS,
     encode_base64,
 )
@@ -48,9 +49,18 @@ _VERBS = re.compile(
 
 
 def object_id(value: Any) -> str | None:
-    """The id of one of our objects (anything with ``__vmec2_id__``), else None."""
+    """The id of one of our objects (anything with ``__vmec2_id__``), else None.
+
+    Raises:
+        ParameterError: an object that has no id (it must not travel as the text ``"None"``).
+    """
     getter = getattr(type(value), "__vmec2_id__", None)
-    return None if getter is None else str(getter(value))
+    if getter is None:
+        return None
+    oid = getter(value)
+    if oid is None:
+        raise ParameterError(f"{value!r} has no id to pass as an argument")
+    return str(oid)
 
 
 def translate(
@@ -134,7 +144,10 @@ def _resolve_key(shape: StructureShape, key: str, aliases: Mapping[str, str], op
     if nested:
         return nested
     valid = sorted(snake(m) for m in shape.members)
-    raise ParameterError(f"{snake(op)}: unknown argument {key!r}; valid arguments are: {', '.join(valid)}")
+    raise ParameterError(
+        f"{snake(op)}: unknown argument {key!r}; valid arguments are: {', '.join(valid)}",
+        code="UnknownParameter",
+    )
 
 
 def _nested_path(shape: StructureShape, norm: str) -> tuple[str, ...] | None:
@@ -223,6 +236,13 @@ def _assign_positionals(
         if "Filters" in params:
             raise ParameterError(f"{op}: a filter given both positionally and as filter=")
         params["Filters"] = args[0]
+        return
+    by_value = POSITIONAL_BY_VALUE.get((service, operation.name))
+    if by_value is not None and len(args) == 1:
+        member, value = by_value(args[0])
+        if member in params:
+            raise ParameterError(f"{op}: {snake(member)} given both positionally and by name")
+        params[member] = value
         return
     primary = primary_members(service, operation)
     if not primary:

@@ -21,6 +21,7 @@ from typing import Any
 
 from .dispatch import dispatch
 from .ec2._base import Action
+from .objects import TagKeys, tag_spec
 from .services import ServiceObject, action, guarded
 
 __all__ = ["AutoScalingGroup", "LaunchConfiguration", "ScalingPolicy"]
@@ -138,9 +139,9 @@ class AutoScalingGroup(ServiceObject):
         return bool(self._call("autoscaling", "CreateOrUpdateTags", tags=items))
 
     @guarded
-    def delete_tags(self, *keys: str | Mapping[str, str | None]) -> bool:
+    def delete_tags(self, *keys: TagKeys, **kv: str | None) -> bool:
         """Remove tags by key."""
-        names = [k for key in keys for k in (key if isinstance(key, Mapping) else [key])]
+        names = list(tag_spec(keys, kv))
         items = [{"ResourceId": str(self), "ResourceType": "auto-scaling-group", "Key": k} for k in names]
         return bool(self._call("autoscaling", "DeleteTags", tags=items))
 

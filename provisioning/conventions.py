@@ -22,13 +22,19 @@ __all__ = [
     "DEFAULTS",
     "KEYWORD_ENTRIES",
     "POSITIONAL",
+    "POSITIONAL_BY_VALUE",
     "STRING_FORMS",
+    "disassociate_target",
     "encode_base64",
     "parse_block_device",
     "parse_network_interface",
+    "release_target",
 ]
 
 Key = tuple[str, str]
+
+#: VM::EC2's names for an Auto Scaling group and its launch configuration (create/update_autoscaling_group).
+_ASG_NAMES = {"name": "AutoScalingGroupName", "launch_config": "LaunchConfigurationName"}
 
 #: ``(service, Operation) -> {alias: dotted member path}``; aliases are spelled as in the manual.
 ALIASES: Mapping[Key, Mapping[str, str]] = {
@@ -95,12 +101,28 @@ ALIASES: Mapping[Key, Mapping[str, str]] = {
     ("ec2", "ModifyReservedInstances"): {"id": "ReservedInstancesIds"},
     ("ec2", "DescribeSecurityGroups"): {"name": "GroupNames"},
     ("ec2", "CreateSecurityGroup"): {"name": "GroupName"},
+    ("ec2", "DeleteSecurityGroup"): {"name": "GroupName"},
+    ("ec2", "DeleteKeyPair"): {"name": "KeyName"},
+    ("ec2", "DescribeImages"): {"owner_id": "Owners", "image_owner_id": "Owners"},
     ("ec2", "ModifyInstanceAttribute"): {
         "termination_protection": "DisableApiTermination",
         "kernel": "Kernel",
         "block_devices": "BlockDeviceMappings",
         "block_device_mapping": "BlockDeviceMappings",
     },
+    ("autoscaling", "DescribeLaunchConfigurations"): {"names": "LaunchConfigurationNames"},
+    ("autoscaling", "CreateLaunchConfiguration"): {"name": "LaunchConfigurationName"},
+    ("autoscaling", "DeleteLaunchConfiguration"): {"name": "LaunchConfigurationName"},
+    ("autoscaling", "DescribeAutoScalingGroups"): {"names": "AutoScalingGroupNames"},
+    ("autoscaling", "CreateAutoScalingGroup"): _ASG_NAMES,
+    ("autoscaling", "UpdateAutoScalingGroup"): _ASG_NAMES,
+    ("autoscaling", "DeleteAutoScalingGroup"): {"name": "AutoScalingGroupName"},
+    ("autoscaling", "SuspendProcesses"): {"name": "AutoScalingGroupName"},
+    ("autoscaling", "ResumeProcesses"): {"name": "AutoScalingGroupName"},
+    ("autoscaling", "DescribePolicies"): {"name": "AutoScalingGroupName"},
+    ("autoscaling", "PutScalingPolicy"): {"name": "PolicyName"},
+    ("autoscaling", "DeletePolicy"): {"name": "PolicyName"},
+    ("autoscaling", "ExecutePolicy"): {"name": "PolicyName"},
     ("elb", "AddTags"): {"lb_name": "LoadBalancerNames"},
     ("elb", "CreateLoadBalancer"): {"lb_name": "LoadBalancerName", "zones": "AvailabilityZones"},
     ("elb", "RegisterInstancesWithLoadBalancer"): {"instance_id": "Instances"},
@@ -127,6 +149,7 @@ POSITIONAL: Mapping[Key, tuple[str, ...]] = {
     ("ec2", "CreateRoute"): ("RouteTableId", "DestinationCidrBlock", "GatewayId"),
     ("ec2", "ImportKeyPair"): ("KeyName", "PublicKeyMaterial"),
     ("ec2", "CreateKeyPair"): ("KeyName",),
+    ("ec2", "DeleteKeyPair"): ("KeyName",),
     ("ec2", "CreateSecurityGroup"): ("GroupName", "Description"),
     ("ec2", "CreateVolume"): ("AvailabilityZone", "Size"),
     ("ec2", "CreateSnapshot"): ("VolumeId", "Description"),
@@ -148,6 +171,35 @@ POSITIONAL: Mapping[Key, tuple[str, ...]] = {
     ("elb", "DescribeInstanceHealth"): ("LoadBalancerName", "Instances"),
     ("elb", "RegisterInstancesWithLoadBalancer"): ("LoadBalancerName", "Instances"),
     ("elb", "DeregisterInstancesFromLoadBalancer"): ("LoadBalancerName", "Instances"),
+}
+
+
+def _address_target(value: Any, field: str, prefix: str) -> tuple[str, Any]:
+    payload = getattr(value, "payload", None)
+    known = payload.get(field) if isinstance(payload, Mapping) else None
+    if known:  # an address object: its current association or allocation, as AWS wants for VPC addresses
+        return field, known
+    return (field, value) if str(value).startswith(prefix) else ("PublicIp", value)
+
+
+def disassociate_target(value: Any) -> tuple[str, Any]:
+    """What ``disassociate_address(x)`` sends: an ``eipassoc-`` id (or an address object's association)
+    as AssociationId, else the public IP, as VM::EC2 did."""
+    return _address_target(value, "AssociationId", "eipassoc-")
+
+
+def release_target(value: Any) -> tuple[str, Any]:
+    """What ``release_address(x)`` sends: an ``eipalloc-`` id (or an address object's allocation) as
+    AllocationId, else the public IP."""
+    return _address_target(value, "AllocationId", "eipalloc-")
+
+
+#: ``(service, Operation) -> rule`` for calls whose one positional argument fills a member chosen by its
+#: value, as VM::EC2 did: ``disassociate_address("203.0.113.7")`` sends PublicIp, ``("eipassoc-1")``
+#: AssociationId. A rule answers ``(member, value)``.
+POSITIONAL_BY_VALUE: Mapping[Key, Callable[[Any], tuple[str, Any]]] = {
+    ("ec2", "DisassociateAddress"): disassociate_target,
+    ("ec2", "ReleaseAddress"): release_target,
 }
 
 #: ``(service, Operation) -> (member, {keyword: key})``: keywords VM::EC2 accepted that are really entries of

@@ -21,6 +21,7 @@ from typing import Any
 
 from .dispatch import dispatch
 from .ec2._base import Action
+from .objects import TagKeys, tag_spec
 from .services import ServiceObject, action, guarded
 
 __all__ = ["InstanceState", "LoadBalancer"]
@@ -202,9 +203,9 @@ class LoadBalancer(ServiceObject):
         )
 
     @guarded
-    def delete_tags(self, *keys: str | Mapping[str, str | None]) -> bool:
+    def delete_tags(self, *keys: TagKeys, **kv: str | None) -> bool:
         """Remove tags by key (ELB's RemoveTags ignores values)."""
-        names = [k for key in keys for k in (key if isinstance(key, Mapping) else [key])]
+        names = list(tag_spec(keys, kv))
         return bool(self._call("elb", "RemoveTags", load_balancer_names=[str(self)], tags=names))
 
 

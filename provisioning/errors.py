@@ -99,7 +99,17 @@ class UnauthorizedError(AWSError):
 
 
 class ParameterError(VMEC2Error, ValueError):
-    """Arguments that cannot be turned into a valid request; raised before anything is sent."""
+    """Arguments that cannot be turned into a valid request; raised before anything is sent.
+
+    Attributes:
+        code: The error code AWS gives the same mistake in a raw request: ``UnknownParameter`` for an
+            argument the operation does not have, else ``InvalidParameterValue``.
+    """
+
+    def __init__(self, message: str, *, code: str = "InvalidParameterValue") -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
 
 
 class CredentialsError(VMEC2Error):

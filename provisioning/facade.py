@@ -67,6 +67,10 @@ class Facade:
             given. An AWS endpoint such as ``ec2.eu-west-1.amazonaws.com`` just selects its region.
         region: The region (else the endpoint's, else boto3's configured region, else ``us-east-1``).
         profile: A named AWS profile.
+        credentials_file: An AWS CLI config or credentials file to take the keys from (VM::EC2's
+            ``-credentials_file``); keys given as arguments still win.
+        credentials_profile: The profile of ``credentials_file`` (``foo`` or ``profile foo``; default
+            ``default``).
         raise_error: Raise on failed calls (default). False gives VM::EC2's return-None mode.
         print_error: Also print each failure to stderr.
         retry_mode: botocore's retry mode (``standard`` or ``adaptive``) for throttling and transient errors.
@@ -90,6 +94,8 @@ class Facade:
         region: str | None = None,
         profile: str | None = None,
         *,
+        credentials_file: str | None = None,
+        credentials_profile: str | None = None,
         raise_error: bool = True,
         print_error: bool = False,
         retry_mode: str | None = None,
@@ -100,6 +106,13 @@ class Facade:
         environ: Mapping[str, str] | None = None,
         _pool: ClientPool | None = None,
     ) -> None:
+        if credentials_file is not None:
+            from .credentials_file import read_credentials_file
+
+            file_key, file_secret = read_credentials_file(credentials_file, credentials_profile)
+            access_key, secret_key = access_key or file_key, secret_key or file_secret
+        elif credentials_profile is not None:
+            raise ParameterError("credentials_profile= goes with credentials_file= (else use profile=)")
         if _pool is None:
             with translate():  # an unknown profile is a CredentialsError, not botocore's ProfileNotFound
                 default_region = (
@@ -175,9 +188,34 @@ class Facade:
 
         return async_mode(enabled)
 
-    def call(self, service: str, operation: str, /, *args: Any, **kwargs: Any) -> Any:
-        """Call ``operation`` of ``service`` by its AWS name, always raising on failure (library use)."""
-        return self._operation(service, operation, raising=True)(*args, **kwargs)
+    def call(self, action: str, /, *args: Any, **kwargs: Any) -> Any:
+        """Call an operation by name, in one of two forms.
+
+        * ``call("ec2", "DescribeInstances", *args, **kwargs)`` (a service, then an operation): library use,
+          always raising on failure.
+        * ``call("DescribeInstances", {"InstanceIds": [...]})`` or ``call("DescribeInstances", **kwargs)``:
+          VM::EC2's ``call``, under the façade's error mode. Like a raw request to AWS, an unknown action
+          fails with ``InvalidAction`` and an unknown argument with ``UnknownParameter`` (with
+          ``raise_error=False``: None, and ``ec2.error`` says why).
+        """
+        if action in SERVICES and args and isinstance(args[0], str):
+            return self._operation(action, args[0], raising=True)(*args[1:], **kwargs)
+        if len(args) > 1 or (args and not isinstance(args[0], Mapping)):
+            raise ParameterError("call(action, params): params is one dict of the action's arguments")
+        params = {**(args[0] if args else {}), **kwargs}
+        self._error = None
+        found = self._resolve(action)
+        if found is None:
+            invalid = AWSError(
+                "InvalidAction", f"The action {action} is not valid for this web service.", operation=action
+            )
+            return self._fail(invalid, f"{type(self).__name__}.call", None)
+        try:
+            return self._operation(*found)(**params)
+        except ParameterError as exc:  # what AWS answers a raw request with the same mistake
+            failure = AWSError(exc.code, exc.message, operation=found[1])
+            failure.__cause__ = exc
+            return self._fail(failure, f"{type(self).__name__}.call", None)
 
     # --- the pipeline ---------------------------------------------------------------------------------
 
@@ -330,8 +368,12 @@ class Facade:
 
     @property
     def secret(self) -> str | None:
-        """The secret key given to this façade, if one was given (boto3's chain keeps its own)."""
-        return self._pool.settings.secret_key
+        """The secret key in use (from the arguments, the environment or boto3's chain)."""
+        if self._pool.settings.secret_key:
+            return self._pool.settings.secret_key
+        with translate(endpoint=self._pool.settings.endpoint):
+            creds = core_session(self._pool.settings.profile).get_credentials()
+        return None if creds is None else str(creds.secret_key)
 
     @property
     def security_token(self) -> str | None:

@@ -7,13 +7,14 @@ Nested structures come back as objects too (chosen by shape name through :mod:`p
 
 Objects are snapshots: reading a field never calls AWS. :meth:`AWSObject.refresh` re-describes explicitly.
 ``str(obj)`` is the resource id, as VM::EC2's objects stringified to theirs; equality and hashing use
-(class, id). Library state lives in underscore attributes plus the one public handle ``ec2``.
+(class, id), and an object equals its id string (``volume == "vol-1"``, Perl's ``eq``). Library state
+lives in underscore attributes plus the one public handle ``ec2``.
 """
 
 from __future__ import annotations
 
 import pprint
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from functools import cache
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -25,7 +26,7 @@ from .naming import member_keys, normalize, snake
 if TYPE_CHECKING:
     from .facade import Facade
 
-__all__ = ["AWSObject", "tag_dict"]
+__all__ = ["AWSObject", "TagKeys", "tag_dict", "tag_spec"]
 
 
 @cache
@@ -50,6 +51,24 @@ def _id_member(shape: StructureShape) -> str | None:
         if name.startswith(m[: -len("Name")]):
             return m
     return None
+
+
+#: What ``delete_tags`` accepts per positional argument: a key, a list of keys or ``{key: value or None}``.
+TagKeys = str | Iterable[str] | Mapping[str, str | None]
+
+
+def tag_spec(keys: Iterable[TagKeys], kv: Mapping[str, str | None]) -> dict[str, str | None]:
+    """``delete_tags``' arguments as ``{key: value}``, None meaning any value (a pure function)."""
+    spec: dict[str, str | None] = {}
+    for k in keys:
+        if isinstance(k, Mapping):
+            spec.update(k)
+        elif isinstance(k, str):
+            spec[k] = None
+        else:
+            spec.update(dict.fromkeys(k))
+    spec.update(kv)
+    return spec
 
 
 def tag_dict(tags: Any) -> dict[str, str]:
@@ -108,6 +127,9 @@ class AWSObject:
         return f"{type(self).__name__}:{self._shape.name}" if self._shape is not None else type(self).__name__
 
     def __eq__(self, other: object) -> bool:
+        """Same class and id; or, like Perl's ``eq`` on VM::EC2's objects, the id given as a string."""
+        if isinstance(other, str):
+            return self.__vmec2_id__() == other
         if not isinstance(other, AWSObject):
             return NotImplemented
         mine, theirs = self.__vmec2_id__(), other.__vmec2_id__()
@@ -117,7 +139,17 @@ class AWSObject:
 
     def __hash__(self) -> int:
         oid = self.__vmec2_id__()
-        return hash((type(self), oid)) if oid is not None else id(self)
+        return hash(oid) if oid is not None else id(self)  # equal to its id string: the same hash
+
+    #: The request id of the call that returned this object (VM::EC2's ``requestId``), when known.
+    _request_id: str | None = None
+
+    @property
+    def request_id(self) -> str | None:
+        """The AWS request id of the call that returned this object (VM::EC2's ``requestId``)."""
+        return self._request_id
+
+    requestId = request_id
 
     # --- fields ---------------------------------------------------------------------------------------
 
@@ -199,18 +231,22 @@ class AWSObject:
         with async_mode(False):  # an object method: synchronous even inside ``async_mode()``
             return bool(self.ec2.create_tags([str(self)], tags=merged))
 
-    def add_tag(self, key: str, value: str = "") -> bool:
-        """Tag the resource with one key (VM::EC2's ``add_tag``)."""
-        return self.add_tags({key: value})
+    def add_tag(self, key: str | Mapping[str, str] | None = None, value: str = "", /, **kv: str) -> bool:
+        """VM::EC2's ``add_tag``: ``add_tag("Name", "web")``, or ``add_tag(Name="web")`` like ``add_tags``."""
+        if isinstance(key, Mapping):
+            return self.add_tags(key, **kv)
+        return self.add_tags({key: value} if key is not None else {}, **kv)
 
-    def delete_tags(self, *keys: str | Mapping[str, str | None]) -> bool:
-        """Remove tags by key (any value), or by ``{key: value}`` (only when the value matches)."""
+    def delete_tags(self, *keys: TagKeys, **kv: str | None) -> bool:
+        """Remove tags by key (any value), or only where the value matches.
+
+        Any of VM::EC2's forms: ``delete_tags("a", "b")``, ``delete_tags(["a", "b"])``,
+        ``delete_tags(Role=None)`` or ``delete_tags({"Role": None})`` (any value), ``delete_tags(Role="web")``
+        (only that value).
+        """
         assert self.ec2 is not None, "object is not bound to a façade"
-        spec: dict[str, str | None] = {}
-        for k in keys:
-            spec.update(k if isinstance(k, Mapping) else {k: None})
         with async_mode(False):
-            return bool(self.ec2.delete_tags([str(self)], tags=spec))
+            return bool(self.ec2.delete_tags([str(self)], tags=tag_spec(keys, kv)))
 
     # --- refresh --------------------------------------------------------------------------------------
 

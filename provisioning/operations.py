@@ -12,6 +12,7 @@ import html
 import inspect
 import keyword
 import re
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -22,6 +23,7 @@ from .arguments import translate
 from .asynccalls import async_enabled, submit_operation
 from .dispatch import dispatch
 from .naming import snake
+from .objects import AWSObject
 
 if TYPE_CHECKING:
     from .facade import Facade
@@ -64,16 +66,31 @@ def signature(operation: OperationModel) -> inspect.Signature:
     return inspect.Signature(params)
 
 
+_LAST_PAGE = threading.local()
+
+
+def _note_request_id(parsed: Any = None, **_: Any) -> None:
+    """botocore ``after-call`` hook: remember the request id of the page just read (this thread)."""
+    meta = parsed.get("ResponseMetadata") if isinstance(parsed, Mapping) else None
+    _LAST_PAGE.request_id = meta.get("RequestId") if isinstance(meta, Mapping) else None
+
+
 def invoke(
     client: Any, service: str, operation: OperationModel, params: Mapping[str, Any], *, paginate: bool = True
 ) -> Mapping[str, Any]:
     """One complete call: follow every page when the operation pages and no page token was given.
 
-    ``paginate=False`` asks for exactly one page (VM::EC2's ``-max_results`` pagers keep the token).
+    ``paginate=False`` asks for exactly one page (VM::EC2's ``-max_results`` pagers keep the token). A
+    paginated answer carries the last page's request id in its ``ResponseMetadata``, as single calls do.
     """
     method = snake(operation.name)
     if paginate and client.can_paginate(method) and not (PAGE_TOKENS & params.keys()):
-        result: Mapping[str, Any] = client.get_paginator(method).paginate(**params).build_full_result()
+        if not getattr(client, "_vmec2_notes_request_ids", False):
+            client.meta.events.register("after-call", _note_request_id)
+            client._vmec2_notes_request_ids = True
+        _LAST_PAGE.request_id = None
+        result = dict(client.get_paginator(method).paginate(**params).build_full_result())
+        result["ResponseMetadata"] = {"RequestId": _LAST_PAGE.request_id}
         return result
     response: Mapping[str, Any] = getattr(client, method)(**params)
     return response
@@ -82,10 +99,16 @@ def invoke(
 def call_operation(
     facade: Facade, service: str, operation: OperationModel, args: Sequence[Any], kwargs: Mapping[str, Any]
 ) -> Any:
-    """Translate, send and dispatch one call, raising our errors."""
+    """Translate, send and dispatch one call, raising our errors; objects learn the call's request id."""
     params = translate(service, operation, args, kwargs)
     response = facade._send(service, operation, params)
-    return dispatch.handle(service, operation, response, facade)
+    result = dispatch.handle(service, operation, response, facade)
+    meta = response.get("ResponseMetadata")
+    request_id = meta.get("RequestId") if isinstance(meta, Mapping) else None
+    for obj in result if isinstance(result, list) else [result]:
+        if isinstance(obj, AWSObject):
+            obj._request_id = request_id
+    return result
 
 
 def make_operation(

@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .dispatch import dispatch
+from .objects import TagKeys, tag_spec
 from .services import ServiceObject, action, guarded
 
 __all__ = ["DBEndpoint", "DBInstance", "DBParameter", "DBParameterGroup", "DBSnapshot"]
@@ -56,9 +57,9 @@ class _RDSTagged(ServiceObject):
         return bool(self._call("rds", "AddTagsToResource", resource_name=arn, tags={**(tags or {}), **kv}))
 
     @guarded
-    def delete_tags(self, *keys: str | Mapping[str, str | None]) -> bool:
+    def delete_tags(self, *keys: TagKeys, **kv: str | None) -> bool:
         """Remove tags by key (RDS RemoveTagsFromResource ignores values)."""
-        names = [k for key in keys for k in (key if isinstance(key, Mapping) else [key])]
+        names = list(tag_spec(keys, kv))
         arn = self.field(self.arn_field)
         return bool(self._call("rds", "RemoveTagsFromResource", resource_name=arn, tag_keys=names))
 

@@ -225,43 +225,47 @@ def iam_action(action: str) -> str:
 class Policy:
     """An IAM policy document built from allow/deny statements (VM::EC2::Security::Policy).
 
-    ``str(policy)`` is the JSON text, so a policy can be passed where a policy string is expected
-    (``get_federation_token(policy=policy)``). An empty policy denies everything, as VM::EC2's did.
+    ``str(policy)`` is the JSON text, exactly as VM::EC2 wrote it (sorted keys, one statement per effect
+    and resource, actions as a list, repeated actions once), so a policy can be passed where a policy
+    string is expected (``get_federation_token(policy=policy)``). An empty policy denies every EC2 action,
+    as VM::EC2's did.
     """
 
-    VERSION = "2012-10-17"
-
     def __init__(self) -> None:
-        self.statements: list[dict[str, Any]] = []
+        #: ``{(effect, resources): {action: None}}``: insertion-ordered, duplicate-free actions.
+        self._actions: dict[tuple[str, tuple[str, ...]], dict[str, None]] = {}
 
     def _add(self, effect: str, actions: Iterable[str], resources: str | Iterable[str]) -> Policy:
-        names = [iam_action(a) for a in actions] or ["*"]
-        listed = [resources] if isinstance(resources, str) else list(resources)
-        self.statements.append(
-            {
-                "Effect": effect,
-                "Action": names if len(names) > 1 else names[0],
-                "Resource": listed if len(listed) > 1 else listed[0],
-            }
-        )
+        listed = (resources,) if isinstance(resources, str) else tuple(resources)
+        names = self._actions.setdefault((effect, listed), {})
+        names.update(dict.fromkeys(iam_action(a) for a in (tuple(actions) or ("*",))))
         return self
 
     def allow(self, *actions: str, resource: str | Iterable[str] = "*") -> Policy:
-        """Add an Allow statement for ``actions`` (default every action) on ``resource``; returns self."""
+        """Allow ``actions`` (default every EC2 action) on ``resource``; returns self for chaining."""
         return self._add("Allow", actions, resource)
 
     def deny(self, *actions: str, resource: str | Iterable[str] = "*") -> Policy:
-        """Add a Deny statement for ``actions`` (default every action) on ``resource``; returns self."""
+        """Deny ``actions`` (default every EC2 action) on ``resource``; returns self for chaining."""
         return self._add("Deny", actions, resource)
+
+    @property
+    def statements(self) -> list[dict[str, Any]]:
+        """The statements: Allow before Deny, each effect's resources in the order first given."""
+        entries = sorted(self._actions.items(), key=lambda item: item[0][0])
+        return [
+            {"Action": list(names), "Effect": effect, "Resource": res[0] if len(res) == 1 else list(res)}
+            for (effect, res), names in entries
+        ]
 
     def as_dict(self) -> dict[str, Any]:
         """The policy document as a dict."""
-        statements = self.statements or [{"Effect": "Deny", "Action": "*", "Resource": "*"}]
-        return {"Version": self.VERSION, "Statement": statements}
+        statements = self.statements or Policy().deny().statements
+        return {"Statement": statements}
 
     def as_string(self) -> str:
-        """The policy document as compact JSON text."""
-        return json.dumps(self.as_dict(), separators=(",", ":"))
+        """The policy document as compact JSON text with sorted keys (VM::EC2's canonical JSON)."""
+        return json.dumps(self.as_dict(), sort_keys=True, separators=(",", ":"))
 
     __str__ = as_string
 
@@ -270,7 +274,7 @@ class Policy:
         return self.as_string()
 
     def __repr__(self) -> str:
-        return f"<Policy {len(self.statements)} statements>"
+        return f"<Policy {len(self._actions)} statements>"
 
 
 # --- console sign-in --------------------------------------------------------------------------------------

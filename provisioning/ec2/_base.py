@@ -13,6 +13,8 @@
 * :class:`Resource` adds ``current_status()`` (a documented API call) and what waits need: a :class:`Poll`
   rule (one batched describe per round), failed states and the state of an object that has vanished.
 * :func:`rewrap` gives a create call's answer the class of what it created (``CreateSecurityGroup``).
+* :class:`Setting` is a value that can be called to change it, VM::EC2's accessor-setters
+  (``attachment.deleteOnTermination`` reads, ``attachment.deleteOnTermination(True)`` writes).
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ __all__ = [
     "EC2Object",
     "Poll",
     "Resource",
+    "Setting",
     "fail",
     "guarded",
     "guarded_call",
@@ -205,6 +208,38 @@ class Action:
         method.__name__ = method.__qualname__ = self.name
         method.__doc__ = self.__doc__
         return method
+
+
+class Setting:
+    """A field's value that is also its setter, as VM::EC2's accessors were (``$a->deleteOnTermination(1)``).
+
+    It compares, hashes, prints and tests true or false as the value itself; calling it with a new value
+    runs ``setter`` (an API call) and returns what the setter returns.
+    """
+
+    __slots__ = ("_setter", "value")
+
+    def __init__(self, value: Any, setter: Callable[[Any], Any]) -> None:
+        self.value = value
+        self._setter = setter
+
+    def __call__(self, new_value: Any) -> Any:
+        return self._setter(new_value)
+
+    def __bool__(self) -> bool:
+        return bool(self.value)
+
+    def __eq__(self, other: object) -> bool:
+        return bool(self.value == (other.value if isinstance(other, Setting) else other))
+
+    def __hash__(self) -> int:
+        return hash(self.value)
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+    def __repr__(self) -> str:
+        return repr(self.value)
 
 
 @dataclass(frozen=True)

@@ -5,15 +5,16 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..dispatch import dispatch
+from ..errors import ParameterError
 from ..waiters import UnexpectedState, eventually
-from ._base import Action, EC2Object, Poll, Resource, vmec2_method
+from ._base import Action, EC2Object, Poll, Resource, Setting, vmec2_method
 from .instance import _first
 
 if TYPE_CHECKING:
     from .instance import Instance
     from .volume import Volume
 
-__all__ = ["BlockDevice", "Image", "InstanceBlockDevice"]
+__all__ = ["BlockDevice", "Image", "InstanceBlockDevice", "Permission"]
 
 
 @dispatch.register_class("ec2", "Image")
@@ -103,8 +104,21 @@ class Image(Resource):
         return self._launch_change("Remove", [{"UserId": u} for u in user_ids])
 
     def _launch_change(self, verb: str, permissions: list[dict[str, str]]) -> bool:
+        """Change the launch permissions, then re-read the image so ``is_public`` is current."""
         facade = self._facade()
-        return bool(facade.call("ec2", "ModifyImageAttribute", self, launch_permission={verb: permissions}))
+        done = bool(facade.call("ec2", "ModifyImageAttribute", self, launch_permission={verb: permissions}))
+        self.refresh()
+        return done
+
+
+@dispatch.register_class("ec2", "LaunchPermission", "CreateVolumePermission")
+class Permission(EC2Object):
+    """Who may launch an image or make volumes of a snapshot (VM::EC2::Image::LaunchPermission,
+    VM::EC2::Snapshot::CreateVolumePermission): ``userId`` or ``group``; prints as the one given."""
+
+    def __vmec2_id__(self) -> str | None:
+        value = self.field("UserId") or self.field("Group")
+        return None if value is None else str(value)
 
 
 @dispatch.register_class("ec2", "BlockDeviceMapping")
@@ -168,11 +182,43 @@ class BlockDevice(EC2Object):
 class InstanceBlockDevice(EC2Object):
     """A device of a running instance (VM::EC2::BlockDevice::Mapping): ``device_name`` and the EBS volume."""
 
+    #: The instance this device belongs to (set by :class:`~provisioning.ec2.instance.Instance`).
+    instance: Instance | None = None
+
     @property
     def volume_id(self) -> str | None:
         """The attached EBS volume's id."""
         ebs = self.field("Ebs")
         return None if ebs is None else ebs.field("VolumeId")  # type: ignore[no-any-return]
+
+    @property
+    def delete_on_termination(self) -> Setting:
+        """Whether the volume goes with the instance; ``dev.deleteOnTermination(False)`` changes it
+        (ModifyInstanceAttribute) and re-reads the instance."""
+        ebs = self.field("Ebs")
+        flag = None if ebs is None else ebs.field("DeleteOnTermination")
+        return Setting(flag, self._set_delete_on_termination)
+
+    deleteOnTermination = delete_on_termination
+
+    @vmec2_method(default=False)
+    def _set_delete_on_termination(self, flag: Any) -> bool:
+        from .volume import set_delete_on_termination
+
+        if self.instance is None:
+            raise ParameterError(f"{self} does not know its instance")
+        done = set_delete_on_termination(self, self.instance, self.DeviceName, self.volume_id, flag)
+        self.instance.refresh()
+        for fresh in self.instance.field("BlockDeviceMappings") or []:
+            if fresh.DeviceName == self.DeviceName:
+                self._data, self._cache = fresh._data, {}
+        return done
+
+    @property
+    def attachment_time(self) -> Any:
+        """When the volume was attached (VM::EC2's ``attachmentTime``)."""
+        ebs = self.field("Ebs")
+        return None if ebs is None else ebs.field("AttachTime")
 
     @property
     def status(self) -> str | None:
@@ -186,5 +232,7 @@ class InstanceBlockDevice(EC2Object):
         found = self._facade().call("ec2", "DescribeVolumes", self.volume_id)
         return found[0] if found else None
 
-    def __str__(self) -> str:
-        return f"{self.field('DeviceName')}={self.volume_id}"
+    def __vmec2_id__(self) -> str | None:
+        """The device name: VM::EC2's mapping printed as it (``grep {$_ eq '/dev/sdg1'} @mapping``)."""
+        name = self.field("DeviceName")
+        return None if name is None else str(name)

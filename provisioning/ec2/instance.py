@@ -18,7 +18,7 @@ from ..dispatch import dispatch
 from ..errors import NotFoundError, ParameterError
 from ..objects import AWSObject
 from ..waiters import eventually
-from ._base import Action, Poll, Resource, vmec2_method
+from ._base import Action, EC2Object, Poll, Resource, vmec2_method
 
 if TYPE_CHECKING:
     from .address import ElasticAddress
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from .security import KeyPair
     from .volume import Attachment, Volume
 
-__all__ = ["Instance", "InstanceStateChange"]
+__all__ = ["ConsoleOutput", "Instance", "InstanceStateChange", "PasswordData", "Placement", "StatusSummary"]
 
 log = get_logger(__name__)
 
@@ -116,6 +116,15 @@ class Instance(Resource):
         return bool(self._change("RebootInstances", "running", wait))
 
     @property
+    def groups(self) -> list[Any]:
+        """The instance's security groups (``groupId``, ``groupName``); the reservation's for EC2-Classic
+        answers that list them there only, as VM::EC2 read them."""
+        own = self.field("SecurityGroups")
+        if own:
+            return list(own)
+        return list(self._parent.field("Groups") or []) if self._parent is not None else []
+
+    @property
     def up_time(self) -> float:
         """Seconds since the instance was launched, from this snapshot's launch time (no API call)."""
         launched = self.field("LaunchTime")
@@ -142,34 +151,50 @@ class Instance(Resource):
         return _decode(value) if value else b""
 
     @vmec2_method()
-    def user_data(self) -> str | None:
-        """The user data as text (DescribeInstanceAttribute, base64 decoded, UTF-8)."""
-        data = self.user_data_bytes()
-        return None if data is None else data.decode("utf-8", errors="replace")
+    def user_data(self, data: str | bytes | None = None) -> str | bool | None:
+        """The user data as text (DescribeInstanceAttribute, base64 decoded, UTF-8); with ``data``, VM::EC2's
+        setter form: ``instance.userData("x")`` is :meth:`set_user_data` (the instance must be stopped)."""
+        if data is not None:
+            return self.set_user_data(data)
+        raw = self.user_data_bytes()
+        return None if raw is None else raw.decode("utf-8", errors="replace")
 
     @vmec2_method(default=False)
     def set_user_data(self, data: str | bytes) -> bool:
-        """Replace the user data (ModifyInstanceAttribute; botocore base64-encodes it). The instance must be
-        stopped."""
+        """Replace the user data (ModifyInstanceAttribute; botocore base64-encodes it once, as AWS wants).
+        The instance must be stopped."""
         raw = data.encode() if isinstance(data, str) else data
         return bool(self._facade().call("ec2", "ModifyInstanceAttribute", instance_id=self, user_data=raw))
 
     @vmec2_method()
-    def console_output(self) -> str | None:
-        """The console output as text (GetConsoleOutput, base64 decoded); ``""`` before there is any."""
-        out = self._facade().call("ec2", "GetConsoleOutput", self).Output
-        return _decode(out).decode("utf-8", errors="replace") if out else ""
+    def console_output(self) -> ConsoleOutput | None:
+        """The console output (GetConsoleOutput, base64 decoded): text, with ``timestamp`` and
+        ``instance_id``; ``""`` before there is any."""
+        answer = self._facade().call("ec2", "GetConsoleOutput", self)
+        out = answer.Output
+        text = _decode(out).decode("utf-8", errors="replace") if out else ""
+        return ConsoleOutput(text, answer.Timestamp, answer.InstanceId or str(self))
 
     @vmec2_method()
-    def password_data(self, private_key: str | bytes | None = None) -> str | None:
-        """The Windows administrator password (GetPasswordData); ``""`` until it is ready.
+    def password_data(self, private_key: str | bytes | None = None) -> PasswordData | None:
+        """The Windows administrator password (GetPasswordData), with ``timestamp``; ``""`` until it is ready.
 
         Args:
             private_key: The PEM private key of the instance's key pair. Without it the password comes back
                 encrypted (base64), as AWS sends it; with it, in clear text.
         """
-        data = str(self._facade().call("ec2", "GetPasswordData", self).PasswordData or "").strip()
-        return _decrypt(data, private_key) if data and private_key is not None else data
+        answer = self._facade().call("ec2", "GetPasswordData", self)
+        data = str(answer.PasswordData or "").strip()
+        text = _decrypt(data, private_key) if data and private_key is not None else data
+        return PasswordData(text, answer.Timestamp, answer.InstanceId or str(self))
+
+    def field(self, member: str) -> Any:
+        """A member's value; block devices learn their instance (for their ``deleteOnTermination`` setter)."""
+        value = super().field(member)
+        if member == "BlockDeviceMappings":
+            for device in value or ():
+                device.instance = self
+        return value
 
     # --- chained actions ----------------------------------------------------------------------------
 
@@ -192,38 +217,98 @@ class Instance(Resource):
 
     @vmec2_method()
     def attach_volume(self, volume: Volume | str, device: str, **kwargs: Any) -> Attachment | None:
-        """Attach a volume (object or id) at ``device`` (AttachVolume); returns the attachment."""
+        """Attach a volume (object or id) at ``device`` (AttachVolume); returns the attachment. The instance
+        is re-read, so its ``blockDeviceMapping`` lists the new device."""
         attachment: Attachment = self._facade().call("ec2", "AttachVolume", volume, self, device, **kwargs)
+        attachment._known_instance = self  # its changes (deleteOnTermination) re-read this instance
+        self.refresh()
         return attachment
 
     @vmec2_method()
     def detach_volume(self, volume: Volume | str, *, force: bool = False) -> Attachment | None:
-        """Detach a volume (object or id) from this instance (DetachVolume); returns the attachment."""
+        """Detach a volume (object or id) from this instance (DetachVolume); returns the attachment. The
+        instance is re-read."""
         attachment: Attachment = self._facade().call("ec2", "DetachVolume", volume, self, force=force or None)
+        self.refresh()
         return attachment
 
     @vmec2_method()
     def associate_address(self, address: ElasticAddress | str) -> str | None:
-        """Associate an elastic address (object, public IP or allocation id); returns the association id."""
+        """Associate an elastic address (object, public IP or allocation id); returns the association id.
+        The instance is re-read, so ``ipAddress`` is the new address."""
         if isinstance(address, AWSObject):
-            return address.associate(self)  # type: ignore[no-any-return]
-        key = "allocation_id" if address.startswith("eipalloc-") else "public_ip"
-        return str(self._facade().call("ec2", "AssociateAddress", instance_id=self, **{key: address}))
+            association: str | None = address.associate(self)
+        else:
+            key = "allocation_id" if address.startswith("eipalloc-") else "public_ip"
+            association = str(
+                self._facade().call("ec2", "AssociateAddress", instance_id=self, **{key: address})
+            )
+        self.refresh()
+        return association
 
     @vmec2_method(default=False)
-    def disassociate_address(self) -> bool:
-        """Disassociate the elastic address of this instance (DescribeAddresses, DisassociateAddress).
+    def disassociate_address(self, address: ElasticAddress | str | None = None) -> bool:
+        """Disassociate this instance's elastic address, or ``address`` (object or public IP) if it is
+        this instance's (DescribeAddresses, DisassociateAddress); the instance is re-read.
 
         Raises:
-            NotFoundError: the instance has no elastic address.
+            NotFoundError: the instance has no (such) elastic address.
         """
         facade = self._facade()
-        addresses = facade.call("ec2", "DescribeAddresses", Filters={"instance-id": str(self)})
+        wanted = {"instance-id": str(self)}
+        if address is not None:
+            wanted["public-ip"] = str(address)
+        addresses = facade.call("ec2", "DescribeAddresses", Filters=wanted)
         if not addresses:
             raise NotFoundError("InvalidAddress.NotFound", f"{self} has no elastic address", operation="")
         addr = addresses[0]
         key = {"association_id": addr.AssociationId} if addr.AssociationId else {"public_ip": str(addr)}
-        return bool(facade.call("ec2", "DisassociateAddress", **key))
+        done = bool(facade.call("ec2", "DisassociateAddress", **key))
+        self.refresh()
+        return done
+
+
+class ConsoleOutput(str):
+    """An instance's console output (VM::EC2::Instance::ConsoleOutput): the text, plus ``timestamp`` and
+    ``instance_id`` (``instanceId``)."""
+
+    timestamp: datetime | None
+    instance_id: str
+
+    def __new__(cls, text: str, timestamp: datetime | None, instance_id: str) -> ConsoleOutput:
+        made = super().__new__(cls, text)
+        made.timestamp, made.instance_id = timestamp, instance_id
+        return made
+
+    @property
+    def instanceId(self) -> str:
+        """VM::EC2's spelling of :attr:`instance_id`."""
+        return self.instance_id
+
+
+class PasswordData(ConsoleOutput):
+    """A Windows password (VM::EC2::Instance::PasswordData): the text, ``password``, ``timestamp``."""
+
+    @property
+    def password(self) -> str:
+        """The password (encrypted unless a private key was given)."""
+        return str(self)
+
+
+@dispatch.register_class("ec2", "Placement")
+class Placement(EC2Object):
+    """Where an instance runs (VM::EC2::Instance::Placement): prints as its availability zone, so
+    ``create_volume(availability_zone=instance.placement)`` puts the volume next to the instance."""
+
+    primary_field = "AvailabilityZone"
+
+
+@dispatch.register_class("ec2", "InstanceStatusSummary")
+class StatusSummary(EC2Object):
+    """An instance or system status check (VM::EC2::Instance::Status): prints as ``ok``, ``impaired``...;
+    ``details`` lists the individual checks."""
+
+    primary_field = "Status"
 
 
 @dispatch.register_class("ec2", "InstanceStateChange")

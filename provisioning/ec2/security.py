@@ -14,11 +14,12 @@ from typing import Any
 
 from .._log import get_logger
 from ..dispatch import dispatch
-from ..errors import ParameterError
+from ..errors import NotFoundError, ParameterError
+from ..naming import service_model
 from ..objects import AWSObject
 from ._base import Action, EC2Object, rewrap, vmec2_method
 
-__all__ = ["Group", "IpPermission", "KeyPair", "SecurityGroup", "permission"]
+__all__ = ["Group", "GroupPermission", "IpPermission", "IpRange", "KeyPair", "SecurityGroup", "permission"]
 
 log = get_logger(__name__)
 
@@ -27,6 +28,7 @@ _ANY = {"any", "all", "*", "-1"}
 #: The service names rules use most, so they resolve where ``/etc/services`` is missing (minimal and
 #: container images lack Debian's ``netbase``); other names go to ``getservbyname``. IANA's numbers.
 _SERVICE_PORTS = {
+    "discard": 9,  # t/03 of VM::EC2's own tests
     "ftp": 21,
     "ssh": 22,
     "telnet": 23,
@@ -136,19 +138,31 @@ def permission(
 class IpPermission(EC2Object):
     """One firewall rule; prints as ``tcp(80..80) FROM CIDR 0.0.0.0/0`` or ``... GRPNAME web``."""
 
+    #: The account owning the group this rule belongs to (set by :class:`SecurityGroup`), so that source
+    #: groups of other accounts print as ``account/name``.
+    owner_id: str | None = None
+
     def __str__(self) -> str:
         proto = str(self.field("IpProtocol"))
         low, high = self.field("FromPort"), self.field("ToPort")
         head = "all" if proto == "-1" else f"{proto}({low}..{high})" if low is not None else proto
-        cidrs = [r.CidrIp for r in self.field("IpRanges") or []]
-        cidrs += [r.CidrIpv6 for r in self.field("Ipv6Ranges") or []]
-        groups = [p.GroupName or p.GroupId for p in self.field("UserIdGroupPairs") or []]
+        cidrs = sorted(str(r.CidrIp) for r in self.field("IpRanges") or [])
+        cidrs += sorted(str(r.CidrIpv6) for r in self.field("Ipv6Ranges") or [])
+        groups = sorted(str(p) for p in self.groups)
         text = head
         if cidrs:
             text += f" FROM CIDR {','.join(cidrs)}"
         if groups:
             text += f" GRPNAME {','.join(groups)}"
         return text
+
+    @property
+    def groups(self) -> list[GroupPermission]:
+        """The source groups of the rule (VM::EC2's ``groups``), each knowing the rule's owner."""
+        pairs: list[GroupPermission] = list(self.field("UserIdGroupPairs") or [])
+        for pair in pairs:
+            pair.owner_id = self.owner_id
+        return pairs
 
     def __repr__(self) -> str:
         return f"<IpPermission {self}>"
@@ -157,6 +171,40 @@ class IpPermission(EC2Object):
         """The rule as an ``IpPermission`` request structure (to revoke or copy it)."""
         keep = ("IpProtocol", "FromPort", "ToPort", "IpRanges", "Ipv6Ranges", "UserIdGroupPairs")
         return {k: self.payload[k] for k in keep if self.payload.get(k) not in (None, [])}
+
+
+@dispatch.register_class("ec2", "IpRange", "Ipv6Range")
+class IpRange(EC2Object):
+    """A source or destination network of a rule; prints as its CIDR (VM::EC2's ``ipRanges`` were strings)."""
+
+    def __vmec2_id__(self) -> str | None:
+        value = self.field("CidrIp") or self.field("CidrIpv6")
+        return None if value is None else str(value)
+
+
+@dispatch.register_class("ec2", "UserIdGroupPair")
+class GroupPermission(EC2Object):
+    """A source group of a rule (VM::EC2::SecurityGroup::GroupPermission): ``userId``, ``groupId``,
+    ``groupName``. Prints as its name, ``account/name`` for another account's group, else its id."""
+
+    primary_field = "GroupId"
+    #: The account owning the rule's group (set by :class:`IpPermission`).
+    owner_id: str | None = None
+
+    def __str__(self) -> str:
+        name, user = self.field("GroupName"), self.field("UserId")
+        if not name:
+            return str(self.field("GroupId"))
+        return str(name) if not user or user == self.owner_id else f"{user}/{name}"
+
+    @vmec2_method()
+    def security_group(self) -> SecurityGroup | None:
+        """The full group (DescribeSecurityGroups); None for another account's group, which AWS does not
+        describe."""
+        if not self.field("GroupId") or (self.owner_id and self.field("UserId") not in (None, self.owner_id)):
+            return None
+        found = self._facade().call("ec2", "DescribeSecurityGroups", group_ids=[str(self.field("GroupId"))])
+        return found[0] if found else None
 
 
 @dispatch.register_class("ec2", "SecurityGroup")
@@ -172,11 +220,22 @@ class SecurityGroup(EC2Object):
         """The group's name."""
         return str(self.field("GroupName"))
 
+    def field(self, member: str) -> Any:
+        """A member's value; the rules learn the group's owner, so they print other accounts' groups."""
+        value = super().field(member)
+        if member in ("IpPermissions", "IpPermissionsEgress"):
+            for rule in value or ():
+                rule.owner_id = self.field("OwnerId")
+        return value
+
     def _queue(self) -> list[tuple[str, str, dict[str, Any]]]:
         queue: list[tuple[str, str, dict[str, Any]]] = self.__dict__.setdefault("_pending", [])
         return queue
 
-    def _record(self, direction: str, verb: str, rule: IpPermission | Mapping[str, Any], **kw: Any) -> None:
+    def _record(
+        self, direction: str, verb: str, rule: IpPermission | Mapping[str, Any], **kw: Any
+    ) -> IpPermission:
+        """Queue one change; returns the rule (VM::EC2's authorize/revoke methods answered it)."""
         spec = rule.spec() if isinstance(rule, IpPermission) else dict(rule) if rule else permission(**kw)
         queue = self._queue()
         opposite = ("Revoke" if verb == "Authorize" else "Authorize", direction, spec)
@@ -184,13 +243,19 @@ class SecurityGroup(EC2Object):
             queue.remove(opposite)  # revoking a rule not yet sent just forgets it
         else:
             queue.append((verb, direction, spec))
+        shape = service_model("ec2").shape_for("IpPermission")
+        recorded = dispatch.wrap("ec2", shape, spec, self.ec2)
+        assert isinstance(recorded, IpPermission)
+        recorded.owner_id = self.field("OwnerId")
+        return recorded
 
-    def _record_revoke(self, direction: str, protocol: Any, port: Any, source_ip: Any, group: Any) -> None:
+    def _record_revoke(
+        self, direction: str, protocol: Any, port: Any, source_ip: Any, group: Any
+    ) -> IpPermission:
         """Record a removal given as an IpPermission (as listed by ``ip_permissions``) or as arguments."""
         if isinstance(protocol, IpPermission):
-            self._record(direction, "Revoke", protocol)
-        else:
-            self._record(direction, "Revoke", {}, **_args(protocol, port, source_ip, group, None))
+            return self._record(direction, "Revoke", protocol)
+        return self._record(direction, "Revoke", {}, **_args(protocol, port, source_ip, group, None))
 
     def authorize_incoming(
         self,
@@ -200,9 +265,15 @@ class SecurityGroup(EC2Object):
         group: Any = None,
         *,
         rule: Mapping[str, Any] | None = None,
-    ) -> None:
-        """Record an inbound rule (sent by :meth:`update`); arguments as :func:`permission`."""
-        self._record("Ingress", "Authorize", rule or {}, **_args(protocol, port, source_ip, group, rule))
+        source: str | Iterable[str] | None = None,
+        groups: Any = None,
+    ) -> IpPermission:
+        """Record an inbound rule (sent by :meth:`update`) and return it; arguments as :func:`permission`,
+        with VM::EC2's other names ``source=`` (for ``source_ip``) and ``groups=`` (for ``group``)."""
+        source_ip, group = _sources(source_ip, source, group, groups)
+        return self._record(
+            "Ingress", "Authorize", rule or {}, **_args(protocol, port, source_ip, group, rule)
+        )
 
     def revoke_incoming(
         self,
@@ -210,9 +281,14 @@ class SecurityGroup(EC2Object):
         port: int | str | None = None,
         source_ip: str | Iterable[str] | None = None,
         group: Any = None,
-    ) -> None:
-        """Record the removal of an inbound rule (arguments or an IpPermission); sent by update()."""
-        self._record_revoke("Ingress", protocol, port, source_ip, group)
+        *,
+        source: str | Iterable[str] | None = None,
+        groups: Any = None,
+    ) -> IpPermission:
+        """Record the removal of an inbound rule (arguments or an IpPermission), sent by update(); returns
+        it."""
+        source_ip, group = _sources(source_ip, source, group, groups)
+        return self._record_revoke("Ingress", protocol, port, source_ip, group)
 
     def authorize_outgoing(
         self,
@@ -220,9 +296,13 @@ class SecurityGroup(EC2Object):
         port: int | str | None = None,
         source_ip: str | Iterable[str] | None = None,
         group: Any = None,
-    ) -> None:
-        """Record an outbound rule (VPC groups); sent by :meth:`update`."""
-        self._record("Egress", "Authorize", {}, **_args(protocol, port, source_ip, group, None))
+        *,
+        source: str | Iterable[str] | None = None,
+        groups: Any = None,
+    ) -> IpPermission:
+        """Record an outbound rule (VPC groups), sent by :meth:`update`; returns it."""
+        source_ip, group = _sources(source_ip, source, group, groups)
+        return self._record("Egress", "Authorize", {}, **_args(protocol, port, source_ip, group, None))
 
     def revoke_outgoing(
         self,
@@ -230,9 +310,13 @@ class SecurityGroup(EC2Object):
         port: int | str | None = None,
         source_ip: str | Iterable[str] | None = None,
         group: Any = None,
-    ) -> None:
-        """Record the removal of an outbound rule; sent by :meth:`update`."""
-        self._record_revoke("Egress", protocol, port, source_ip, group)
+        *,
+        source: str | Iterable[str] | None = None,
+        groups: Any = None,
+    ) -> IpPermission:
+        """Record the removal of an outbound rule, sent by :meth:`update`; returns it."""
+        source_ip, group = _sources(source_ip, source, group, groups)
+        return self._record_revoke("Egress", protocol, port, source_ip, group)
 
     @property
     def pending_changes(self) -> list[tuple[str, str, dict[str, Any]]]:
@@ -264,6 +348,15 @@ class SecurityGroup(EC2Object):
 
     #: VM::EC2's other name for :meth:`update`.
     write = update
+
+
+def _sources(source_ip: Any, source: Any, group: Any, groups: Any) -> tuple[Any, Any]:
+    """``source_ip``/``group`` from either of VM::EC2's names for each (``source=``, ``groups=``)."""
+    if source is not None and source_ip is not None:
+        raise ParameterError("give source_ip= or source=, not both")
+    if groups is not None and group is not None:
+        raise ParameterError("give group= or groups=, not both")
+    return (source_ip if source is None else source), (group if groups is None else groups)
 
 
 def _args(
@@ -314,5 +407,19 @@ class KeyPair(EC2Object):
         return None if value is None else str(value)
 
 
-dispatch.register("CreateSecurityGroup", rewrap("SecurityGroup"))
+def _created_group(response: Mapping[str, Any], facade: Any, operation: Any) -> AWSObject:
+    """CreateSecurityGroup's answer as the whole group, described again as VM::EC2 did (name,
+    description, owner and the default rules); the bare answer if the new group is not visible yet."""
+    made = _bare_group(response, facade, operation)
+    if facade is None:
+        return made
+    try:
+        found = facade.call("ec2", "DescribeSecurityGroups", group_ids=[str(made)])
+    except NotFoundError:  # eventual consistency: the group exists, its description lags; refresh() later
+        return made
+    return found[0] if found else made  # type: ignore[no-any-return]
+
+
+_bare_group = rewrap("SecurityGroup")
+dispatch.register("CreateSecurityGroup", _created_group)
 dispatch.register("ImportKeyPair", rewrap("KeyPairInfo"))

@@ -131,6 +131,15 @@ class Snapshot(Resource):
         attr = self._facade().call("ec2", "DescribeSnapshotAttribute", self, "createVolumePermission")
         return list(attr.CreateVolumePermissions or [])
 
+    #: VM::EC2's other name for :meth:`authorized_users`.
+    create_volume_permissions = authorized_users
+
+    @property
+    def is_public(self) -> bool:
+        """Whether everyone may make volumes of the snapshot. Snapshots do not carry this, so, as in
+        VM::EC2, reading it makes one call (DescribeSnapshotAttribute)."""
+        return any(p.field("Group") == "all" for p in self.authorized_users() or [])
+
     @vmec2_method(default=False)
     def make_public(self, public: bool = True) -> bool:
         """Share the snapshot with everyone, or stop sharing it (ModifySnapshotAttribute)."""

@@ -7,13 +7,13 @@ from typing import TYPE_CHECKING, Any
 from ..dispatch import dispatch
 from ..errors import NotFoundError
 from ..objects import AWSObject
-from ._base import Action, Poll, Resource, vmec2_method
+from ._base import Action, Poll, Resource, Setting, vmec2_method
 
 if TYPE_CHECKING:
     from .instance import Instance
     from .snapshot import Snapshot
 
-__all__ = ["Attachment", "Volume"]
+__all__ = ["Attachment", "Volume", "set_delete_on_termination"]
 
 
 @dispatch.register_class("ec2", "Volume")
@@ -38,6 +38,22 @@ class Volume(Resource):
         """The first attachment recorded in this snapshot (None when unattached)."""
         attachments = self.field("Attachments") or []
         return attachments[0] if attachments else None  # type: ignore[no-any-return]
+
+    @property
+    def delete_on_termination(self) -> Setting:
+        """Whether the volume goes with its instance (VM::EC2 re-read the volume: this makes one call);
+        ``vol.deleteOnTermination(True)`` changes it (ModifyInstanceAttribute).
+
+        Raises:
+            NotFoundError: the volume is not attached.
+        """
+        self.refresh()
+        current = self.attachment
+        if current is None:
+            raise NotFoundError("IncorrectState", f"{self} is not attached", operation="deleteOnTermination")
+        return current.delete_on_termination
+
+    deleteOnTermination = delete_on_termination
 
     @vmec2_method()
     def create_snapshot(self, description: str | None = None, **kwargs: Any) -> Snapshot | None:
@@ -89,6 +105,14 @@ class Volume(Resource):
         return attachment
 
 
+def set_delete_on_termination(obj: AWSObject, instance: Any, device: Any, volume: Any, flag: Any) -> bool:
+    """Change an attached volume's delete-on-termination flag (ModifyInstanceAttribute), VM::EC2's way:
+    the block-device string ``DEVICE=VOLUME:true|false``."""
+    assert obj.ec2 is not None, "object is not bound to a façade"
+    spec = f"{device}={volume}:{'true' if flag and flag not in ('false', '0') else 'false'}"
+    return bool(obj.ec2.call("ec2", "ModifyInstanceAttribute", instance_id=str(instance), block_devices=spec))
+
+
 def _attachment_state(waited: AWSObject, volume: AWSObject) -> str:
     """The state of ``waited``'s attachment in a fresh volume description (``detached`` when absent)."""
     for att in volume.field("Attachments") or []:
@@ -135,6 +159,34 @@ class Attachment(Resource):
 
     def __hash__(self) -> int:
         return hash((Attachment, str(self)))
+
+    @property
+    def delete_on_termination(self) -> Setting:
+        """Whether the volume goes with the instance; ``a.deleteOnTermination(True)`` changes it
+        (ModifyInstanceAttribute) and re-reads the attachment.
+
+        Read from this snapshot when the answer carried it; else, as VM::EC2 always did, from the
+        instance's block device mapping (one DescribeInstances call).
+        """
+        flag = self.field("DeleteOnTermination")
+        if flag is None:
+            instance = self.instance()
+            devices = instance.field("BlockDeviceMappings") or [] if instance is not None else []
+            flag = next((d.delete_on_termination.value for d in devices if d == self.Device), None)
+        return Setting(bool(flag), self._set_delete_on_termination)
+
+    deleteOnTermination = delete_on_termination
+
+    #: The instance object that made this attachment (``instance.attach_volume``), re-read on changes.
+    _known_instance: Instance | None = None
+
+    @vmec2_method(default=False)
+    def _set_delete_on_termination(self, flag: Any) -> bool:
+        done = set_delete_on_termination(self, self.InstanceId, self.Device, self.VolumeId, flag)
+        self.refresh()
+        if self._known_instance is not None:
+            self._known_instance.refresh()
+        return done
 
     @vmec2_method()
     def current_status(self) -> str | None:

@@ -120,19 +120,19 @@ def test_iam_action_spelling(action: str, expected: str) -> None:
 @pytest.mark.parametrize(
     ("build", "statements"),
     [
-        (lambda p: p, [{"Effect": "Deny", "Action": "*", "Resource": "*"}]),
-        (lambda p: p.allow(), [{"Effect": "Allow", "Action": "*", "Resource": "*"}]),
+        (lambda p: p, [{"Effect": "Deny", "Action": ["ec2:*"], "Resource": "*"}]),
+        (lambda p: p.allow(), [{"Effect": "Allow", "Action": ["ec2:*"], "Resource": "*"}]),
         (
             lambda p: p.allow("describe_instances", "describe_images"),
             [{"Effect": "Allow", "Action": ["ec2:DescribeInstances", "ec2:DescribeImages"], "Resource": "*"}],
         ),
         (
-            lambda p: p.allow("ec2:*").deny("terminate_instances", resource="arn:aws:ec2:*:*:instance/i-1"),
+            lambda p: p.deny("terminate_instances", resource="arn:aws:ec2:*:*:instance/i-1").allow("ec2:*"),
             [
-                {"Effect": "Allow", "Action": "ec2:*", "Resource": "*"},
+                {"Effect": "Allow", "Action": ["ec2:*"], "Resource": "*"},
                 {
                     "Effect": "Deny",
-                    "Action": "ec2:TerminateInstances",
+                    "Action": ["ec2:TerminateInstances"],
                     "Resource": "arn:aws:ec2:*:*:instance/i-1",
                 },
             ],
@@ -142,9 +142,16 @@ def test_iam_action_spelling(action: str, expected: str) -> None:
             [
                 {
                     "Effect": "Deny",
-                    "Action": "s3:GetObject",
+                    "Action": ["s3:GetObject"],
                     "Resource": ["arn:aws:s3:::a/*", "arn:aws:s3:::b/*"],
                 }
+            ],
+        ),
+        (
+            lambda p: p.allow("Describe*").deny("DescribeImages").allow("describe_*", "RunInstances"),
+            [
+                {"Effect": "Allow", "Action": ["ec2:Describe*", "ec2:RunInstances"], "Resource": "*"},
+                {"Effect": "Deny", "Action": ["ec2:DescribeImages"], "Resource": "*"},
             ],
         ),
     ],
@@ -152,7 +159,7 @@ def test_iam_action_spelling(action: str, expected: str) -> None:
 def test_policy_builder(build: object, statements: list[dict[str, object]]) -> None:
     """allow/deny chains build the expected IAM policy document; str() is its JSON."""
     policy = build(Policy())  # type: ignore[operator]
-    assert policy.as_dict() == {"Version": "2012-10-17", "Statement": statements}
+    assert policy.as_dict() == {"Statement": statements}
     assert json.loads(str(policy)) == policy.as_dict()
 
 
