@@ -22,6 +22,7 @@ from xml.sax.saxutils import escape
 
 from staging._log import get_logger
 from staging.sandbox._cloud import SandboxCloud
+from staging.sandbox._ebs import EBSDirect, EBSError, ebs_region, handle, throttled
 from staging.sandbox._limits import request_problem
 from staging.sandbox._net import gateway
 from staging.sandbox._system import reap_orphans
@@ -59,6 +60,7 @@ class SandboxMiddleware:
         self.app = app
         self.cloud = cloud
         self._dice = random.Random(cloud.faults.seed)
+        self.direct = EBSDirect(cloud)
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
@@ -71,6 +73,9 @@ class SandboxMiddleware:
         faults = self.cloud.faults
         if faults.latency > 0:
             time.sleep(faults.latency)
+        region = ebs_region(environ)
+        if region is not None:
+            return self._ebs(environ, start_response, region, body)
         params = parse_qs(body.decode("utf-8", "replace")) if b"Action=" in body else {}
         if params and faults.throttle_rate > 0 and self._dice.random() < faults.throttle_rate:
             return _respond(
@@ -95,6 +100,25 @@ class SandboxMiddleware:
             finally:
                 reap_orphans()  # sessions that ended meanwhile (safe: subprocesses only run under the lock)
             return body_parts
+
+    def _ebs(
+        self, environ: dict[str, Any], start_response: StartResponse, region: str, body: bytes
+    ) -> Iterable[bytes]:
+        """An EBS direct call: throttled like the others, then answered from the snapshots' files."""
+        try:
+            if self.cloud.faults.throttle_rate > 0 and self._dice.random() < self.cloud.faults.throttle_rate:
+                raise throttled()
+            with self.cloud.lock:
+                status, data, headers, ctype = handle(self.direct, environ, region, body)
+        except EBSError as exc:
+            status, data, ctype = exc.status, exc.body(), "application/json"
+            headers = {"x-amzn-ErrorType": exc.code}
+        except Exception as exc:
+            log.exception("sandbox.internal_error")
+            status, ctype = 500, "application/json"
+            data = json.dumps({"message": f"{type(exc).__name__}: {exc}"}).encode()
+            headers = {"x-amzn-ErrorType": "InternalServerException"}
+        return _respond(start_response, status, data, ctype, extra=headers)
 
     def _young_id(self, params: dict[str, list[str]], faults: Faults) -> bytes | None:
         now = time.monotonic()
@@ -159,6 +183,10 @@ def _buffer_body(environ: dict[str, Any]) -> bytes:
 
 _REASONS = {
     200: "OK",
+    201: "Created",
+    202: "Accepted",
+    402: "Payment Required",
+    403: "Forbidden",
     400: "Bad Request",
     404: "Not Found",
     500: "Internal Server Error",
@@ -167,9 +195,14 @@ _REASONS = {
 
 
 def _respond(
-    start_response: StartResponse, status: int, body: bytes, ctype: str = "text/xml", exc_info: Any = None
+    start_response: StartResponse,
+    status: int,
+    body: bytes,
+    ctype: str = "text/xml",
+    exc_info: Any = None,
+    extra: dict[str, str] | None = None,
 ) -> list[bytes]:
-    headers = [("Content-Type", ctype), ("Content-Length", str(len(body)))]
+    headers = [("Content-Type", ctype), ("Content-Length", str(len(body))), *(extra or {}).items()]
     if exc_info is not None:  # moto may have called start_response already
         start_response(f"{status} {_REASONS[status]}", headers, exc_info)
     else:
