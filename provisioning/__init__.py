@@ -1,4 +1,4 @@
-"""provisioning: the EC2 API (and ELB, Auto Scaling, RDS, STS) with VM::EC2's names, arguments and objects.
+"""provisioning: the EC2 API (and ELB, Auto Scaling, RDS, STS, EBS direct) with VM::EC2's names and objects.
 
 Quick start::
 
@@ -45,7 +45,7 @@ from .errors import (
     VMEC2Error,
     WaitTimeout,
 )
-from .facade import EC2, ELB, RDS, STS, AutoScaling, Facade
+from .facade import EBS, EC2, ELB, RDS, STS, AutoScaling, Facade
 from .metadata import InstanceMetadata, MetadataError
 from .objects import AWSObject
 from .rds import DBInstance, DBParameterGroup, DBSnapshot
@@ -54,6 +54,7 @@ from .sts import Credentials, FederatedUser, Policy, SecurityToken
 from .waiters import UnexpectedState, WaitProgress
 
 __all__ = [
+    "EBS",
     "EC2",
     "ELB",
     "RDS",

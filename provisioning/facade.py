@@ -1,11 +1,11 @@
-"""The façades: ``EC2`` (every VM::EC2 method, and every operation of ec2, elb, autoscaling, rds and sts)
-and one façade per other service (``ELB``, ``AutoScaling``, ``RDS``, ``STS``).
+"""The façades: ``EC2`` (every VM::EC2 method, and every operation of ec2, elb, autoscaling, rds, sts and ebs)
+and one façade per other service (``ELB``, ``AutoScaling``, ``RDS``, ``STS``, ``EBS``).
 
 Names resolve lazily through one index per service built from botocore's model, so ``ec2.describe_instances``,
 ``ec2.DescribeInstances`` and ``ec2.describeInstances`` are the same function, ``dir(ec2)`` lists every
 operation and ``help(ec2.run_instances)`` shows the model's documentation. A name several services share
-(``describe_tags``) resolves to EC2's; the others are on ``ec2.elb``, ``ec2.autoscaling``, ``ec2.rds`` and
-``ec2.sts`` (and under VM::EC2's own names such as ``describe_load_balancer_tags``).
+(``describe_tags``) resolves to EC2's; the others are on ``ec2.elb``, ``ec2.autoscaling``, ``ec2.rds``,
+``ec2.sts`` and ``ec2.ebs`` (and under VM::EC2's own names such as ``describe_load_balancer_tags``).
 
 Errors raise by default. ``raise_error=False`` gives VM::EC2's mode: a failed call returns None (``[]`` for
 list calls) and ``is_error``/``error``/``error_str`` describe it (per thread: the calling thread's last
@@ -39,7 +39,7 @@ from .services import ServicesMixin
 from .settings import AwsSettings
 from .waiters import WaitersMixin
 
-__all__ = ["EC2", "ELB", "RDS", "STS", "AutoScaling", "Facade"]
+__all__ = ["EBS", "EC2", "ELB", "RDS", "STS", "AutoScaling", "Facade"]
 
 log = get_logger(__name__)
 _debug_enabled = logging.getLogger(__name__).isEnabledFor
@@ -476,8 +476,14 @@ class STS(Facade):
     services = ("sts",)
 
 
+class EBS(Facade):
+    """EBS direct APIs: snapshot blocks read and written from the caller (see :mod:`provisioning.ebs`)."""
+
+    services = ("ebs",)
+
+
 class EC2(PagersMixin, WaitersMixin, ServicesMixin, Facade):
-    """The VM::EC2 object: every VM::EC2 method, and every operation of ec2, elb, autoscaling, rds and sts.
+    """The VM::EC2 object: every VM::EC2 method, and every operation of ec2, elb, autoscaling, rds, sts, ebs.
 
     Example::
 
@@ -507,3 +513,8 @@ class EC2(PagersMixin, WaitersMixin, ServicesMixin, Facade):
     def sts(self) -> STS:
         """The STS operations, on the same connection settings."""
         return self._proxy(STS)  # type: ignore[return-value]
+
+    @property
+    def ebs(self) -> EBS:
+        """The EBS direct APIs (snapshot blocks), on the same connection settings."""
+        return self._proxy(EBS)  # type: ignore[return-value]

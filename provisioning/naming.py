@@ -2,7 +2,7 @@
 
 VM::EC2 accepted ``describe_instances``, ``DescribeInstances`` and ``-instance_id``/``-InstanceId`` alike.
 All of them reduce to one *normalised key*: leading dashes dropped, underscores and dots removed, lower case.
-Measured over the five services we expose (ec2, elb, autoscaling, rds, sts) the normalised operation names
+Measured over the six services we expose (ec2, elb, autoscaling, rds, sts, ebs) the normalised operation names
 never collide inside a service, and aliasing input members with their wire names never collides inside a
 shape; :func:`operation_index` still checks and raises if a future botocore model breaks that.
 """
@@ -28,7 +28,7 @@ __all__ = [
 ]
 
 #: Our short service names, in the order the EC2 façade resolves a name that several services share.
-SERVICES: tuple[str, ...] = ("ec2", "elb", "autoscaling", "rds", "sts")
+SERVICES: tuple[str, ...] = ("ec2", "elb", "autoscaling", "rds", "sts", "ebs")
 
 #: VM::EC2 method names that are not just the operation's name in another case (methods.tsv):
 #: ``name -> (service, OperationName)``.

@@ -30,4 +30,4 @@ def test_facade_is_the_entry_point() -> None:
     """provisioning.EC2 is the one obvious entry point and carries every service."""
     from provisioning import EC2
 
-    assert EC2.services == ("ec2", "elb", "autoscaling", "rds", "sts")
+    assert EC2.services == ("ec2", "elb", "autoscaling", "rds", "sts", "ebs")

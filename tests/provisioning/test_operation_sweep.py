@@ -48,7 +48,14 @@ def test_translator_handles_every_operation(service: str) -> None:
 def test_every_operation_is_an_attribute_of_the_ec2_facade(moto_server: str) -> None:
     """Each operation resolves by snake_case and MixedCase on its service's façade, and EC2's on EC2."""
     ec2 = EC2(endpoint=moto_server)
-    proxies = {"ec2": ec2, "elb": ec2.elb, "autoscaling": ec2.autoscaling, "rds": ec2.rds, "sts": ec2.sts}
+    proxies = {
+        "ec2": ec2,
+        "elb": ec2.elb,
+        "autoscaling": ec2.autoscaling,
+        "rds": ec2.rds,
+        "sts": ec2.sts,
+        "ebs": ec2.ebs,
+    }
     from provisioning.naming import snake
 
     for service, op in ALL_OPS:

@@ -13,6 +13,8 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from provisioning import EC2
+from provisioning.ebs import BLOCK_SIZE, put_block_args, read_block_body
 from staging.sandbox import Faults, Sandbox
 
 pytestmark = [pytest.mark.root, pytest.mark.slow]
@@ -159,3 +161,18 @@ def test_throttling_applies_to_the_direct_calls(faulty: Sandbox) -> None:
     with pytest.raises(ClientError) as info:
         ebs_client(faulty, retries=1).start_snapshot(VolumeSize=1)
     assert code(info.value) == "RequestThrottledException"
+
+
+def test_the_facade_carries_the_direct_calls(cloud: Sandbox, track: Any) -> None:
+    """``ec2.ebs`` (snake and MixedCase names) with the checksum and body helpers of provisioning.ebs."""
+    ec2 = EC2(endpoint=cloud.endpoint, region="us-east-1", environ=cloud.env("us-east-1"))
+    started = ec2.ebs.start_snapshot(VolumeSize=1)
+    snapshot_id = started.SnapshotId
+    track.snapshots.append(("us-east-1", snapshot_id))
+    assert started.BlockSize == BLOCK_SIZE
+    ec2.ebs.PutSnapshotBlock(**put_block_args(snapshot_id, 2, block(7)))
+    assert ec2.ebs.complete_snapshot(SnapshotId=snapshot_id, ChangedBlocksCount=1) == "completed"
+    listed = ec2.ebs.list_snapshot_blocks(SnapshotId=snapshot_id)
+    token = listed.Blocks[0].BlockToken
+    answer = ec2.ebs.get_snapshot_block(SnapshotId=snapshot_id, BlockIndex=2, BlockToken=token)
+    assert read_block_body(answer) == block(7)
