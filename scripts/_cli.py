@@ -27,6 +27,7 @@ __all__ = [
     "Cloud",
     "TerminalReporter",
     "add_common_options",
+    "add_direct_options",
     "add_server_options",
     "add_transfer_options",
     "connect",
@@ -73,6 +74,13 @@ def add_transfer_options(parser: argparse.ArgumentParser, *, delete_help: str) -
     parser.add_argument("--acls", action="store_true", help="keep POSIX ACLs")
     parser.add_argument("--xattrs", action="store_true", help="keep extended attributes")
     parser.add_argument("--owner", default="self", help="owner of the snapshot (default: self)")
+
+
+def add_direct_options(parser: argparse.ArgumentParser, *, what: str) -> None:
+    """``--direct`` (no staging server: the EBS direct APIs) and its parallelism."""
+    parser.add_argument("--direct", action="store_true", help=what)
+    parser.add_argument("--concurrency", type=int, default=8, metavar="N",
+                        help="parallel block calls with --direct (default: %(default)s)")  # fmt: skip
 
 
 def add_server_options(parser: argparse.ArgumentParser) -> None:

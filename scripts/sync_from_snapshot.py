@@ -12,6 +12,7 @@ from typing import TextIO
 from scripts._cli import (
     TerminalReporter,
     add_common_options,
+    add_direct_options,
     add_server_options,
     add_transfer_options,
     connect,
@@ -40,6 +41,11 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
         "--version", type=int, metavar="N", help="the version to restore (default: the newest)"
     )
     add_transfer_options(parser, delete_help="delete local files that are not in the snapshot")
+    add_direct_options(
+        parser,
+        what="no staging server: read the blocks with the EBS direct APIs into a local image and copy "
+        "the tree out of its read-only loop mount (root only)",
+    )
     add_server_options(parser)
     add_common_options(parser)
     return parser
@@ -59,6 +65,7 @@ def main(argv: list[str] | None = None, stdout: TextIO | None = None, stderr: Te
             excludes=args.exclude, delete=args.delete, acls=args.acls, xattrs=args.xattrs,
             ssh_cidr=args.ssh_cidr or cloud.ssh_cidr, dotdir=args.dotdir,
             reporter=TerminalReporter(err, quiet=args.quiet or args.json),
+            direct=args.direct, concurrency=args.concurrency,
         )  # fmt: skip
         if args.json:
             print(json.dumps({"restored": dataclasses.asdict(result), "dest": args.dest}, indent=2), file=out)

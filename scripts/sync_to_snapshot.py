@@ -16,6 +16,7 @@ from typing import TextIO
 from scripts._cli import (
     TerminalReporter,
     add_common_options,
+    add_direct_options,
     add_server_options,
     add_transfer_options,
     connect,
@@ -51,6 +52,11 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
         "--dry-run", "-n", action="store_true", help="check everything, print the plan, create nothing"
     )
     add_transfer_options(parser, delete_help="delete files on the snapshot that are gone from the PATHs")
+    add_direct_options(
+        parser,
+        what="no staging server: build the file-system image here (mke2fs -d, no root needed) and "
+        "write only its changed blocks with the EBS direct APIs (the version holds exactly the PATHs)",
+    )
     add_server_options(parser)
     add_common_options(parser)
     return parser
@@ -70,6 +76,7 @@ def main(argv: list[str] | None = None, stdout: TextIO | None = None, stderr: Te
             username=args.username, owner=args.owner, excludes=args.exclude, delete=args.delete,
             acls=args.acls, xattrs=args.xattrs, ssh_cidr=args.ssh_cidr or cloud.ssh_cidr, dotdir=args.dotdir,
             reporter=TerminalReporter(err, quiet=args.quiet or args.json), dry_run=args.dry_run,
+            direct=args.direct, concurrency=args.concurrency,
         )  # fmt: skip
         if args.json:
             kind = "plan" if isinstance(result, SyncPlan) else "snapshot"

@@ -30,6 +30,8 @@ from typing import Any
 from provisioning import EC2, AWSError
 from staging import access
 from staging._log import get_logger
+from staging.blocks import CONCURRENCY
+from staging.direct import direct_from_snapshot, direct_to_snapshot
 from staging.errors import SnapshotNotFound, StagingParameterError
 from staging.images import find_image
 from staging.interrupts import signals_raise
@@ -46,6 +48,8 @@ FILESYSTEMS = ("ext4", "ext3", "ext2", "xfs")
 #: Where the working volume is mounted on the staging server (the original's place).
 MOUNT_POINT = "/mnt/transfer"
 _OWNER_RE = re.compile(r"self|amazon|\d{12}")
+#: What a plan names as its server when the direct path needs none.
+DIRECT = "none (EBS direct APIs)"
 
 
 @dataclass(frozen=True)
@@ -91,6 +95,7 @@ class SyncResult:
         literal_bytes: File data that was actually sent (the rest matched what was there).
         files_transferred: Files rsync sent.
         timings: Seconds per phase (``check``, ``prepare``, ``transfer``, ``snapshot``, ``cleanup``).
+        blocks_put: With ``direct=True``: the 512 KiB blocks written (only those that changed); else None.
     """
 
     snapshot_id: str
@@ -104,6 +109,7 @@ class SyncResult:
     literal_bytes: int
     files_transferred: int
     timings: dict[str, float] = field(default_factory=dict)
+    blocks_put: int | None = None
 
 
 def _check_name(name: str) -> str:
@@ -193,6 +199,8 @@ def sync_to_snapshot(
     dotdir: str | Path | None = None,
     reporter: Reporter | None = None,
     dry_run: bool = False,
+    direct: bool = False,
+    concurrency: int = CONCURRENCY,
 ) -> SyncResult | SyncPlan:
     """Copy local files or directories into the next version of the snapshot named ``snapshot``.
 
@@ -216,6 +224,10 @@ def sync_to_snapshot(
         dotdir: The staging dot directory.
         reporter: Progress receiver.
         dry_run: Check and plan only; return the :class:`SyncPlan` and create nothing.
+        direct: No server: build the file-system image locally and write only its changed blocks with the
+            EBS direct APIs (:mod:`staging.direct`; the version then holds exactly the sources, and
+            ``excludes`` is refused).
+        concurrency: Parallel block writes of the direct path.
 
     Raises:
         StagingParameterError: Bad input (nothing was created).
@@ -253,11 +265,23 @@ def sync_to_snapshot(
             raise StagingParameterError(
                 f"--size {size} GiB is smaller than version {version - 1} ({parent.volumeSize} GiB)"
             )
-        boot = find_image(ec2, image, "x86_64")
+        if direct and excludes:
+            raise StagingParameterError(
+                "--exclude is not supported with --direct (the image holds the PATHs)"
+            )
+        boot = DIRECT if direct else find_image(ec2, image, "x86_64")
         plan = SyncPlan(name, str(ec2.region), zone, version, str(parent) if parent else None, size_gib,
                         filesystem, tree.bytes, tree.files, str(boot), username)  # fmt: skip
         if dry_run:
             return plan
+    if direct:
+        made_id, blocks, sent = direct_to_snapshot(
+            ec2, sources, plan, filesystem=filesystem, dotdir=dotdir, reporter=reporter,
+            timings=clock.timings, concurrency=concurrency,
+        )  # fmt: skip
+        return SyncResult(made_id, name, version, plan.parent, plan.region, size_gib, tree.bytes, sent, sent,
+                          tree.files, clock.timings, blocks)  # fmt: skip
+    with clock.phase("check"):
         manager = _run_manager(ec2, boot, zone, ssh_cidr, instance_type, username, dotdir, reporter)
     with signals_raise(), manager:
         with clock.phase("prepare"):
@@ -327,11 +351,15 @@ def sync_from_snapshot(
     ssh_cidr: str | None = None,
     dotdir: str | Path | None = None,
     reporter: Reporter | None = None,
+    direct: bool = False,
+    concurrency: int = CONCURRENCY,
 ) -> SyncResult:
     """Bring a snapshot's tree (the newest version, or ``version``) into the local directory ``dest``.
 
     The snapshot's volume is mounted read-only on a staging server and pulled with rsync (owners, modes,
-    times, hard links and symlinks kept; ``lost+found`` left out). Arguments as :func:`sync_to_snapshot`.
+    times, hard links and symlinks kept; ``lost+found`` left out). Arguments as :func:`sync_to_snapshot`;
+    ``direct=True`` reads the blocks with the EBS direct APIs into a local image instead and copies the tree
+    out of its read-only loop mount (needs root).
 
     Raises:
         SnapshotNotFound: No such snapshot (or version) of ``owner``.
@@ -354,6 +382,13 @@ def sync_from_snapshot(
             raise SnapshotNotFound(
                 f"no completed snapshot named {name!r}{which} owned by {owner} in {ec2.region}"
             )
+    if direct:
+        result = direct_from_snapshot(
+            ec2, found, target, excludes=excludes, delete=delete, acls=acls, xattrs=xattrs, dotdir=dotdir,
+            reporter=reporter, timings=clock.timings, concurrency=concurrency,
+        )  # fmt: skip
+        return _restored(found, name, ec2, result, clock)
+    with clock.phase("check"):
         boot = find_image(ec2, image, "x86_64")
         manager = _run_manager(ec2, boot, zone, ssh_cidr, instance_type, username, dotdir, reporter)
     with signals_raise(), manager:
@@ -372,6 +407,10 @@ def sync_from_snapshot(
             )  # fmt: skip
         cleanup_start = time.monotonic()
     clock.timings["cleanup"] = round(time.monotonic() - cleanup_start, 3)
+    return _restored(found, name, ec2, result, clock)
+
+
+def _restored(found: Any, name: str, ec2: Any, result: Any, clock: _Clock) -> SyncResult:
     stats = result.stats
     return SyncResult(
         str(found), name, _version(found), None, str(ec2.region), int(found.volumeSize), stats.total_size,

@@ -1,0 +1,97 @@
+"""End to end on the sandbox: ``sync_to_snapshot(direct=True)`` and ``sync_from_snapshot(direct=True)``, mixed
+with the server path on one snapshot name in both orders, and a failure that leaves nothing behind."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from provisioning import EC2
+from staging import SyncResult, sync_from_snapshot, sync_to_snapshot
+
+pytestmark = [pytest.mark.root, pytest.mark.slow]
+
+
+def to_snapshot(src: Path, name: str, dot: Path, **options: Any) -> SyncResult:
+    """One version (``direct=True`` or the server path) of ``src`` (given relative: it lands at ``src``)."""
+    result = sync_to_snapshot(["src"], name, dotdir=dot, delete=True, **options)
+    assert isinstance(result, SyncResult)
+    return result
+
+
+def restored(ec2: EC2, name: str, version: int, dest: Path, dot: Path, *, direct: bool) -> Path:
+    """Where ``version``'s copy of ``src`` is after restoring it into ``dest`` by one path."""
+    result = sync_from_snapshot(dest, name, version=version, ec2=ec2, dotdir=dot, direct=direct)
+    assert result.version == version
+    return dest / "src"
+
+
+def test_direct_versions_upload_only_changed_blocks_and_mix_with_the_server_path(
+    ec2: EC2, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, helpers: Any
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    state = helpers.tree_state
+    src, dot, name = helpers.make_hostile_tree(tmp_path / "src"), tmp_path / "dot", "direct-e2e"
+    (src / "big.bin").write_bytes(os.urandom(3 * 1024 * 1024))
+
+    v1 = to_snapshot(src, name, dot, ec2=ec2, direct=True)
+    assert (v1.version, v1.parent) == (1, None) and v1.blocks_put
+    (src / "sub dir" / "data.bin").write_bytes(os.urandom(200_000))  # a one-file change
+    v2 = to_snapshot(src, name, dot, ec2=ec2, direct=True)
+    assert (v2.version, v2.parent) == (2, v1.snapshot_id)
+    assert v2.blocks_put is not None and 0 < v2.blocks_put <= 4 < v1.blocks_put
+    expected = state(src)
+    assert state(restored(ec2, name, 2, tmp_path / "d-direct", dot, direct=True)) == expected
+    # The server path mounts a direct snapshot's volume in a sandbox host and reads the tree from it.
+    assert state(restored(ec2, name, 2, tmp_path / "d-server", dot, direct=False)) == expected
+
+    # direct -> server -> direct on one name; the last one has no cached hashes of its parent.
+    (src / "plain.txt").write_text("changed by the server path\n")
+    v3 = to_snapshot(src, name, dot, ec2=ec2)
+    assert (v3.version, v3.parent, v3.blocks_put) == (3, v2.snapshot_id, None)
+    (src / "exec.sh").write_text("#!/bin/sh\necho changed by the direct path\n")
+    v4 = to_snapshot(src, name, dot, ec2=ec2, direct=True)
+    assert (v4.version, v4.parent) == (4, v3.snapshot_id)
+    assert state(restored(ec2, name, 4, tmp_path / "d4", dot, direct=True)) == state(src)
+    tags = ec2.describe_snapshots(v4.snapshot_id)[0].tags
+    assert (tags["Name"], tags["Version"], "StagingExpires" in tags) == (name, "4", False)
+    for made in (v1, v2, v3, v4):
+        ec2.delete_snapshot(made.snapshot_id)
+
+
+class Interrupt(Exception):
+    """What the test's reporter raises in the middle of the block writes."""
+
+
+class InterruptingReporter:
+    """Progress that fails at the first block written (a Ctrl-C or a crash in the middle of the upload)."""
+
+    def step(self, message: str) -> None:
+        pass
+
+    def waiting(self, what: str, elapsed: float) -> None:
+        pass
+
+    def transfer(self, done: int, total: int | None, rate: float) -> None:
+        raise Interrupt("stop")
+
+    def transfer_done(self) -> None:
+        pass
+
+
+def test_a_failure_in_the_middle_leaves_no_snapshot_and_no_journal(
+    ec2: EC2, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, helpers: Any
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    src, dot = helpers.make_hostile_tree(tmp_path / "src"), tmp_path / "dot"
+    with pytest.raises(Interrupt):
+        sync_to_snapshot(
+            ["src"], "direct-fail", ec2=ec2, dotdir=dot, direct=True, reporter=InterruptingReporter()
+        )
+    assert ec2.describe_snapshots(owner="self", filter={"tag:Name": "direct-fail"}) == []
+    assert list((dot / "runs").glob("*.json")) == []
+    assert not list(dot.glob("direct-*"))  # the image is gone too
+    assert src.exists()
