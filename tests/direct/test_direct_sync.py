@@ -3,14 +3,24 @@ with the server path on one snapshot name in both orders, and a failure that lea
 
 from __future__ import annotations
 
+import io
 import os
+import signal
+import subprocess
+import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+import structlog
 
 from provisioning import EC2
+from scripts.sync_from_snapshot import main as from_main
+from scripts.sync_to_snapshot import main as to_main
 from staging import SyncResult, sync_from_snapshot, sync_to_snapshot
+from staging.gc import find_leftovers, remove_leftovers
+from staging.sandbox import Faults, Sandbox
 
 pytestmark = [pytest.mark.root, pytest.mark.slow]
 
@@ -95,3 +105,70 @@ def test_a_failure_in_the_middle_leaves_no_snapshot_and_no_journal(
     assert list((dot / "runs").glob("*.json")) == []
     assert not list(dot.glob("direct-*"))  # the image is gone too
     assert src.exists()
+
+
+def spawn(cloud: Sandbox, dot: Path, *argv: str) -> subprocess.Popen[str]:
+    """``sync_to_snapshot --direct`` as its own process on the sandbox (stderr piped line by line)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "scripts.sync_to_snapshot", *argv, "--direct", "--concurrency", "1",
+         "--sandbox", "--dotdir", str(dot)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1,
+        env={**os.environ, "VMEC2_SANDBOX_DIR": str(cloud.state_dir)},
+    )  # fmt: skip
+
+
+def signalled_while_writing(proc: subprocess.Popen[str], signum: int) -> int:
+    """Send ``signum`` once the blocks are being written; the exit code."""
+    assert proc.stderr is not None
+    for line in proc.stderr:
+        if "writing" in line:
+            proc.send_signal(signum)
+            break
+    proc.communicate(timeout=120)
+    return proc.wait()
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGKILL])
+def test_a_signal_while_writing_leaves_nothing_or_gc_removes_it(
+    ec2: EC2, direct_cloud: Sandbox, tmp_path: Path, helpers: Any, signum: int
+) -> None:
+    """Ctrl-C deletes the pending snapshot and the journal; after SIGKILL ``gc`` finds and removes it."""
+    src, dot, name = helpers.make_hostile_tree(tmp_path / "src"), tmp_path / "dot", f"direct-sig{signum}"
+    (src / "big.bin").write_bytes(os.urandom(3 * 1024 * 1024))
+    direct_cloud.set_faults(Faults(latency=0.2))  # the writes take a few seconds
+    try:
+        code = signalled_while_writing(spawn(direct_cloud, dot, str(src), "-s", name), signum)
+    finally:
+        direct_cloud.set_faults(Faults())
+    if signum == signal.SIGINT:
+        assert code == 130
+    else:
+        assert code == -signal.SIGKILL
+        (left,) = find_leftovers(ec2, ["us-east-1"], dotdir=dot)
+        assert left.kind == "snapshot" and "crashed" in left.reason
+        assert remove_leftovers(ec2, [left], dotdir=dot) == []
+    assert ec2.describe_snapshots(owner="self", filter={"tag:Name": name}) == []
+    assert list((dot / "runs").glob("*.json")) == []
+
+
+def test_the_commands_take_direct(
+    ec2: EC2, direct_cloud: Sandbox, tmp_path: Path, helpers: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--direct`` on both commands (``--dry-run`` names no server), restoring the tree as it was."""
+    src, dot = helpers.make_hostile_tree(tmp_path / "src"), tmp_path / "dot"
+    monkeypatch.setenv("VMEC2_SANDBOX_DIR", str(direct_cloud.state_dir))
+    common = ["--sandbox", "--dotdir", str(dot), "--direct", "-q"]
+
+    def run(main: Callable[..., int], *argv: str) -> str:
+        out, err = io.StringIO(), io.StringIO()
+        try:
+            assert main([*argv, *common], stdout=out, stderr=err) == 0, err.getvalue()
+        finally:
+            structlog.reset_defaults()  # the commands configure logging as applications do
+        return out.getvalue()
+
+    assert "none (EBS direct APIs)" in run(to_main, str(src), "-s", "direct-cli", "-n")
+    snapshot_id = run(to_main, str(src), "-s", "direct-cli").strip()
+    run(from_main, str(tmp_path / "back"), "-s", "direct-cli")
+    assert helpers.tree_state(tmp_path / "back" / str(src).lstrip("/")) == helpers.tree_state(src)
+    ec2.delete_snapshot(snapshot_id)
