@@ -1,6 +1,7 @@
 """Benchmark the server-less path (``sync_to_snapshot(direct=True)``) against the server path on the sandbox.
 
-Run as root: ``python3 bench/bench_direct.py [--concurrency N] [--write]``. With ``--write`` the results go to
+Run as root from the worktree root: ``PYTHONPATH=. python3 bench/bench_direct.py [--concurrency N] [--write]``
+(without ``PYTHONPATH`` the installed ``staging`` is imported). With ``--write`` the results go to
 ``bench/results/direct.md`` (otherwise they are only printed). In one run on one sandbox: the 1 GiB mixed tree
 of ``bench_sandbox.py`` (200 x 5 MiB random files + 5000 small files) as version 1 by the server path and by
 the direct path (total time, and time outside data movement: everything but rsync for the server path,
@@ -22,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_sandbox import make_tree
+from bench_sandbox import make_tree, publish
 
 import staging
 from provisioning import EC2
@@ -95,11 +96,7 @@ def main() -> int:
         f"| 1 MiB rewritten in one big file: total | | {big_s:.2f} s |",
         "",
     ]  # fmt: skip
-    text = "\n".join(lines)
-    print(text)
-    if args.write:
-        RESULTS.write_text(text)
-        print(f"written to {RESULTS}")
+    publish(lines, RESULTS, args.write)
     return 0
 
 

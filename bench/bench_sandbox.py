@@ -50,6 +50,15 @@ def make_tree(root: Path) -> int:
     return total
 
 
+def publish(lines: list[str], results: Path, write: bool) -> None:
+    """Print the results table; with ``write`` (``--write``) also write it to ``results``."""
+    text = "\n".join(lines)
+    print(text)
+    if write:
+        results.write_text(text)
+        print(f"written to {results}")
+
+
 def ssh_options(key: Path) -> list[str]:
     """Identical ssh options for both targets (no host key check: both are ours and fresh)."""
     return [

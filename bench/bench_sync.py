@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_sandbox import make_tree
+from bench_sandbox import make_tree, publish
 
 import staging
 from provisioning import EC2
@@ -163,11 +163,7 @@ def main() -> int:
         f"| **sent / changed** (goal <= 1.2) | {fmt(col['ratio2'], '', 3)} |",
         "",
     ]  # fmt: skip
-    text = "\n".join(lines)
-    print(text)
-    if args.write:
-        RESULTS.write_text(text)
-        print(f"written to {RESULTS}")
+    publish(lines, RESULTS, args.write)
     return 0
 
 

@@ -12,7 +12,7 @@ from types import ModuleType
 import pytest
 
 from provisioning import EC2
-from staging.sandbox import EnvironmentProblem, Sandbox, check_environment
+from staging.sandbox import Sandbox
 from staging.sandbox._api import ACCESS_KEY, SECRET_KEY
 
 
@@ -36,27 +36,15 @@ def helpers() -> ModuleType:
     return _HELPERS
 
 
-@pytest.fixture(scope="session")
-def direct_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
-    """A sandbox for the direct path's tests, removed at the end."""
-    try:
-        check_environment()
-    except EnvironmentProblem as exc:
-        pytest.skip(str(exc))
-    sandbox = Sandbox(tmp_path_factory.mktemp("direct-sandbox") / "cloud", regions=["us-east-1"])
-    try:
-        sandbox.start()
-        _HELPERS._allow_network(sandbox.network)
-        yield sandbox
-    finally:
-        sandbox.stop(force=True)
+#: The session sandbox of tests/scripts, for this directory too (its own instance: one per directory).
+staging_cloud = _HELPERS.staging_cloud
 
 
 @pytest.fixture
-def ec2(direct_cloud: Sandbox) -> Iterator[EC2]:
+def ec2(staging_cloud: Sandbox) -> Iterator[EC2]:
     """The façade on the sandbox's us-east-1; afterwards nothing of staging's may be left."""
     cloud = EC2(
-        endpoint=direct_cloud.endpoint, region="us-east-1", access_key=ACCESS_KEY, secret_key=SECRET_KEY
+        endpoint=staging_cloud.endpoint, region="us-east-1", access_key=ACCESS_KEY, secret_key=SECRET_KEY
     )
     yield cloud
     assert _HELPERS.census(cloud) == []

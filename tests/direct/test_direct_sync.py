@@ -130,16 +130,16 @@ def signalled_while_writing(proc: subprocess.Popen[str], signum: int) -> int:
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGKILL])
 def test_a_signal_while_writing_leaves_nothing_or_gc_removes_it(
-    ec2: EC2, direct_cloud: Sandbox, tmp_path: Path, helpers: Any, signum: int
+    ec2: EC2, staging_cloud: Sandbox, tmp_path: Path, helpers: Any, signum: int
 ) -> None:
     """Ctrl-C deletes the pending snapshot and the journal; after SIGKILL ``gc`` finds and removes it."""
     src, dot, name = helpers.make_hostile_tree(tmp_path / "src"), tmp_path / "dot", f"direct-sig{signum}"
     (src / "big.bin").write_bytes(os.urandom(3 * 1024 * 1024))
-    direct_cloud.set_faults(Faults(latency=0.2))  # the writes take a few seconds
+    staging_cloud.set_faults(Faults(latency=0.2))  # the writes take a few seconds
     try:
-        code = signalled_while_writing(spawn(direct_cloud, dot, str(src), "-s", name), signum)
+        code = signalled_while_writing(spawn(staging_cloud, dot, str(src), "-s", name), signum)
     finally:
-        direct_cloud.set_faults(Faults())
+        staging_cloud.set_faults(Faults())
     if signum == signal.SIGINT:
         assert code == 130
     else:
@@ -152,11 +152,11 @@ def test_a_signal_while_writing_leaves_nothing_or_gc_removes_it(
 
 
 def test_the_commands_take_direct(
-    ec2: EC2, direct_cloud: Sandbox, tmp_path: Path, helpers: Any, monkeypatch: pytest.MonkeyPatch
+    ec2: EC2, staging_cloud: Sandbox, tmp_path: Path, helpers: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """``--direct`` on both commands (``--dry-run`` names no server), restoring the tree as it was."""
     src, dot = helpers.make_hostile_tree(tmp_path / "src"), tmp_path / "dot"
-    monkeypatch.setenv("VMEC2_SANDBOX_DIR", str(direct_cloud.state_dir))
+    monkeypatch.setenv("VMEC2_SANDBOX_DIR", str(staging_cloud.state_dir))
     common = ["--sandbox", "--dotdir", str(dot), "--direct", "-q"]
 
     def run(main: Callable[..., int], *argv: str) -> str:
