@@ -32,6 +32,7 @@ from staging.progress import LogReporter, Reporter
 __all__ = [
     "BLOCK_SIZE",
     "UploadResult",
+    "delete_quietly",
     "download_image",
     "image_hashes",
     "load_hashes",
@@ -203,6 +204,14 @@ def snapshot_hashes(ec2: Any, snapshot_id: str, *, concurrency: int = CONCURRENC
     return hashes
 
 
+def delete_quietly(ec2: Any, snapshot_id: str) -> None:
+    """Delete a snapshot that must not stay; if that fails, log it (tag and journal lead ``gc`` to it)."""
+    try:
+        ec2.delete_snapshot(snapshot_id)
+    except AWSError as exc:
+        log.error("staging.snapshot_not_deleted", snapshot=snapshot_id, error=str(exc))
+
+
 def _wait_completed(ec2: Any, snapshot_id: str, timeout: float = 3600.0) -> Any:
     """The EC2 snapshot once ``completed`` (CompleteSnapshot finishes asynchronously on AWS)."""
     deadline = time.monotonic() + timeout
@@ -267,10 +276,7 @@ def upload_image(
         )
         _wait_completed(ec2, snapshot_id)
     except BaseException:
-        try:
-            ec2.delete_snapshot(snapshot_id)
-        except AWSError as exc:
-            log.error("staging.snapshot_not_deleted", snapshot=snapshot_id, error=str(exc))
+        delete_quietly(ec2, snapshot_id)
         raise
     if dotdir is not None:
         save_hashes(dotdir, snapshot_id, local)

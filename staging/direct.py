@@ -30,7 +30,7 @@ from typing import Any
 
 from provisioning import AWSError, NotFoundError
 from staging._log import get_logger
-from staging.blocks import download_image, save_hashes, upload_image
+from staging.blocks import delete_quietly, download_image, save_hashes, upload_image
 from staging.errors import StagingError, StagingParameterError
 from staging.interrupts import signals_raise
 from staging.journal import Journal
@@ -173,7 +173,11 @@ def direct_to_snapshot(
                     concurrency=concurrency, reporter=reporter, on_started=started,
                 )  # fmt: skip
             with _phase(timings, "snapshot"):
-                ec2.describe_snapshots(made.snapshot_id)[0].delete_tags(EXPIRES)
+                try:
+                    ec2.describe_snapshots(made.snapshot_id)[0].delete_tags(EXPIRES)
+                except BaseException:  # still temporary: not the caller's yet
+                    delete_quietly(ec2, made.snapshot_id)
+                    raise
         except BaseException:
             if journal is not None:  # upload_image deleted the snapshot (or logged why it could not)
                 _forget(ec2, journal)

@@ -93,7 +93,7 @@ class SyncResult:
         bytes_total: Bytes of file data in the tree.
         bytes_sent: Bytes rsync sent over the wire.
         literal_bytes: File data that was actually sent (the rest matched what was there).
-        files_transferred: Files rsync sent.
+        files_transferred: Files rsync sent (direct path: every file, the image holds them all).
         timings: Seconds per phase (``check``, ``prepare``, ``transfer``, ``snapshot``, ``cleanup``).
         blocks_put: With ``direct=True``: the 512 KiB blocks written (only those that changed); else None.
     """
