@@ -357,21 +357,37 @@ class StagingManager:
     def get_server(self, name: str | None = None, **options: Any) -> StagingServer:
         """The server named ``name`` (started if stopped), else a new one with that name."""
         server = next((s for s in self._servers if name is not None and s.name == name), None)
-        if server is None:
-            return self.provision_server(name, **options)
-        if server.instance.instanceState.name != "running":
-            server.start()
-        return server
+        if server is not None and self._bring_up(server):
+            return server
+        return self.provision_server(name, **options)
 
     def get_server_in_zone(self, availability_zone: str | None = None, **options: Any) -> StagingServer:
         """A running server of this manager in the zone (started if stopped), else a new one there."""
         zone = availability_zone or self.default_zone()
-        for server in self._servers:
-            if server.zone == zone and server.instance.instanceState.name in ("running", "stopped"):
-                if server.instance.instanceState.name == "stopped":
-                    server.start()
+        for server in [s for s in self._servers if s.zone == zone]:
+            if self._bring_up(server):
                 return server
         return self.provision_server(availability_zone=zone, **options)
+
+    def _bring_up(self, server: StagingServer) -> bool:
+        """Make a known server run, from its *current* state (it may have been stopped or terminated
+        behind the manager's back); False, and the server forgotten, when it is gone."""
+        server.instance.refresh()
+        state = server.instance.instanceState.name
+        if state in ("shutting-down", "terminated"):
+            server.powered_off(terminated=True)
+            self._servers.remove(server)
+            self.untrack(str(server))
+            return False
+        if state == "stopping":
+            self.wait_for(server.instance, "stopped", f"{server} to stop")
+            state = "stopped"
+        if state == "stopped":
+            server.powered_off()
+            server.start()
+        elif state == "pending":
+            self.wait_for_servers([server])
+        return True
 
     def find_server_by_instance(self, instance_id: str) -> StagingServer | None:
         """The managed server of that instance id."""
@@ -433,8 +449,7 @@ class StagingManager:
         if wait:
             self.wait_for([s.instance for s in doomed], "terminated", "servers to terminate")
         for server in doomed:
-            for volume in server.volumes():  # EC2 detaches them with the instance
-                volume.server, volume.device, volume.mtdev, volume.mounted = None, None, None, False
+            server.powered_off(terminated=True)  # EC2 detaches the volumes with the instance
             self._servers.remove(server)
             self.untrack(str(server))
 
