@@ -486,7 +486,7 @@ class StagingManager:
             mtpt: Mount point (default ``/mnt/Staging/<name>``).
             mount: Mount it (file systems only).
             reuse: Reuse an available volume, else the newest snapshot, of this name (default
-                ``reuse_volumes``).
+                ``reuse_volumes``); refused while every volume of that name is in use elsewhere.
             label: File system label of a new volume (checked against the file system's limit first).
             uuid: File system UUID of a new volume.
             volume_type: EBS volume type.
@@ -494,7 +494,8 @@ class StagingManager:
 
         Raises:
             StagingParameterError: Bad name or size, a name already managed, a source that does not fit.
-            VolumeInUse: The reused volume is attached elsewhere (another run holds it).
+            VolumeInUse: The reused volume is attached elsewhere (another run holds it), or every volume
+                of that name is.
         """
         name = _check_name(name or f"volume-{secrets.token_hex(4)}", "volume")
         if self.find_volume_by_name(name) is not None:
@@ -517,7 +518,9 @@ class StagingManager:
             snapshot = self._snapshot(snapshot_id)
         elif reuse:
             ebs = self._reusable_volume(name, zone)
-            snapshot = None if ebs is not None else self._newest_named_snapshot(name)
+            if ebs is None:
+                self._refuse_if_held(name, zone)
+                snapshot = self._newest_named_snapshot(name)
         if ebs is not None:
             if size is not None and size != int(ebs.size):
                 raise StagingParameterError(f"{ebs} is {ebs.size} GiB; resize it after mounting instead")
@@ -636,6 +639,19 @@ class StagingManager:
             }
         )
         return max(found, key=lambda v: str(v.createTime), default=None)
+
+    def _refuse_if_held(self, name: str, zone: str) -> None:
+        """Reuse must not fork a volume another run is writing: when volumes of that name exist but all
+        are in use, refuse instead of starting a second one (from an older snapshot, or empty)."""
+        held = self.ec2.describe_volumes(
+            {f"tag:{NAME}": name, f"tag:{ROLE}": Role.VOLUME, "availability-zone": zone, "status": "in-use"}
+        )
+        if held:
+            ids = ", ".join(str(v) for v in held)
+            raise VolumeInUse(
+                f"the volume named {name!r} in {zone} is in use by another run ({ids}); "
+                "wait until it is released, or pass reuse=False for a new one"
+            )
 
     def _newest_named_snapshot(self, name: str) -> Any:
         found = self.ec2.describe_snapshots(owner="self", filter={f"tag:{NAME}": name, "status": "completed"})

@@ -72,10 +72,16 @@ def test_reuse_by_name_in_a_second_manager(make_manager: Any, client: Any, tmp_p
     third = make_manager(reuse_volumes=False)
     fresh = third.provision_volume("reused", size=1, availability_zone="us-east-1a")
     assert str(fresh) != str(vol) and "mark" not in fresh.ls()
-    # While another run holds it, the volume is not taken: the newest snapshot of that name is used instead.
+    # While other runs hold every volume of that name, reuse refuses (rather than fork it) and makes nothing.
     snap = again.create_snapshot()
     second.wait_for(snap, "completed", "snapshot")
     fourth = make_manager()
+    with pytest.raises(VolumeInUse, match="reused"):
+        fourth.provision_volume("reused", availability_zone="us-east-1a")
+    assert fourth.volumes() == [] and fourth.servers() == []
+    # With no volume of that name left, the newest snapshot of that name is used.
+    again.delete()
+    fresh.delete()
     from_snap = fourth.provision_volume("reused", availability_zone="us-east-1a")
     assert str(from_snap) not in (str(vol), str(fresh)) and "mark" in from_snap.ls()
     assert from_snap.snapshotId == str(snap)
