@@ -245,3 +245,21 @@ def test_failed_provision_leaves_nothing(make_manager: Any, client: Any) -> None
     assert m.volumes() == []
     named = [{"Name": f"tag:{NAME}", "Values": ["failed"]}]
     assert client.describe_volumes(Filters=named)["Volumes"] == []
+
+
+def test_scanned_volumes_of_one_name(make_manager: Any, tmp_path: Path) -> None:
+    """scan_region adopts two volumes of one name; put/get act on the volume they are called on."""
+    first = make_manager()
+    one = first.provision_volume("twin", size=1, availability_zone="us-east-1a")
+    first.forget_volume(one)
+    two = first.provision_volume("twin", size=1, availability_zone="us-east-1a", reuse=False)
+    first.close()
+    later = make_manager(scan=True)
+    twins = [v for v in later.volumes() if v.name == "twin"]
+    assert sorted(str(v) for v in twins) == sorted([str(one), str(two)])
+    (tmp_path / "f").write_text("for the second\n")
+    second = twins[1]
+    second.put(tmp_path / "f")
+    assert "f" in second.ls() and not twins[0].mounted
+    second.get("f", tmp_path / "back")
+    assert (tmp_path / "back").read_text() == "for the second\n"
