@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from staging import StagingManager, StagingServer, VolumeInUse
+from staging import StagingManager, StagingParameterError, StagingServer, VolumeInUse
 from staging.tags import EXPIRES, NAME, RUN
 
 pytestmark = [pytest.mark.root]
@@ -263,3 +263,5 @@ def test_scanned_volumes_of_one_name(make_manager: Any, tmp_path: Path) -> None:
     assert "f" in second.ls() and not twins[0].mounted
     second.get("f", tmp_path / "back")
     assert (tmp_path / "back").read_text() == "for the second\n"
+    with pytest.raises(StagingParameterError, match="2 volumes are named 'twin'"):
+        later.rsync(str(tmp_path / "f"), "twin:/")
