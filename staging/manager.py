@@ -555,17 +555,25 @@ class StagingManager:
         return volume
 
     def _abandon(self, volume: StagingVolume, *, created: bool) -> None:
-        """Undo a half-done provision_volume: delete a volume it created, let go of one it found."""
+        """Undo a half-done provision_volume: delete a volume it created, let go of one it found.
+
+        A created volume that cannot be deleted now stays managed as a temporary one (and in the journal),
+        so :meth:`close` tries again and ``gc`` finds it after a crash.
+        """
         try:
             if created:
-                volume.delete()
-            elif volume.server is not None:
+                volume.delete()  # forgets it
+                return
+            if volume.server is not None:
                 volume.detach()
         except Exception as exc:
             log.error("staging.volume_not_released", volume=str(volume), error=str(exc))
+            if created:
+                if not volume.temporary:
+                    volume.temporary = True
+                    self.track("volume", str(volume))
+                return
         self.forget_volume(volume)
-        if not created:
-            self.untrack(str(volume))  # never ours to delete
 
     def _create_volume(
         self, name: str, zone: str, size: int | None, snapshot: Any, fstype: str, mtpt: str | None,

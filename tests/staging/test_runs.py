@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from staging import StagingManager, StagingParameterError, StagingServer, VolumeInUse
+from staging import StagingManager, StagingParameterError, StagingServer, StagingVolume, VolumeInUse
 from staging.tags import EXPIRES, NAME, RUN
 
 pytestmark = [pytest.mark.root]
@@ -244,6 +244,29 @@ def test_failed_provision_leaves_nothing(make_manager: Any, client: Any) -> None
         m.provision_volume("failed", size=1, availability_zone="us-east-1a")
     assert m.volumes() == []
     named = [{"Name": f"tag:{NAME}", "Values": ["failed"]}]
+    assert client.describe_volumes(Filters=named)["Volumes"] == []
+
+
+class StubbornVolume(StagingVolume):
+    """A volume whose first delete fails (fault injection)."""
+
+    refused = False
+
+    def delete(self) -> None:
+        if not StubbornVolume.refused:
+            StubbornVolume.refused = True
+            raise RuntimeError("injected delete failure")
+        super().delete()
+
+
+def test_failed_provision_volume_not_deleted_is_left_to_close(make_manager: Any, client: Any) -> None:
+    """When the half-made volume cannot be deleted at once, close() deletes it (it is not forgotten)."""
+    m = make_manager(server_class=FailingFormat, volume_class=StubbornVolume)
+    with pytest.raises(RuntimeError, match="injected mkfs"):
+        m.provision_volume("stubborn", size=1, availability_zone="us-east-1a")
+    assert [v.name for v in m.volumes()] == ["stubborn"] and m.volumes()[0].temporary
+    m.close()
+    named = [{"Name": f"tag:{NAME}", "Values": ["stubborn"]}]
     assert client.describe_volumes(Filters=named)["Volumes"] == []
 
 
