@@ -146,6 +146,7 @@ def install(cloud: SandboxCloud) -> None:
         mappings = self._get_param("BlockDeviceMappings", [])  # moto's parser wants Ebs in every one
         root = self._get_param("RootDeviceName")
         name = self._get_param("Name")
+        tags = self._parse_tag_specification()
         self.error_on_dryrun()
         backend = self.ec2_backend
         with cloud.lock:
@@ -169,6 +170,7 @@ def install(cloud: SandboxCloud) -> None:
             cloud.set_image_mappings(backend, ami, kept)
             if kept and not any(m.get("Ebs", {}).get("SnapshotId") for m in kept):
                 ami.sandbox_mappings = kept  # empty EBS volumes only: keep them as given
+            ami.add_tags(tags.get("image", {}))  # tagged at creation, as TagSpecifications promise
         return ActionResult({"ImageId": ami.id})
 
     def copy_image(self: Any) -> ActionResult:

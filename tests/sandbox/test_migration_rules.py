@@ -53,6 +53,7 @@ def test_register_image_keeps_mappings_and_attributes_and_refuses_duplicates(
     image_id = east.register_image(
         Name="rules-register", RootDeviceName="/dev/sda1", KernelId=kernel, RamdiskId=ramdisk,
         EnaSupport=True, SriovNetSupport="simple", BootMode="legacy-bios", VirtualizationType="paravirtual",
+        TagSpecifications=[{"ResourceType": "image", "Tags": [{"Key": "Kind", "Value": "test"}]}],
         BlockDeviceMappings=[
             {"DeviceName": "/dev/sda1", "Ebs": {"SnapshotId": snap, "VolumeType": "io1", "Iops": 200}},
             {"DeviceName": "/dev/sdy", "VirtualName": "ephemeral0"},
@@ -69,6 +70,7 @@ def test_register_image_keeps_mappings_and_attributes_and_refuses_duplicates(
     assert (image["KernelId"], image["RamdiskId"]) == (kernel, ramdisk)
     assert image["EnaSupport"] is True and image["SriovNetSupport"] == "simple"
     assert image["BootMode"] == "legacy-bios" and image["RootDeviceType"] == "ebs"
+    assert {"Key": "Kind", "Value": "test"} in image["Tags"]
     found = east.describe_images(Filters=[{"Name": "block-device-mapping.snapshot-id", "Values": [snap]}])
     assert [i["ImageId"] for i in found["Images"]] == [image_id]
     root = [{"DeviceName": "/dev/sda1", "Ebs": {"SnapshotId": snap}}]
