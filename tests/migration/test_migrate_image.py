@@ -108,6 +108,21 @@ def test_bad_input_is_refused_before_anything_is_made(
     assert helpers.census(west) == []
 
 
+def test_dry_run_prints_the_plan_and_makes_nothing(
+    command: Any, source_image: Any, west: EC2, helpers: Any
+) -> None:
+    """--dry-run --json: the plan (register path for an extra mapping), and nothing made."""
+    code, out, err = command.run(
+        "migrate_ebs_image", source_image.image_id, "--from", "us-east-1", "--to", "us-west-2", "-b",
+        "/dev/sdy=ephemeral0", "--dry-run", "--json",
+    )  # fmt: skip
+    assert code == 0, err
+    plan = json.loads(out)["plan"]
+    assert plan["native"] is False and plan["to"] == "us-west-2" and "/dev/sdy=ephemeral0" in plan["devices"]
+    assert plan["launch_users"] == ["123456789012"] and plan["public"] is False
+    assert helpers.census(west) == []
+
+
 def test_instance_store_image_is_refused(command: Any, east: EC2, helpers: Any, west: EC2) -> None:
     """A kernel image (instance-store) is not an EBS-backed image to migrate."""
     code, _, err = command.run("migrate_ebs_image", _kernel(east), "--from", "us-east-1", "--to", "us-west-2")

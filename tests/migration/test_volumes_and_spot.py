@@ -55,31 +55,45 @@ def test_volume_copies_to_another_zone_and_region(
     assert [v for v in east.describe_volumes()] == []
 
 
-def test_sigint_during_the_copies_leaves_nothing_in_the_destination(
-    migration_cloud: Any, source_image: Any, west: EC2, dotdir: Path, helpers: Any
-) -> None:
-    """Ctrl-C while the snapshot copies are pending: exit 130, no copy left in us-west-2."""
-    migration_cloud.set_faults(Faults(snapshot_pending_for=60))
-    env = {**os.environ, "VMEC2_SANDBOX_DIR": str(migration_cloud.state_dir)}
+def _migration_waiting_on_copies(cloud: Any, image_id: str, west: EC2, dotdir: Path) -> subprocess.Popen[str]:
+    """migrate-ebs-image as its own process, returned once its 3 snapshot copies exist (pending 60 s)."""
+    cloud.set_faults(Faults(snapshot_pending_for=60))
+    env = {**os.environ, "VMEC2_SANDBOX_DIR": str(cloud.state_dir)}
     process = subprocess.Popen(
-        [sys.executable, "-m", "scripts.migrate_ebs_image", source_image.image_id, "--from", "us-east-1",
+        [sys.executable, "-m", "scripts.migrate_ebs_image", image_id, "--from", "us-east-1",
          "--to", "us-west-2", "-b", "/dev/sdy=ephemeral0", "--sandbox", "--dotdir", str(dotdir)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
     )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while len(west.describe_snapshots(owner="self")) < 3 and time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(process.communicate())
+        time.sleep(0.2)
+    return process
+
+
+@pytest.mark.parametrize("how", ["SIGINT", "SIGKILL then staging gc"])
+def test_interrupted_migration_leaves_nothing_in_the_destination(
+    migration_cloud: Any, source_image: Any, west: EC2, dotdir: Path, helpers: Any, command: Any, how: str
+) -> None:
+    """Ctrl-C while the snapshot copies are pending: exit 130 and no copy left in us-west-2. A killed run's
+    copies are tagged and journaled: ``staging gc --delete`` removes them."""
     try:
-        deadline = time.monotonic() + 60
-        while len(west.describe_snapshots(owner="self")) < 3 and time.monotonic() < deadline:
-            assert process.poll() is None, process.communicate()
-            time.sleep(0.2)
-        process.send_signal(signal.SIGINT)
+        process = _migration_waiting_on_copies(migration_cloud, source_image.image_id, west, dotdir)
+        process.send_signal(signal.SIGINT if how == "SIGINT" else signal.SIGKILL)
         out, err = process.communicate(timeout=120)
     finally:
         migration_cloud.set_faults(Faults())
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-    assert process.returncode == 130, err
-    assert out == "" and "interrupted" in err
+    if how == "SIGINT":
+        assert process.returncode == 130, err
+        assert out == "" and "interrupted" in err
+    else:
+        assert process.returncode == -signal.SIGKILL and len(helpers.census(west)) == 3
+        code, listed, err = command.run(
+            "gc", "gc", "--delete", "--regions", "us-west-2", "--dotdir", str(dotdir)
+        )
+        assert code == 0, err
+        assert listed.count("snapshot") == 3 and "crashed" in listed
     assert helpers.census(west) == []
 
 
