@@ -138,6 +138,8 @@ class StagingManager:
         self._key_created = False
         self._group: str | None = None
         self._closed = False
+        #: Managers of other regions this one made for copies (closed with it), by region.
+        self.peers: dict[str, StagingManager] = {}
         if scan:
             self.scan_region()
 
@@ -181,7 +183,7 @@ class StagingManager:
             return
         with shielded(self.leftovers):
             ours = [s for s in self._servers if str(s) in self._created]
-            steps: list[tuple[str, Callable[[], None]]] = []
+            steps: list[tuple[str, Callable[[], None]]] = [("close other regions", self._close_peers)]
             if self.on_exit == "terminate":
                 steps.append(("terminate servers", lambda: self.terminate_servers(ours)))
             elif self.on_exit == "stop":
@@ -206,11 +208,22 @@ class StagingManager:
             if left:
                 raise CleanupIncomplete(left)
 
+    def _close_peers(self) -> None:
+        failed: list[str] = []
+        for peer in self.peers.values():
+            try:
+                peer.close()
+            except CleanupIncomplete as exc:
+                failed += exc.leftovers
+        if failed:
+            raise CleanupIncomplete(failed)
+
     def leftovers(self) -> list[str]:
-        """Temporary resources of this run that still exist (as far as the journal knows)."""
+        """Temporary resources of this run (and its other regions') that still exist, as the journals know."""
+        peers = [item for peer in self.peers.values() for item in peer.leftovers()]
         if self._journal is None:
-            return []
-        return [f"{e.kind} {e.id} ({e.region})" for e in self._journal.entries]
+            return peers
+        return [f"{e.kind} {e.id} ({e.region})" for e in self._journal.entries] + peers
 
     def track(self, kind: str, resource_id: str) -> None:
         """Record a temporary resource in the run's journal (before it is used)."""
@@ -735,15 +748,39 @@ class StagingManager:
         """True when the local tools staging needs (ssh, rsync) are installed."""
         return all(shutil.which(tool) for tool in ("ssh", "rsync"))
 
-    # --- migration (built with migrate-ebs-image) ---------------------------------------------------------
-    def copy_snapshot(self, snapshot: Any, dest: Any) -> Any:
-        """Copy a snapshot to another region (not built yet: comes with migrate-ebs-image)."""
-        raise NotImplementedError("copy_snapshot comes with the migration work (migrate-ebs-image)")
+    # --- other regions ------------------------------------------------------------------------------------
+    def copy_snapshot(self, snapshot: Any, dest: Any, **options: Any) -> Any:
+        """Copy a completed snapshot into another region (CopySnapshot) and wait until it completes.
 
-    def copy_image(self, image: Any, dest: Any, **overrides: Any) -> Any:
-        """Copy an EBS-backed image to another region (not built yet: comes with migrate-ebs-image)."""
-        raise NotImplementedError("copy_image comes with the migration work (migrate-ebs-image)")
+        ``dest`` is a region name, a region object or another manager. The copy carries the source's own tags
+        and description and is the caller's (``gc`` leaves it). Options: ``encrypted``, ``kms_key_id``
+        (a key of the destination), ``name`` (tag ``StagingName``). A failure or Ctrl-C deletes the copy.
+        """
+        from staging import migrate
 
-    def match_kernel(self, kernel: Any, dest: Any) -> Any:
-        """The equivalent kernel in another region (not built yet: comes with migrate-ebs-image)."""
-        raise NotImplementedError("match_kernel comes with the migration work (migrate-ebs-image)")
+        peer = migrate.peer_manager(self, dest)
+        found = self._snapshot(str(snapshot))
+        name = str(options.pop("name", None) or found.tags.get("Name") or found)
+        (made,) = migrate.copy_snapshots(peer, self.region, [found], name=name, **options)
+        migrate.keep(peer, [made])
+        return made
+
+    def copy_image(self, image: Any, dest: Any, **options: Any) -> Any:
+        """Copy an EBS-backed image into another region; returns the new image (available).
+
+        ``dest`` is a region name, a region object or another manager. Options: ``block_devices`` (extra
+        mappings such as ``/dev/sdy=ephemeral0``), ``kernel_id``/``ramdisk_id`` (else matched by name),
+        ``name``, ``description``, ``encrypted``, ``kms_key_id``, ``on_name_clash`` (``rename``, the
+        default, or ``refuse``), ``native`` (force or forbid CopyImage), ``limit`` (concurrent snapshot
+        copies). Tags, description, the public flag and launch permissions are carried; a failure or Ctrl-C
+        removes what was made in the destination. See :mod:`staging.migrate`.
+        """
+        from staging import migrate
+
+        return migrate.copy_image(self, image, dest, **options)
+
+    def match_kernel(self, kernel: Any, dest: Any, kind: str = "kernel") -> str:
+        """The id of the kernel (or ``kind="ramdisk"``) in ``dest`` equivalent to ``kernel`` here."""
+        from staging import migrate
+
+        return migrate.match_kernel(self, kernel, dest, kind)
