@@ -237,18 +237,8 @@ class FailingFormat(StagingServer):
         raise RuntimeError("injected mkfs failure")
 
 
-def test_failed_provision_leaves_nothing(make_manager: Any, client: Any) -> None:
-    """A volume provision_volume created is deleted again when a later step fails (here mkfs)."""
-    m = make_manager(server_class=FailingFormat)
-    with pytest.raises(RuntimeError, match="injected"):
-        m.provision_volume("failed", size=1, availability_zone="us-east-1a")
-    assert m.volumes() == []
-    named = [{"Name": f"tag:{NAME}", "Values": ["failed"]}]
-    assert client.describe_volumes(Filters=named)["Volumes"] == []
-
-
 class StubbornVolume(StagingVolume):
-    """A volume whose first delete fails (fault injection)."""
+    """A volume whose first delete (after ``refused`` is reset) fails (fault injection)."""
 
     refused = False
 
@@ -259,12 +249,19 @@ class StubbornVolume(StagingVolume):
         super().delete()
 
 
-def test_failed_provision_volume_not_deleted_is_left_to_close(make_manager: Any, client: Any) -> None:
-    """When the half-made volume cannot be deleted at once, close() deletes it (it is not forgotten)."""
+def test_failed_provision_leaves_nothing(make_manager: Any, client: Any) -> None:
+    """A volume provision_volume created is deleted again when a later step fails (here mkfs); one that cannot
+    be deleted at once stays managed as temporary, and close() deletes it."""
+    StubbornVolume.refused = False
     m = make_manager(server_class=FailingFormat, volume_class=StubbornVolume)
     with pytest.raises(RuntimeError, match="injected mkfs"):
-        m.provision_volume("stubborn", size=1, availability_zone="us-east-1a")
+        m.provision_volume("stubborn", size=1, availability_zone="us-east-1a")  # its delete fails too
     assert [v.name for v in m.volumes()] == ["stubborn"] and m.volumes()[0].temporary
+    with pytest.raises(RuntimeError, match="injected mkfs"):
+        m.provision_volume("failed", size=1, availability_zone="us-east-1a")
+    assert [v.name for v in m.volumes()] == ["stubborn"]
+    named = [{"Name": f"tag:{NAME}", "Values": ["failed"]}]
+    assert client.describe_volumes(Filters=named)["Volumes"] == []
     m.close()
     named = [{"Name": f"tag:{NAME}", "Values": ["stubborn"]}]
     assert client.describe_volumes(Filters=named)["Volumes"] == []
