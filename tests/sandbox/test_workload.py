@@ -53,4 +53,3 @@ def test_workload_under_faults_then_nothing_left(needs_sandbox: None, tmp_path: 
     assert str(state_dir) not in subprocess.run(["losetup", "-a"], capture_output=True, text=True).stdout
     listed = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout.split()
     assert not set(netns) & set(listed)
-
