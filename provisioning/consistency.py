@@ -28,8 +28,8 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
-from typing import Any, TypeVar
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any
 
 import tenacity
 
@@ -40,7 +40,6 @@ __all__ = ["CREATING", "FORGETTING", "Consistency", "ids_in"]
 
 log = get_logger(__name__)
 
-T = TypeVar("T")
 
 #: Verbs of the operations whose answers name resources they just made.
 CREATING = ("Create", "Run", "Copy", "Register", "Allocate", "Request", "Import")
@@ -96,20 +95,20 @@ class Consistency:
         with self._lock:
             return self._created.get(resource_id)
 
-    def remember(self, ids: Iterator[str] | list[str]) -> None:
+    def remember(self, ids: Iterable[str]) -> None:
         """Record ids as created now."""
         now = self.clock()
         with self._lock:
             for resource_id in ids:
                 self._created.setdefault(resource_id, now)
 
-    def forget(self, ids: Iterator[str] | list[str]) -> None:
+    def forget(self, ids: Iterable[str]) -> None:
         """Drop ids (they were deleted)."""
         with self._lock:
             for resource_id in ids:
                 self._created.pop(resource_id, None)
 
-    def recent(self, ids: Iterator[str] | list[str]) -> list[str]:
+    def recent(self, ids: Iterable[str]) -> list[str]:
         """Those of ``ids`` this façade created less than :attr:`grace` seconds ago."""
         now = self.clock()
         with self._lock:
@@ -117,7 +116,9 @@ class Consistency:
 
     # --- the policy -----------------------------------------------------------------------------------
 
-    def send(self, operation: str, params: Mapping[str, Any], call: Callable[[], Mapping[str, Any]]) -> Any:
+    def send(
+        self, operation: str, params: Mapping[str, Any], call: Callable[[], Mapping[str, Any]]
+    ) -> Mapping[str, Any]:
         """Run ``call`` (one request of ``operation`` with ``params``) under the policy; return its answer."""
 
         def attempt() -> Mapping[str, Any]:
@@ -133,7 +134,8 @@ class Consistency:
             return bool(self.recent(named))
 
         def note(state: tenacity.RetryCallState) -> None:
-            self.retries += 1
+            with self._lock:
+                self.retries += 1
             log.debug("aws.consistency.retry", operation=operation, attempt=state.attempt_number)
 
         retrying = tenacity.Retrying(

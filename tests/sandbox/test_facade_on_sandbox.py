@@ -56,7 +56,7 @@ def test_not_found_for_an_id_not_created_returns_at_once(faulty: Sandbox, east: 
     track.volumes.append((REGION, volume_id))
     ec2 = facade(faulty, raise_error=False)
     assert ec2.describe_volumes(volume_id) == []
-    assert ec2.error is not None and ec2.error.code == "InvalidVolume.NotFound"
+    assert isinstance(ec2.error, AWSError) and ec2.error.code == "InvalidVolume.NotFound"
     assert ec2.consistency.retries == 0
 
 
