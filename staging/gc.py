@@ -33,7 +33,7 @@ __all__ = ["KINDS", "Leftover", "find_leftovers", "remove_leftovers"]
 log = get_logger(__name__)
 
 #: Kinds in removal order.
-KINDS = ("instance", "volume", "snapshot", "security-group", "key-pair")
+KINDS = ("instance", "volume", "image", "snapshot", "security-group", "key-pair")
 
 
 @dataclass(frozen=True)
@@ -56,6 +56,8 @@ def _candidates(ec2: Any) -> Iterable[tuple[str, str, dict[str, str]]]:
         yield "instance", str(instance), instance.tags
     for volume in ec2.describe_volumes(role):
         yield "volume", str(volume), volume.tags
+    for image in ec2.describe_images(owner="self", filter=role):
+        yield "image", str(image), image.tags
     for snapshot in ec2.describe_snapshots(owner="self", filter=role):
         yield "snapshot", str(snapshot), snapshot.tags
     for group in ec2.describe_security_groups(role):
@@ -136,6 +138,8 @@ def _remove(ec2: Any, item: Leftover, dotdir: Path) -> None:
                 ec2.detach_volume(volume, force=True)
                 ec2.wait_for_terminal_state(volume, "available")
             ec2.delete_volume(item.id)
+        elif item.kind == "image":  # before its snapshots (they are in use while it is registered)
+            ec2.deregister_image(item.id)
         elif item.kind == "snapshot":
             ec2.delete_snapshot(item.id)
         elif item.kind == "security-group":

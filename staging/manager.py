@@ -138,6 +138,8 @@ class StagingManager:
         self._key_created = False
         self._group: str | None = None
         self._closed = False
+        #: Managers of other regions this one made for copies (closed with it), by region.
+        self.peers: dict[str, StagingManager] = {}
         if scan:
             self.scan_region()
 
@@ -181,7 +183,7 @@ class StagingManager:
             return
         with shielded(self.leftovers):
             ours = [s for s in self._servers if str(s) in self._created]
-            steps: list[tuple[str, Callable[[], None]]] = []
+            steps: list[tuple[str, Callable[[], None]]] = [("close other regions", self._close_peers)]
             if self.on_exit == "terminate":
                 steps.append(("terminate servers", lambda: self.terminate_servers(ours)))
             elif self.on_exit == "stop":
@@ -206,11 +208,22 @@ class StagingManager:
             if left:
                 raise CleanupIncomplete(left)
 
+    def _close_peers(self) -> None:
+        failed: list[str] = []
+        for peer in self.peers.values():
+            try:
+                peer.close()
+            except CleanupIncomplete as exc:
+                failed += exc.leftovers
+        if failed:
+            raise CleanupIncomplete(failed)
+
     def leftovers(self) -> list[str]:
-        """Temporary resources of this run that still exist (as far as the journal knows)."""
+        """Temporary resources of this run (and its other regions') that still exist, as the journals know."""
+        peers = [item for peer in self.peers.values() for item in peer.leftovers()]
         if self._journal is None:
-            return []
-        return [f"{e.kind} {e.id} ({e.region})" for e in self._journal.entries]
+            return peers
+        return [f"{e.kind} {e.id} ({e.region})" for e in self._journal.entries] + peers
 
     def track(self, kind: str, resource_id: str) -> None:
         """Record a temporary resource in the run's journal (before it is used)."""
@@ -357,21 +370,37 @@ class StagingManager:
     def get_server(self, name: str | None = None, **options: Any) -> StagingServer:
         """The server named ``name`` (started if stopped), else a new one with that name."""
         server = next((s for s in self._servers if name is not None and s.name == name), None)
-        if server is None:
-            return self.provision_server(name, **options)
-        if server.instance.instanceState.name != "running":
-            server.start()
-        return server
+        if server is not None and self._bring_up(server):
+            return server
+        return self.provision_server(name, **options)
 
     def get_server_in_zone(self, availability_zone: str | None = None, **options: Any) -> StagingServer:
         """A running server of this manager in the zone (started if stopped), else a new one there."""
         zone = availability_zone or self.default_zone()
-        for server in self._servers:
-            if server.zone == zone and server.instance.instanceState.name in ("running", "stopped"):
-                if server.instance.instanceState.name == "stopped":
-                    server.start()
+        for server in [s for s in self._servers if s.zone == zone]:
+            if self._bring_up(server):
                 return server
         return self.provision_server(availability_zone=zone, **options)
+
+    def _bring_up(self, server: StagingServer) -> bool:
+        """Make a known server run, from its *current* state (it may have been stopped or terminated
+        behind the manager's back); False, and the server forgotten, when it is gone."""
+        server.instance.refresh()
+        state = server.instance.instanceState.name
+        if state in ("shutting-down", "terminated"):
+            server.powered_off(terminated=True)
+            self._servers.remove(server)
+            self.untrack(str(server))
+            return False
+        if state == "stopping":
+            self.wait_for(server.instance, "stopped", f"{server} to stop")
+            state = "stopped"
+        if state == "stopped":
+            server.powered_off()
+            server.start()
+        elif state == "pending":
+            self.wait_for_servers([server])
+        return True
 
     def find_server_by_instance(self, instance_id: str) -> StagingServer | None:
         """The managed server of that instance id."""
@@ -433,8 +462,7 @@ class StagingManager:
         if wait:
             self.wait_for([s.instance for s in doomed], "terminated", "servers to terminate")
         for server in doomed:
-            for volume in server.volumes():  # EC2 detaches them with the instance
-                volume.server, volume.device, volume.mtdev, volume.mounted = None, None, None, False
+            server.powered_off(terminated=True)  # EC2 detaches the volumes with the instance
             self._servers.remove(server)
             self.untrack(str(server))
 
@@ -471,7 +499,7 @@ class StagingManager:
             mtpt: Mount point (default ``/mnt/Staging/<name>``).
             mount: Mount it (file systems only).
             reuse: Reuse an available volume, else the newest snapshot, of this name (default
-                ``reuse_volumes``).
+                ``reuse_volumes``); refused while every volume of that name is in use elsewhere.
             label: File system label of a new volume (checked against the file system's limit first).
             uuid: File system UUID of a new volume.
             volume_type: EBS volume type.
@@ -479,7 +507,8 @@ class StagingManager:
 
         Raises:
             StagingParameterError: Bad name or size, a name already managed, a source that does not fit.
-            VolumeInUse: The reused volume is attached elsewhere (another run holds it).
+            VolumeInUse: The reused volume is attached elsewhere (another run holds it), or every volume
+                of that name is.
         """
         name = _check_name(name or f"volume-{secrets.token_hex(4)}", "volume")
         if self.find_volume_by_name(name) is not None:
@@ -502,7 +531,9 @@ class StagingManager:
             snapshot = self._snapshot(snapshot_id)
         elif reuse:
             ebs = self._reusable_volume(name, zone)
-            snapshot = None if ebs is not None else self._newest_named_snapshot(name)
+            if ebs is None:
+                self._refuse_if_held(name, zone)
+                snapshot = self._newest_named_snapshot(name)
         if ebs is not None:
             if size is not None and size != int(ebs.size):
                 raise StagingParameterError(f"{ebs} is {ebs.size} GiB; resize it after mounting instead")
@@ -537,17 +568,25 @@ class StagingManager:
         return volume
 
     def _abandon(self, volume: StagingVolume, *, created: bool) -> None:
-        """Undo a half-done provision_volume: delete a volume it created, let go of one it found."""
+        """Undo a half-done provision_volume: delete a volume it created, let go of one it found.
+
+        A created volume that cannot be deleted now stays managed as a temporary one (and in the journal),
+        so :meth:`close` tries again and ``gc`` finds it after a crash.
+        """
         try:
             if created:
-                volume.delete()
-            elif volume.server is not None:
+                volume.delete()  # forgets it
+                return
+            if volume.server is not None:
                 volume.detach()
         except Exception as exc:
             log.error("staging.volume_not_released", volume=str(volume), error=str(exc))
+            if created:
+                if not volume.temporary:
+                    volume.temporary = True
+                    self.track("volume", str(volume))
+                return
         self.forget_volume(volume)
-        if not created:
-            self.untrack(str(volume))  # never ours to delete
 
     def _create_volume(
         self, name: str, zone: str, size: int | None, snapshot: Any, fstype: str, mtpt: str | None,
@@ -621,6 +660,19 @@ class StagingManager:
             }
         )
         return max(found, key=lambda v: str(v.createTime), default=None)
+
+    def _refuse_if_held(self, name: str, zone: str) -> None:
+        """Reuse must not fork a volume another run is writing: when volumes of that name exist but all
+        are in use, refuse instead of starting a second one (from an older snapshot, or empty)."""
+        held = self.ec2.describe_volumes(
+            {f"tag:{NAME}": name, f"tag:{ROLE}": Role.VOLUME, "availability-zone": zone, "status": "in-use"}
+        )
+        if held:
+            ids = ", ".join(str(v) for v in held)
+            raise VolumeInUse(
+                f"the volume named {name!r} in {zone} is in use by another run ({ids}); "
+                "wait until it is released, or pass reuse=False for a new one"
+            )
 
     def _newest_named_snapshot(self, name: str) -> Any:
         found = self.ec2.describe_snapshots(owner="self", filter={f"tag:{NAME}": name, "status": "completed"})
@@ -696,15 +748,39 @@ class StagingManager:
         """True when the local tools staging needs (ssh, rsync) are installed."""
         return all(shutil.which(tool) for tool in ("ssh", "rsync"))
 
-    # --- migration (built with migrate-ebs-image) ---------------------------------------------------------
-    def copy_snapshot(self, snapshot: Any, dest: Any) -> Any:
-        """Copy a snapshot to another region (not built yet: comes with migrate-ebs-image)."""
-        raise NotImplementedError("copy_snapshot comes with the migration work (migrate-ebs-image)")
+    # --- other regions ------------------------------------------------------------------------------------
+    def copy_snapshot(self, snapshot: Any, dest: Any, **options: Any) -> Any:
+        """Copy a completed snapshot into another region (CopySnapshot) and wait until it completes.
 
-    def copy_image(self, image: Any, dest: Any, **overrides: Any) -> Any:
-        """Copy an EBS-backed image to another region (not built yet: comes with migrate-ebs-image)."""
-        raise NotImplementedError("copy_image comes with the migration work (migrate-ebs-image)")
+        ``dest`` is a region name, a region object or another manager. The copy carries the source's own tags
+        and description and is the caller's (``gc`` leaves it). Options: ``encrypted``, ``kms_key_id``
+        (a key of the destination), ``name`` (tag ``StagingName``). A failure or Ctrl-C deletes the copy.
+        """
+        from staging import migrate
 
-    def match_kernel(self, kernel: Any, dest: Any) -> Any:
-        """The equivalent kernel in another region (not built yet: comes with migrate-ebs-image)."""
-        raise NotImplementedError("match_kernel comes with the migration work (migrate-ebs-image)")
+        peer = migrate.peer_manager(self, dest)
+        found = self._snapshot(str(snapshot))
+        name = str(options.pop("name", None) or found.tags.get("Name") or found)
+        (made,) = migrate.copy_snapshots(peer, self.region, [found], name=name, **options)
+        migrate.keep(peer, [made])
+        return made
+
+    def copy_image(self, image: Any, dest: Any, **options: Any) -> Any:
+        """Copy an EBS-backed image into another region; returns the new image (available).
+
+        ``dest`` is a region name, a region object or another manager. Options: ``block_devices`` (extra
+        mappings such as ``/dev/sdy=ephemeral0``), ``kernel_id``/``ramdisk_id`` (else matched by name),
+        ``name``, ``description``, ``encrypted``, ``kms_key_id``, ``on_name_clash`` (``rename``, the
+        default, or ``refuse``), ``native`` (force or forbid CopyImage), ``limit`` (concurrent snapshot
+        copies). Tags, description, the public flag and launch permissions are carried; a failure or Ctrl-C
+        removes what was made in the destination. See :mod:`staging.migrate`.
+        """
+        from staging import migrate
+
+        return migrate.copy_image(self, image, dest, **options)
+
+    def match_kernel(self, kernel: Any, dest: Any, kind: str = "kernel") -> str:
+        """The id of the kernel (or ``kind="ramdisk"``) in ``dest`` equivalent to ``kernel`` here."""
+        from staging import migrate
+
+        return migrate.match_kernel(self, kernel, dest, kind)

@@ -4,7 +4,8 @@ Every resource a run creates is tagged *at creation* (``TagSpecifications``), so
 for a moment: a run that is killed between two calls still leaves only resources ``gc`` can find.
 
 ========================  ===================================================================
-``StagingRole``           StagingInstance, StagingVolume, StagingGroup, StagingKey, StagingSnapshot
+``StagingRole``           StagingInstance, StagingVolume, StagingGroup, StagingKey, StagingSnapshot,
+                          StagingImage
 ``StagingName``           symbolic name of the server or volume
 ``StagingRun``            the run id (one per :class:`~staging.StagingManager`)
 ``StagingCreator``        ``user@host pid N`` of the process that made it
@@ -54,13 +55,14 @@ FSTYPE = "StagingFsType"
 
 
 class Role:
-    """Values of the ``StagingRole`` tag (the original's, plus key pairs and snapshots)."""
+    """Values of the ``StagingRole`` tag (the original's, plus key pairs, snapshots and images)."""
 
     INSTANCE = "StagingInstance"
     VOLUME = "StagingVolume"
     GROUP = "StagingGroup"
     KEY = "StagingKey"
     SNAPSHOT = "StagingSnapshot"
+    IMAGE = "StagingImage"
 
 
 def new_run_id() -> str:

@@ -163,22 +163,34 @@ class StagingVolume:
 
     snapshot = create_snapshot
 
-    def copy(self, *, availability_zone: str, name: str | None = None) -> StagingVolume:
-        """A copy in another zone of this region (snapshot, then a volume from it; not attached).
+    def copy(
+        self,
+        *,
+        availability_zone: str | None = None,
+        dest: Any = None,
+        name: str | None = None,
+        size: int | None = None,
+        fstype: str | None = None,
+    ) -> StagingVolume:
+        """A copy of this volume in another zone or region (the original stays as it is).
 
-        Copies to another region belong to ``StagingManager.copy_snapshot`` (migration).
+        Args:
+            availability_zone: The copy's zone (default: this one in this region, else the destination's
+                first zone).
+            dest: Another region (a name, a region object or its manager); default this region.
+            name: The copy's name (default ``<name>-copy``).
+            size: GiB of the copy; with ``fstype``, asking for a change makes it a file-level copy (rsync
+                between two staging servers), else the blocks are copied (snapshot, CopySnapshot across
+                regions, volume).
+            fstype: File system of a file-level copy.
+
+        Returns:
+            The copy, managed by the destination's manager (mounted after a file-level copy).
         """
-        snapshot = self.create_snapshot(f"copy of {self.name}")
-        self.manager.wait_for(snapshot, "completed", f"{snapshot} to complete")
-        try:
-            return self.manager.volume_from_snapshot(
-                snapshot,
-                availability_zone=availability_zone,
-                name=name or f"{self.name}-copy",
-                fstype=self.fstype,
-            )
-        finally:
-            self.manager.ec2.delete_snapshot(snapshot)
+        from staging.volume_copy import copy_volume
+
+        return copy_volume(self, availability_zone=availability_zone, dest=dest, name=name, size=size,
+                           fstype=fstype)  # fmt: skip
 
     # --- files -------------------------------------------------------------------------------------------
     def _server(self) -> StagingServer:
@@ -236,14 +248,17 @@ class StagingVolume:
         return self._in_mount("mv", *args).ok
 
     def put(self, *args: str | os.PathLike[str], **options: Any) -> Any:
-        """Copy local sources onto the volume: ``put(src..., dest_on_volume)``; one argument: to its root."""
+        """Copy local sources onto the volume: ``put(src..., dest_on_volume)``; one argument: to its root.
+
+        The volume is named by its id: names need not be unique (``scan_region`` adopts every volume).
+        """
         paths = [os.fspath(a) for a in args]
         sources, dest = (paths, ".") if len(paths) == 1 else (paths[:-1], paths[-1])
-        return self.manager.rsync(*sources, f"{self.name}:{dest}", **options)
+        return self.manager.rsync(*sources, f"{self.volume}:{dest}", **options)
 
     def get(self, *args: str | os.PathLike[str], **options: Any) -> Any:
         """Copy paths on the volume to a local destination: ``get(src_on_volume..., dest)``; one argument:
         the whole volume to it."""
         paths = [os.fspath(a) for a in args]
         sources, dest = (["./"], paths[0]) if len(paths) == 1 else (paths[:-1], paths[-1])
-        return self.manager.rsync(*(f"{self.name}:{s}" for s in sources), dest, **options)
+        return self.manager.rsync(*(f"{self.volume}:{s}" for s in sources), dest, **options)

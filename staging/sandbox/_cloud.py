@@ -356,21 +356,6 @@ class SandboxCloud:
         self.image_users[ami.id] = self.image_users.get(instance.image_id, self.user)
         self.set_image_mappings(backend, ami, mappings)
 
-    def image_copied(self, backend: Moto, ami: Moto, source: Moto, source_region: str) -> None:
-        """Copy every snapshot of the source image's mappings into the destination region."""
-        mappings = []
-        for mapping in getattr(source, "sandbox_mappings", None) or []:
-            ebs = mapping["Ebs"]
-            snap = backend.copy_snapshot(ebs["SnapshotId"], source_region, f"Copied for {ami.id}", None)
-            snap.from_ami = ami.id
-            mappings.append(
-                _mapping(mapping["DeviceName"], snap.id, ebs["VolumeSize"], ebs["DeleteOnTermination"])
-            )
-        if mappings:
-            ami.root_device_name = source.root_device_name
-        self.image_users[ami.id] = self.image_users.get(source.id, self.user)
-        self.set_image_mappings(backend, ami, mappings)
-
     def set_image_mappings(self, backend: Moto, ami: Moto, mappings: list[dict[str, Any]]) -> None:
         """Give ``ami`` its ``mappings``; moto's placeholder root snapshot is replaced by the real one.
 

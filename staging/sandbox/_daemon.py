@@ -94,6 +94,7 @@ def _bring_up(
     from werkzeug.serving import make_server
 
     from staging.sandbox import _hooks, _strict
+    from staging.sandbox._amis import register_kernels
     from staging.sandbox._cloud import SandboxCloud
     from staging.sandbox._images import register_images
     from staging.sandbox._wsgi import SandboxMiddleware
@@ -125,6 +126,7 @@ def _bring_up(
     _hooks.install(cloud)
     _strict.install(cloud)  # after the hooks: its checks run before them
     images = register_images(cloud, ec2_backends[DEFAULT_ACCOUNT_ID], regions)
+    register_kernels(cloud, ec2_backends[DEFAULT_ACCOUNT_ID], regions)
     app = SandboxMiddleware(DomainDispatcherApplication(create_backend_app), cloud)
     server = make_server("127.0.0.1", int(config.get("port") or 0), app, threaded=True)
     host, port = str(server.server_address[0]), int(server.server_address[1])

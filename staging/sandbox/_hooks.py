@@ -21,7 +21,7 @@ from moto.ec2.models.elastic_block_store import Snapshot
 from moto.ec2.models.instances import Instance
 from moto.ec2.responses import EC2Response
 
-from staging.sandbox import _groups
+from staging.sandbox import _amis, _groups
 from staging.sandbox._cloud import SandboxCloud, snapshot_progress
 from staging.sandbox._limits import device_problem
 from staging.sandbox._patch import Fn
@@ -56,17 +56,22 @@ def install(cloud: SandboxCloud) -> None:
     _install_volumes(cloud)
     _install_images(cloud)
     _install_responses(cloud)
+    _amis.install(cloud)
     _groups.install(cloud.hosts, cloud.terminated_at, lambda: cloud.faults.eni_linger_for, cloud.lock)
     # The sandbox hands out IP addresses only: a DNS name would send clients to a resolver off the machine.
     Instance.public_dns_name = property(lambda self: self.public_ip)  # type: ignore[method-assign,assignment]
     Instance.private_dns_name = property(lambda self: self.private_ip)  # type: ignore[method-assign,assignment]
-    Ami.block_device_mappings = property(  # type: ignore[method-assign,assignment]
-        lambda self: copy.deepcopy(getattr(self, "sandbox_mappings", None)) or _placeholder_mappings(self)
-    )
+    Ami.block_device_mappings = property(_image_mappings)  # type: ignore[method-assign,assignment]
     Snapshot.progress = property(snapshot_progress)  # type: ignore[method-assign,assignment]
 
 
 _placeholder_mappings: Fn = Ami.block_device_mappings.fget  # type: ignore[attr-defined]
+
+
+def _image_mappings(ami: Any) -> list[dict[str, Any]]:
+    """An image's own mappings (kernel images have none), else moto's placeholder root."""
+    mappings = getattr(ami, "sandbox_mappings", None)
+    return copy.deepcopy(mappings) if mappings is not None else list(_placeholder_mappings(ami))
 
 
 def _install_instances(cloud: SandboxCloud) -> None:
@@ -81,7 +86,10 @@ def _install_instances(cloud: SandboxCloud) -> None:
             given = {m["DeviceName"]: m for m in kwargs.get("block_device_mappings") or []}
             merged = {m["DeviceName"]: copy.deepcopy(m) for m in mappings}
             merged.update(given)
-            kwargs["block_device_mappings"] = [m for m in merged.values() if m.get("NoDevice") != ""]
+            # NoDevice removes a device; an ephemeral one gives nothing on types without instance store.
+            kwargs["block_device_mappings"] = [
+                m for m in merged.values() if "NoDevice" not in m and not m.get("VirtualName")
+            ]
         for mapping in kwargs.get("block_device_mappings") or []:
             _check_mapping_size(backend, mapping)
         with cloud.lock:
@@ -309,40 +317,10 @@ def _install_images(cloud: SandboxCloud) -> None:
             cloud.image_created(backend, ami, instance)
             return ami
 
-    def copy_image(original: Fn, backend: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        from moto.ec2.models import ec2_backends
-
-        with cloud.lock:
-            ami = original(backend, *args, **kwargs)
-            source_region = _arg(args, kwargs, 1, "source_region")
-            source_backend = ec2_backends[backend.account_id][source_region]
-            source = source_backend.describe_images(ami_ids=[_arg(args, kwargs, 0, "source_image_id")])[0]
-            cloud.image_copied(backend, ami, source, source_region)
-            return ami
-
     _wrap("create_image", create_image)
-    _wrap("copy_image", copy_image)
 
 
 def _install_responses(cloud: SandboxCloud) -> None:
-    def register_image(self: Any) -> ActionResult:
-        mappings = self._parse_block_device_mapping()
-        root = self._get_param("RootDeviceName")
-        self.error_on_dryrun()
-        with cloud.lock:
-            # Checked before the image exists: a bad snapshot id or device name must not leave an image.
-            ebs = [
-                _clean_mapping(self.ec2_backend, m) for m in mappings if m.get("Ebs", {}).get("SnapshotId")
-            ]
-            ami = self.ec2_backend.register_image(self._get_param("Name"), self._get_param("Description", ""))
-            ami.architecture = self._get_param("Architecture") or "x86_64"
-            ami.virtualization_type = self._get_param("VirtualizationType") or "hvm"
-            ami.root_device_type = "ebs"
-            if root:
-                ami.root_device_name = root
-            cloud.set_image_mappings(self.ec2_backend, ami, ebs)
-        return ActionResult({"ImageId": ami.id})
-
     def get_console_output(self: Any) -> ActionResult:
         instance = self.ec2_backend.get_instance(self._get_param("InstanceId"))
         text = cloud.console_output(instance.id)
@@ -373,22 +351,5 @@ def _install_responses(cloud: SandboxCloud) -> None:
             }
         )
 
-    EC2Response.register_image = register_image  # type: ignore[method-assign]
     EC2Response.detach_volume = detach_volume  # type: ignore[method-assign]
     EC2Response.get_console_output = get_console_output  # type: ignore[method-assign]
-
-
-def _clean_mapping(backend: Any, mapping: dict[str, Any]) -> dict[str, Any]:
-    _check_device(mapping.get("DeviceName"))
-    ebs = mapping["Ebs"]
-    snapshot = backend.get_snapshot(ebs["SnapshotId"])
-    return {
-        "DeviceName": mapping["DeviceName"],
-        "Ebs": {
-            "SnapshotId": snapshot.id,
-            "VolumeSize": int(ebs.get("VolumeSize") or snapshot.volume_size),
-            "DeleteOnTermination": bool(ebs.get("DeleteOnTermination", True)),
-            "VolumeType": ebs.get("VolumeType") or "gp3",
-            "Encrypted": False,
-        },
-    }

@@ -37,6 +37,8 @@ class Faults:
         eni_linger_for: Seconds a terminated instance's network interface still uses its security groups
             (``DeleteSecurityGroup`` answers ``DependencyViolation`` meanwhile). On by default (1 s), because
             AWS always behaves so: code that deletes a group right after terminating must retry.
+        snapshot_copy_limit: Concurrent snapshot copies (``pending`` copies) a destination region allows; one
+            more answers ``ResourceLimitExceeded``. Default 20, as on AWS (never more lenient).
         seed: Seed for the throttling dice (None: not reproducible).
     """
 
@@ -48,6 +50,7 @@ class Faults:
     attaching_for: float = 0.0
     snapshot_pending_for: float = 0.0
     eni_linger_for: float = 1.0
+    snapshot_copy_limit: float = 20.0
     seed: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
