@@ -5,7 +5,9 @@ Entry points (STYLE P12):
 * :class:`StagingManager` — servers, volumes, rsync/dd between them, cleanup (VM::EC2::Staging::Manager);
   also ``ec2.staging_manager(...)``, added to :class:`provisioning.EC2` when this package is imported.
 * :func:`sync_to_snapshot` / :func:`sync_from_snapshot` — local directories into a named, versioned snapshot
-  and back.
+  and back; ``direct=True`` without a server, through the EBS direct APIs.
+* :func:`upload_image` / :func:`download_image` — a disk image file into a snapshot (only the blocks that
+  differ from a parent) and back, through the EBS direct APIs.
 * :mod:`staging.sandbox` — a local EC2 cloud made of real parts, for tests and AWS-free runs.
 """
 
@@ -15,6 +17,7 @@ import logging
 import typing as _typing
 
 import provisioning as _provisioning
+from staging.blocks import UploadResult, download_image, upload_image
 from staging.errors import (
     CleanupIncomplete,
     NoServerAvailable,
@@ -44,10 +47,13 @@ __all__ = [
     "StagingVolume",
     "SyncPlan",
     "SyncResult",
+    "UploadResult",
     "VolumeInUse",
+    "download_image",
     "find_snapshot",
     "sync_from_snapshot",
     "sync_to_snapshot",
+    "upload_image",
 ]
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
