@@ -11,6 +11,9 @@ Errors raise by default. ``raise_error=False`` gives VM::EC2's mode: a failed ca
 list calls) and ``is_error``/``error``/``error_str`` describe it (per thread: the calling thread's last
 call); ``print_error=True`` also prints it.
 Argument errors always raise, as VM::EC2's usage errors always croaked.
+
+Every call goes through ``Facade._send``, where :class:`~provisioning.consistency.Consistency` retries a
+NotFound naming an id the façade created moments ago (eventual consistency), whatever the error mode.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from botocore.model import OperationModel
 from ._log import get_logger
 from .asynccalls import note_failure
 from .clients import ClientPool, core_session
+from .consistency import Consistency
 from .errors import AWSError, ParameterError, VMEC2Error, translate
 from .naming import SERVICES, VMEC2_RENAMED, normalize, operation_index, operation_model, snake
 from .operations import Operation, make_operation
@@ -137,6 +141,7 @@ class Facade:
         self._mode = _ErrorMode(raise_error, print_error)
         self._state = threading.local()  # the last call's failure, per thread (see ``error``)
         self._account_id: str | None = None
+        self._consistency = Consistency()
 
     # --- names ----------------------------------------------------------------------------------------
 
@@ -217,6 +222,13 @@ class Facade:
             failure.__cause__ = exc
             return self._fail(failure, f"{type(self).__name__}.call", None)
 
+    @property
+    def consistency(self) -> Consistency:
+        """The ids this façade created and how NotFound errors naming them are retried (eventual
+        consistency; see :mod:`provisioning.consistency`): set ``consistency.grace`` (seconds, default 30)
+        to change the window. Shared with clones and the per-service proxies."""
+        return self._consistency
+
     # --- the pipeline ---------------------------------------------------------------------------------
 
     def _send(
@@ -226,8 +238,12 @@ class Facade:
 
         client = self._pool.client(service)
         started = time.perf_counter()
-        with translate(operation.name, self._pool.settings.endpoint):
-            response = invoke(client, service, operation, params, paginate=paginate)
+
+        def once() -> Mapping[str, Any]:
+            with translate(operation.name, self._pool.settings.endpoint):
+                return invoke(client, service, operation, params, paginate=paginate)
+
+        response: Mapping[str, Any] = self.consistency.send(operation.name, params, once)
         if _debug_enabled(logging.DEBUG):  # keep the per-call cost off the hot path
             log.debug(
                 "aws.call",
@@ -410,6 +426,7 @@ class Facade:
         }
         base.update(overrides)
         clone = type(self)(**base)
+        clone._consistency = self._consistency  # a copy made through the clone is still "ours"
         for name in ("_wait_timeout", "wait_clock", "wait_sleep", "wait_not_found_grace"):
             if name in self.__dict__:  # the waiting policy set on this façade carries over
                 clone.__dict__[name] = self.__dict__[name]
@@ -443,6 +460,7 @@ class Facade:
         if proxy is None:
             proxy = cls(_pool=self._pool)
             proxy._mode, proxy._state = self._mode, self._state  # one error mode and ``error`` for both
+            proxy._consistency = self._consistency
             self.__dict__[key] = proxy
         return proxy
 

@@ -10,7 +10,12 @@ states. Each returns ``{id: final_state}``. How it behaves:
 * Polling backs off: the first poll is immediate, then 1 s, 1.5 s, 2.25 s ... up to 15 s between rounds.
 * An object missing from the answer right after its creation is tolerated for ``wait_not_found_grace``
   seconds (eventual consistency), then the wait fails with :class:`~provisioning.errors.NotFoundError`.
-  A missing object counts as gone (``terminated``, ``deleted``, ``deregistered``) when that is the target.
+  A missing object counts as gone (``terminated``, ``deleted``, ``deregistered``) when that is the target,
+  unless the façade created it moments ago (then it is not visible yet).
+* Before an object counts as arrived, a describe naming its id must list it (one call per kind and region
+  for all the objects that arrived in a round): a filter may show a new object while calls naming its id
+  still answer NotFound, and the user's next call names the id. Until then the object stays pending (the
+  façade's :mod:`~provisioning.consistency` rides out the NotFound of the ids it created).
 * A state from which the target cannot be reached (``failed``, ``error``, ``terminated`` while waiting for
   ``running``...) ends the wait at once with :class:`UnexpectedState`.
 * The deadline is ``timeout`` seconds, else :attr:`WaitersMixin.wait_for_timeout` (600 s; 0 waits forever).
@@ -32,9 +37,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar, cast
-
-import tenacity
+from typing import TYPE_CHECKING, Any, cast
 
 from ._log import get_logger
 from .arguments import flatten
@@ -44,7 +47,7 @@ if TYPE_CHECKING:
     from .ec2._base import Poll, Resource
     from .facade import Facade
 
-__all__ = ["UnexpectedState", "WaitProgress", "WaitersMixin", "backoff", "eventually"]
+__all__ = ["UnexpectedState", "WaitProgress", "WaitersMixin", "backoff"]
 
 log = get_logger(__name__)
 
@@ -109,32 +112,6 @@ def backoff(initial: float = 1.0, factor: float = 1.5, maximum: float = 15.0) ->
     while True:
         yield delay
         delay = min(delay * factor, maximum)
-
-
-#: Waits between attempts of :func:`eventually` (15.5 s in all), the usual window of eventual consistency.
-CONSISTENCY_WAITS = (0.5, 1.0, 2.0, 4.0, 8.0)
-
-T = TypeVar("T")
-
-
-def eventually(facade: Any, fn: Callable[[], T]) -> T:
-    """Call ``fn`` until a freshly created resource is visible: retry only :class:`NotFoundError`.
-
-    The one eventual-consistency policy (tenacity): AWS may answer ``InvalidAMIID.NotFound`` or
-    ``InvalidSnapshot.NotFound`` for a few seconds after the create call, so ``fn`` runs up to six times,
-    sleeping :data:`CONSISTENCY_WAITS` between attempts with the façade's ``wait_sleep``; the last
-    ``NotFoundError`` is raised as is.
-    """
-    last = len(CONSISTENCY_WAITS) - 1
-    retrying = tenacity.Retrying(
-        retry=tenacity.retry_if_exception_type(NotFoundError),
-        stop=tenacity.stop_after_attempt(len(CONSISTENCY_WAITS) + 1),
-        wait=lambda state: CONSISTENCY_WAITS[min(state.attempt_number - 1, last)],
-        sleep=getattr(facade, "wait_sleep", time.sleep),
-        before_sleep=lambda state: log.debug("eventually.retry", attempt=state.attempt_number),
-        reraise=True,
-    )
-    return retrying(fn)
 
 
 class WaitersMixin:
@@ -285,6 +262,7 @@ class WaitersMixin:
             # Every object given is polled (and brought up to date), also a second object with the same id.
             seen = self._poll_once([obj for obj in objects if str(obj) in pending])
             now = clock()
+            arrived: list[Resource] = []
             for key, obj in list(pending.items()):
                 state = seen.get(key)
                 if state is None:
@@ -293,9 +271,14 @@ class WaitersMixin:
                         continue
                 found[key] = state
                 if state in states:
-                    del pending[key]
+                    if key in seen and state != getattr(obj, "gone_state", None):
+                        arrived.append(obj)
+                    else:
+                        del pending[key]
                 elif state in fail_states or state in _failed_states(obj):
                     raise UnexpectedState(key, state, states)
+            for key in self._confirmed(arrived):
+                del pending[key]
             log.debug("wait.round", round=rounds, pending=len(pending), seconds=round(now - start, 2))
             if progress is not None:
                 progress(WaitProgress(rounds, now - start, dict(found), tuple(pending)))
@@ -313,7 +296,8 @@ class WaitersMixin:
     def _missing(self, obj: Resource, states: tuple[str, ...], elapsed: float) -> str | None:
         """The state of an object absent from the describe answer, or None to keep waiting for it."""
         gone = getattr(obj, "gone_state", None)
-        if gone is not None and gone in states:
+        young = cast("Facade", self).consistency.recent([str(obj)])  # not visible yet, rather than gone
+        if gone is not None and gone in states and not young:
             return str(gone)
         if elapsed > self.wait_not_found_grace:
             raise NotFoundError(
@@ -321,25 +305,43 @@ class WaitersMixin:
             )
         return None
 
+    def _confirmed(self, objects: list[Resource]) -> list[str]:
+        """The keys of those ``objects`` a describe naming their ids lists (see the module's notes).
+
+        One call per kind and region; a NotFound (past the façade's consistency window, or for ids it did
+        not create) leaves the whole group pending for the next round.
+        """
+        done: list[str] = []
+        for (poll, facade), members in self._groups(objects).items():
+            ids = sorted({poll.key(o) for o in members})
+            try:
+                listed = {poll.fresh_key(item) for item in facade.call(poll.service, poll.operation, ids)}
+            except NotFoundError:
+                log.debug("wait.unconfirmed", ids=len(ids))
+                continue
+            done += [str(o) for o in members if poll.key(o) in listed]
+        return done
+
+    def _groups(self, objects: list[Resource]) -> dict[tuple[Poll, Facade], list[Resource]]:
+        """Objects grouped by their describe rule and the façade of their region."""
+        mine = cast("Facade", self)
+        groups: dict[tuple[Poll, Facade], list[Resource]] = {}
+        for obj in objects:
+            poll = getattr(type(obj), "poll", None)
+            if poll is None:
+                raise TypeError(f"cannot wait for {type(obj).__name__} objects")
+            facade = obj.ec2 if obj.ec2 is not None and obj.ec2.region != mine.region else mine
+            groups.setdefault((poll, facade), []).append(obj)
+        return groups
+
     def _poll_once(self, objects: list[Resource]) -> dict[str, str]:
         """One polling round: ``{id: state}``, one describe call per kind of object and region (200 ids each).
 
         Each object is described through its own façade, so a copy in another region is polled there.
         Each object found in the answer is updated in place from it (:attr:`Poll.update`).
         """
-        mine = cast("Facade", self)
-        groups: dict[tuple[Poll, int], list[Resource]] = {}
-        facades: dict[int, Facade] = {}
-        for obj in objects:
-            poll = getattr(type(obj), "poll", None)
-            if poll is None:
-                raise TypeError(f"cannot wait for {type(obj).__name__} objects")
-            facade = obj.ec2 if obj.ec2 is not None and obj.ec2.region != mine.region else mine
-            facades[id(facade)] = facade
-            groups.setdefault((poll, id(facade)), []).append(obj)
         states: dict[str, str] = {}
-        for (poll, where), members in groups.items():
-            facade = facades[where]
+        for (poll, facade), members in self._groups(objects).items():
             ids = sorted({poll.key(o) for o in members})
             fresh: dict[str, Any] = {}
             for i in range(0, len(ids), BATCH):

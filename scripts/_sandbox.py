@@ -15,7 +15,7 @@ from typing import TextIO
 
 from provisioning import EC2
 from scripts._cli import Cloud
-from staging import StagingParameterError
+from staging import StagingError, StagingParameterError
 from staging.sandbox import DEFAULT_REGIONS, EnvironmentProblem, Sandbox, SandboxError
 from staging.sandbox._api import ACCESS_KEY, SECRET_KEY
 
@@ -55,9 +55,15 @@ def sandbox_cloud(args: argparse.Namespace, stderr: TextIO) -> Cloud:
             f"starting a sandbox cloud in {path} (regions {', '.join(regions)}) ...", file=stderr, flush=True
         )
         try:
-            sandbox = Sandbox(path, regions=regions).start()
+            fresh = Sandbox(path, regions=regions)  # an unknown region is refused here
+        except SandboxError as exc:
+            raise StagingParameterError(f"--sandbox: {exc}") from exc
+        try:
+            sandbox = fresh.start()
         except EnvironmentProblem as exc:
             raise StagingParameterError(f"--sandbox: {exc}") from exc
+        except SandboxError as exc:
+            raise StagingError(f"--sandbox: {exc}") from exc
         print("the sandbox stays up for inspection: 'vmec2-sandbox down' removes it", file=stderr)
     region = args.region or sandbox.region
     if region not in sandbox.regions:

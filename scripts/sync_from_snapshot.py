@@ -53,13 +53,17 @@ def main(argv: list[str] | None = None, stdout: TextIO | None = None, stderr: Te
 
     def work() -> int:
         cloud = connect(args, err)
+        reporter = TerminalReporter(err, quiet=args.quiet or args.json)
         result = sync_from_snapshot(
             args.dest, args.snapshot, version=args.version, ec2=cloud.ec2, zone=args.zone, image=args.image,
             instance_type=args.instance_type, username=args.username, owner=args.owner,
             excludes=args.exclude, delete=args.delete, acls=args.acls, xattrs=args.xattrs,
             ssh_cidr=args.ssh_cidr or cloud.ssh_cidr, dotdir=args.dotdir,
-            reporter=TerminalReporter(err, quiet=args.quiet or args.json),
+            reporter=reporter,
         )  # fmt: skip
+        reporter.step(
+            f"{result.bytes_total} bytes of {args.snapshot!r} version {result.version} in {args.dest}"
+        )
         if args.json:
             print(json.dumps({"restored": dataclasses.asdict(result), "dest": args.dest}, indent=2), file=out)
         else:

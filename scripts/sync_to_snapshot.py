@@ -64,12 +64,13 @@ def main(argv: list[str] | None = None, stdout: TextIO | None = None, stderr: Te
 
     def work() -> int:
         cloud = connect(args, err)
+        reporter = TerminalReporter(err, quiet=args.quiet or args.json)
         result = sync_to_snapshot(
             args.paths, args.snapshot, ec2=cloud.ec2, zone=args.zone, size=args.size,
             filesystem=args.filesystem, image=args.image, instance_type=args.instance_type,
             username=args.username, owner=args.owner, excludes=args.exclude, delete=args.delete,
             acls=args.acls, xattrs=args.xattrs, ssh_cidr=args.ssh_cidr or cloud.ssh_cidr, dotdir=args.dotdir,
-            reporter=TerminalReporter(err, quiet=args.quiet or args.json), dry_run=args.dry_run,
+            reporter=reporter, dry_run=args.dry_run,
         )  # fmt: skip
         if args.json:
             kind = "plan" if isinstance(result, SyncPlan) else "snapshot"
@@ -77,9 +78,8 @@ def main(argv: list[str] | None = None, stdout: TextIO | None = None, stderr: Te
         elif isinstance(result, SyncPlan):
             print(f"would make {result.describe()}", file=out)
         else:
-            if not args.quiet:
-                sent = f"{result.bytes_sent} bytes sent for {result.bytes_total} bytes of data"
-                print(f"==> {args.snapshot!r} version {result.version}: {sent}", file=err)
+            sent = f"{result.bytes_sent} bytes sent for {result.bytes_total} bytes of data"
+            reporter.step(f"{args.snapshot!r} version {result.version}: {sent}")
             print(result.snapshot_id, file=out)
         return 0
 

@@ -370,21 +370,37 @@ class StagingManager:
     def get_server(self, name: str | None = None, **options: Any) -> StagingServer:
         """The server named ``name`` (started if stopped), else a new one with that name."""
         server = next((s for s in self._servers if name is not None and s.name == name), None)
-        if server is None:
-            return self.provision_server(name, **options)
-        if server.instance.instanceState.name != "running":
-            server.start()
-        return server
+        if server is not None and self._bring_up(server):
+            return server
+        return self.provision_server(name, **options)
 
     def get_server_in_zone(self, availability_zone: str | None = None, **options: Any) -> StagingServer:
         """A running server of this manager in the zone (started if stopped), else a new one there."""
         zone = availability_zone or self.default_zone()
-        for server in self._servers:
-            if server.zone == zone and server.instance.instanceState.name in ("running", "stopped"):
-                if server.instance.instanceState.name == "stopped":
-                    server.start()
+        for server in [s for s in self._servers if s.zone == zone]:
+            if self._bring_up(server):
                 return server
         return self.provision_server(availability_zone=zone, **options)
+
+    def _bring_up(self, server: StagingServer) -> bool:
+        """Make a known server run, from its *current* state (it may have been stopped or terminated
+        behind the manager's back); False, and the server forgotten, when it is gone."""
+        server.instance.refresh()
+        state = server.instance.instanceState.name
+        if state in ("shutting-down", "terminated"):
+            server.powered_off(terminated=True)
+            self._servers.remove(server)
+            self.untrack(str(server))
+            return False
+        if state == "stopping":
+            self.wait_for(server.instance, "stopped", f"{server} to stop")
+            state = "stopped"
+        if state == "stopped":
+            server.powered_off()
+            server.start()
+        elif state == "pending":
+            self.wait_for_servers([server])
+        return True
 
     def find_server_by_instance(self, instance_id: str) -> StagingServer | None:
         """The managed server of that instance id."""
@@ -446,8 +462,7 @@ class StagingManager:
         if wait:
             self.wait_for([s.instance for s in doomed], "terminated", "servers to terminate")
         for server in doomed:
-            for volume in server.volumes():  # EC2 detaches them with the instance
-                volume.server, volume.device, volume.mtdev, volume.mounted = None, None, None, False
+            server.powered_off(terminated=True)  # EC2 detaches the volumes with the instance
             self._servers.remove(server)
             self.untrack(str(server))
 
@@ -484,7 +499,7 @@ class StagingManager:
             mtpt: Mount point (default ``/mnt/Staging/<name>``).
             mount: Mount it (file systems only).
             reuse: Reuse an available volume, else the newest snapshot, of this name (default
-                ``reuse_volumes``).
+                ``reuse_volumes``); refused while every volume of that name is in use elsewhere.
             label: File system label of a new volume (checked against the file system's limit first).
             uuid: File system UUID of a new volume.
             volume_type: EBS volume type.
@@ -492,7 +507,8 @@ class StagingManager:
 
         Raises:
             StagingParameterError: Bad name or size, a name already managed, a source that does not fit.
-            VolumeInUse: The reused volume is attached elsewhere (another run holds it).
+            VolumeInUse: The reused volume is attached elsewhere (another run holds it), or every volume
+                of that name is.
         """
         name = _check_name(name or f"volume-{secrets.token_hex(4)}", "volume")
         if self.find_volume_by_name(name) is not None:
@@ -515,7 +531,9 @@ class StagingManager:
             snapshot = self._snapshot(snapshot_id)
         elif reuse:
             ebs = self._reusable_volume(name, zone)
-            snapshot = None if ebs is not None else self._newest_named_snapshot(name)
+            if ebs is None:
+                self._refuse_if_held(name, zone)
+                snapshot = self._newest_named_snapshot(name)
         if ebs is not None:
             if size is not None and size != int(ebs.size):
                 raise StagingParameterError(f"{ebs} is {ebs.size} GiB; resize it after mounting instead")
@@ -550,17 +568,25 @@ class StagingManager:
         return volume
 
     def _abandon(self, volume: StagingVolume, *, created: bool) -> None:
-        """Undo a half-done provision_volume: delete a volume it created, let go of one it found."""
+        """Undo a half-done provision_volume: delete a volume it created, let go of one it found.
+
+        A created volume that cannot be deleted now stays managed as a temporary one (and in the journal),
+        so :meth:`close` tries again and ``gc`` finds it after a crash.
+        """
         try:
             if created:
-                volume.delete()
-            elif volume.server is not None:
+                volume.delete()  # forgets it
+                return
+            if volume.server is not None:
                 volume.detach()
         except Exception as exc:
             log.error("staging.volume_not_released", volume=str(volume), error=str(exc))
+            if created:
+                if not volume.temporary:
+                    volume.temporary = True
+                    self.track("volume", str(volume))
+                return
         self.forget_volume(volume)
-        if not created:
-            self.untrack(str(volume))  # never ours to delete
 
     def _create_volume(
         self, name: str, zone: str, size: int | None, snapshot: Any, fstype: str, mtpt: str | None,
@@ -634,6 +660,19 @@ class StagingManager:
             }
         )
         return max(found, key=lambda v: str(v.createTime), default=None)
+
+    def _refuse_if_held(self, name: str, zone: str) -> None:
+        """Reuse must not fork a volume another run is writing: when volumes of that name exist but all
+        are in use, refuse instead of starting a second one (from an older snapshot, or empty)."""
+        held = self.ec2.describe_volumes(
+            {f"tag:{NAME}": name, f"tag:{ROLE}": Role.VOLUME, "availability-zone": zone, "status": "in-use"}
+        )
+        if held:
+            ids = ", ".join(str(v) for v in held)
+            raise VolumeInUse(
+                f"the volume named {name!r} in {zone} is in use by another run ({ids}); "
+                "wait until it is released, or pass reuse=False for a new one"
+            )
 
     def _newest_named_snapshot(self, name: str) -> Any:
         found = self.ec2.describe_snapshots(owner="self", filter={f"tag:{NAME}": name, "status": "completed"})

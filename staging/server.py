@@ -228,6 +228,15 @@ class StagingServer:
             if forget_devices:
                 volume.mtdev = None
 
+    def powered_off(self, *, terminated: bool = False) -> None:
+        """Record that the instance stopped (its mounts are gone, its devices unknown until found again)
+        or terminated (EC2 detached its volumes). Runs nothing on the host."""
+        self.close()
+        for volume in self.volumes():
+            volume.mounted, volume.mtdev = False, None
+            if terminated:
+                volume.server, volume.device = None, None
+
     def terminate(self, *, wait: bool = True) -> None:
         """Terminate the server; its volumes are unmounted first and stay (detached by EC2)."""
         self.manager.terminate_servers([self], wait=wait)

@@ -158,6 +158,21 @@ def _check_common(ec2: Any, owner: str, zone: str | None) -> str:
     return zone or zones[0]
 
 
+def _run_manager(
+    ec2: Any, boot: Any, zone: str, ssh_cidr: str | None, instance_type: str, username: str | None,
+    dotdir: str | Path | None, reporter: Reporter,
+) -> StagingManager:  # fmt: skip
+    """The manager of one sync run: its servers boot ``boot`` in ``zone`` and are terminated at the end.
+
+    The caller's address is looked up here, still before anything is created.
+    """
+    cidr = access.check_cidr(ssh_cidr) if ssh_cidr else access.caller_cidr(str(ec2.endpoint))
+    return StagingManager(
+        ec2, on_exit="terminate", image_name=str(boot), instance_type=instance_type, username=username,
+        availability_zone=zone, dotdir=dotdir, ssh_cidr=cidr, reporter=reporter, reuse_volumes=False,
+    )  # fmt: skip
+
+
 def sync_to_snapshot(
     sources: Sequence[str | os.PathLike[str]],
     snapshot: str,
@@ -243,12 +258,7 @@ def sync_to_snapshot(
                         filesystem, tree.bytes, tree.files, str(boot), username)  # fmt: skip
         if dry_run:
             return plan
-        cidr = access.check_cidr(ssh_cidr) if ssh_cidr else access.caller_cidr(str(ec2.endpoint))
-
-    manager = StagingManager(
-        ec2, on_exit="terminate", image_name=str(boot), instance_type=instance_type, username=username,
-        availability_zone=zone, dotdir=dotdir, ssh_cidr=cidr, reporter=reporter, reuse_volumes=False,
-    )  # fmt: skip
+        manager = _run_manager(ec2, boot, zone, ssh_cidr, instance_type, username, dotdir, reporter)
     with signals_raise(), manager:
         with clock.phase("prepare"):
             volume = manager.provision_volume(
@@ -345,11 +355,7 @@ def sync_from_snapshot(
                 f"no completed snapshot named {name!r}{which} owned by {owner} in {ec2.region}"
             )
         boot = find_image(ec2, image, "x86_64")
-        cidr = access.check_cidr(ssh_cidr) if ssh_cidr else access.caller_cidr(str(ec2.endpoint))
-    manager = StagingManager(
-        ec2, on_exit="terminate", image_name=str(boot), instance_type=instance_type, username=username,
-        availability_zone=zone, dotdir=dotdir, ssh_cidr=cidr, reporter=reporter, reuse_volumes=False,
-    )  # fmt: skip
+        manager = _run_manager(ec2, boot, zone, ssh_cidr, instance_type, username, dotdir, reporter)
     with signals_raise(), manager:
         with clock.phase("prepare"):
             volume = manager.provision_volume(

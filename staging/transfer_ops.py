@@ -61,8 +61,14 @@ def _resolve(manager: StagingManager, where: Location, spec: str) -> _End:
         if server is None:
             raise StagingParameterError(f"{where.ref} is not a server of this manager")
         return _End(server, where.path or ".")
-    volume = manager.find_volume_by_name(where.ref)
-    if volume is not None:
+    named = [v for v in manager.volumes() if v.name == where.ref]
+    if len(named) > 1:  # scan_region adopts every staging volume, and names may repeat across runs
+        ids = ", ".join(str(v) for v in named)
+        raise StagingParameterError(
+            f"{len(named)} volumes are named {where.ref!r} ({ids}); name one by its id"
+        )
+    if named:
+        volume = named[0]
         end_path = _volume_path(volume, where.path)
         return _End(volume.server, end_path)
     server = manager.find_server_by_name(where.ref)

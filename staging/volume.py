@@ -248,14 +248,17 @@ class StagingVolume:
         return self._in_mount("mv", *args).ok
 
     def put(self, *args: str | os.PathLike[str], **options: Any) -> Any:
-        """Copy local sources onto the volume: ``put(src..., dest_on_volume)``; one argument: to its root."""
+        """Copy local sources onto the volume: ``put(src..., dest_on_volume)``; one argument: to its root.
+
+        The volume is named by its id: names need not be unique (``scan_region`` adopts every volume).
+        """
         paths = [os.fspath(a) for a in args]
         sources, dest = (paths, ".") if len(paths) == 1 else (paths[:-1], paths[-1])
-        return self.manager.rsync(*sources, f"{self.name}:{dest}", **options)
+        return self.manager.rsync(*sources, f"{self.volume}:{dest}", **options)
 
     def get(self, *args: str | os.PathLike[str], **options: Any) -> Any:
         """Copy paths on the volume to a local destination: ``get(src_on_volume..., dest)``; one argument:
         the whole volume to it."""
         paths = [os.fspath(a) for a in args]
         sources, dest = (["./"], paths[0]) if len(paths) == 1 else (paths[:-1], paths[-1])
-        return self.manager.rsync(*(f"{self.name}:{s}" for s in sources), dest, **options)
+        return self.manager.rsync(*(f"{self.volume}:{s}" for s in sources), dest, **options)

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..dispatch import dispatch
 from ..errors import ParameterError
-from ..waiters import UnexpectedState, eventually
+from ..waiters import UnexpectedState
 from ._base import Action, EC2Object, Poll, Resource, Setting, vmec2_method
 from .instance import _first
 
@@ -72,7 +72,7 @@ class Image(Resource):
             description=description,
             **kwargs,
         )
-        copy: Image = eventually(source, lambda: _first(dest.call("ec2", "DescribeImages", new_id), new_id))
+        copy: Image = _first(dest.call("ec2", "DescribeImages", new_id), new_id)
         if wait:
             source.wait_for_images(copy, state="available")  # our timeout and clock, polled in dest
         return copy

@@ -17,7 +17,6 @@ from .._log import get_logger
 from ..dispatch import dispatch
 from ..errors import NotFoundError, ParameterError
 from ..objects import AWSObject
-from ..waiters import eventually
 from ._base import Action, EC2Object, Poll, Resource, vmec2_method
 
 if TYPE_CHECKING:
@@ -210,9 +209,7 @@ class Instance(Resource):
         image_id = facade.call(
             "ec2", "CreateImage", self, name, description=description, no_reboot=no_reboot, **kwargs
         )
-        image: Image = eventually(
-            facade, lambda: _first(facade.call("ec2", "DescribeImages", image_id), image_id)
-        )
+        image: Image = _first(facade.call("ec2", "DescribeImages", image_id), image_id)
         return image
 
     @vmec2_method()

@@ -6,7 +6,6 @@ from typing import TYPE_CHECKING, Any
 
 from .._log import get_logger
 from ..dispatch import dispatch
-from ..waiters import eventually
 from ._base import Action, Poll, Resource, vmec2_method
 from .instance import _first
 
@@ -82,9 +81,7 @@ class Snapshot(Resource):
             **kwargs,
         )
         log.info("snapshot.copy", snapshot=str(self), copy=str(new_id), region=dest.region)
-        copy: Snapshot = eventually(
-            source, lambda: _first(dest.call("ec2", "DescribeSnapshots", new_id), new_id)
-        )
+        copy: Snapshot = _first(dest.call("ec2", "DescribeSnapshots", new_id), new_id)
         if wait:
             source.wait_for_snapshots(copy, state="completed")  # our timeout and clock, polled in dest
         return copy
@@ -118,9 +115,7 @@ class Snapshot(Resource):
             block_device_mappings=devices,
             **kwargs,
         )
-        image: Image = eventually(
-            facade, lambda: _first(facade.call("ec2", "DescribeImages", image_id), image_id)
-        )
+        image: Image = _first(facade.call("ec2", "DescribeImages", image_id), image_id)
         return image
 
     # --- sharing ------------------------------------------------------------------------------------

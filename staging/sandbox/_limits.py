@@ -102,6 +102,11 @@ def user_data_problem(params: Mapping[str, Sequence[str]]) -> Problem | None:
         raw = base64.b64decode(params["UserData"][0], validate=False)
     except (binascii.Error, ValueError):
         return None  # moto answers InvalidUserData.Malformed
+    return user_data_size_problem(raw)
+
+
+def user_data_size_problem(raw: bytes) -> Problem | None:
+    """User data over 16 KB (raw, before base64), at launch or in ModifyInstanceAttribute."""
     if len(raw) > USER_DATA_LIMIT:
         return "InvalidParameterValue", f"User data is limited to {USER_DATA_LIMIT} bytes"
     return None

@@ -2,8 +2,11 @@
 
 Every check runs before moto records anything: unknown availability zones, volume sizes outside their type's
 range (create, modify, launch mappings), a launch that needs more addresses than the sandbox network has
-left, and a copy of a snapshot that is still pending. ``describe_snapshots`` honours ``OwnerIds`` and lists
-another account's snapshot only if it is shared (the images' root snapshots belong to their publishers).
+left, a copy of a snapshot that is still pending, and a change of user data on an instance that is not
+``stopped`` (``IncorrectInstanceState``). ``ModifyInstanceAttribute``'s user data is taken encoded once, as
+AWS and the SDKs send it (moto wants it base64-encoded twice). ``describe_snapshots`` honours ``OwnerIds``
+and lists another account's snapshot only if it is shared
+(the images' root snapshots belong to their publishers).
 Status checks stay ``initializing`` until the host's sshd answers, so ``instance-status-ok`` means "ready".
 """
 
@@ -13,12 +16,13 @@ import copy
 from typing import Any
 
 from moto.core.responses import ActionResult
+from moto.core.types import Base64EncodedString
 from moto.ec2.exceptions import EC2ClientError
 from moto.ec2.models.instances import Instance
 from moto.ec2.responses import EC2Response
 
 from staging.sandbox._cloud import SandboxCloud
-from staging.sandbox._limits import Problem, volume_size_problem
+from staging.sandbox._limits import Problem, user_data_size_problem, volume_size_problem
 from staging.sandbox._patch import Fn, arg, wrap
 
 _INITIALIZING = {"Details": [{"Name": "reachability", "Status": "initializing"}], "Status": "initializing"}
@@ -131,6 +135,25 @@ def _install_answers(cloud: SandboxCloud) -> None:
     Instance.system_status = property(  # type: ignore[method-assign,assignment]
         lambda self: real_system_status(self) if self.state_code != 16 or ready(self) else _INITIALIZING
     )
+    modify_attribute_response = EC2Response.modify_instance_attribute
+
+    def modify_instance_attribute(self: Any) -> ActionResult:
+        raw = self._get_param("UserData.Value")  # the blob, already decoded once by moto's parser
+        if raw is None:
+            result: ActionResult = modify_attribute_response(self)
+            return result
+        instance = self.ec2_backend.get_instance(self._get_param("InstanceId"))
+        if instance.state != "stopped":
+            raise EC2ClientError(
+                "IncorrectInstanceState", f"The instance '{instance.id}' is not in the 'stopped' state."
+            )
+        self.error_on_dryrun()
+        data = raw if isinstance(raw, bytes) else str(raw).encode()
+        _refuse(user_data_size_problem(data))
+        instance.user_data = Base64EncodedString.from_raw_bytes(data)
+        return ActionResult({})
+
+    EC2Response.modify_instance_attribute = modify_instance_attribute  # type: ignore[method-assign]
     EC2Response.describe_snapshots = describe_snapshots  # type: ignore[method-assign]
     EC2Response.create_volume = create_volume  # type: ignore[method-assign]
     for name, ids, key in (

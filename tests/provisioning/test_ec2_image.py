@@ -113,6 +113,7 @@ def test_launch_permission_failures(
     mode: EC2, image: Image, stub: Stubber, fails: Callable[..., None]
 ) -> None:
     """Permission calls on a missing image fail in both modes (moto answers 500 there: Stubber)."""
+    mode.consistency.grace = 0  # the image was made just now: no eventual-consistency retries here
     for method in ("modify_image_attribute", "modify_image_attribute", "describe_image_attribute"):
         stub.add_client_error(method, "InvalidAMIID.NotFound", "no such image")
     fails(mode, image.make_public, NotFoundError, False)
@@ -136,5 +137,6 @@ def test_image_copy_to_other_region(ec2: EC2, image: Image) -> None:
 
 def test_image_copy_failure(mode: EC2, image: Image, stub: Stubber, fails: Callable[..., None]) -> None:
     """A refused copy fails in both modes (moto answers 500 for a gone image: Stubber)."""
+    mode.consistency.grace = 0  # the image was made just now: no eventual-consistency retries here
     stub.add_client_error("copy_image", "InvalidAMIID.NotFound", "no such image")
     fails(mode, image.copy, NotFoundError)

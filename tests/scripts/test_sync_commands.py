@@ -108,3 +108,21 @@ def test_unreachable_endpoint_fails_fast_and_clearly(tmp_path: Path) -> None:
     assert code == 1
     assert "127.0.0.1:9" in err.getvalue().strip().splitlines()[-1]
     assert not (tmp_path / "dot").exists()  # nothing was created, not even the dot directory
+
+
+def test_sandbox_with_an_unknown_region_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No sandbox is up in this state directory: the region is refused before one is started."""
+    import io
+
+    from scripts import sync_to_snapshot
+
+    monkeypatch.setenv("VMEC2_SANDBOX_DIR", str(tmp_path / "no-cloud"))
+    (tmp_path / "src").mkdir()
+    err = io.StringIO()
+    code = sync_to_snapshot.main(
+        ["-s", "x", str(tmp_path / "src"), "--sandbox", "--region", "eu-west-9", "--dotdir", "d"],
+        stdout=io.StringIO(), stderr=err,
+    )  # fmt: skip
+    assert code == 2
+    assert "eu-west-9" in err.getvalue().strip().splitlines()[-1] and "Traceback" not in err.getvalue()
+    assert not (tmp_path / "no-cloud").exists()

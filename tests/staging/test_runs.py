@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from staging import StagingManager, StagingServer, VolumeInUse
+from staging import StagingManager, StagingParameterError, StagingServer, StagingVolume, VolumeInUse
 from staging.tags import EXPIRES, NAME, RUN
 
 pytestmark = [pytest.mark.root]
@@ -72,10 +72,16 @@ def test_reuse_by_name_in_a_second_manager(make_manager: Any, client: Any, tmp_p
     third = make_manager(reuse_volumes=False)
     fresh = third.provision_volume("reused", size=1, availability_zone="us-east-1a")
     assert str(fresh) != str(vol) and "mark" not in fresh.ls()
-    # While another run holds it, the volume is not taken: the newest snapshot of that name is used instead.
+    # While other runs hold every volume of that name, reuse refuses (rather than fork it) and makes nothing.
     snap = again.create_snapshot()
     second.wait_for(snap, "completed", "snapshot")
     fourth = make_manager()
+    with pytest.raises(VolumeInUse, match="reused"):
+        fourth.provision_volume("reused", availability_zone="us-east-1a")
+    assert fourth.volumes() == [] and fourth.servers() == []
+    # With no volume of that name left, the newest snapshot of that name is used.
+    again.delete()
+    fresh.delete()
     from_snap = fourth.provision_volume("reused", availability_zone="us-east-1a")
     assert str(from_snap) not in (str(vol), str(fresh)) and "mark" in from_snap.ls()
     assert from_snap.snapshotId == str(snap)
@@ -231,11 +237,51 @@ class FailingFormat(StagingServer):
         raise RuntimeError("injected mkfs failure")
 
 
+class StubbornVolume(StagingVolume):
+    """A volume whose first delete (after ``refused`` is reset) fails (fault injection)."""
+
+    refused = False
+
+    def delete(self) -> None:
+        if not StubbornVolume.refused:
+            StubbornVolume.refused = True
+            raise RuntimeError("injected delete failure")
+        super().delete()
+
+
 def test_failed_provision_leaves_nothing(make_manager: Any, client: Any) -> None:
-    """A volume provision_volume created is deleted again when a later step fails (here mkfs)."""
-    m = make_manager(server_class=FailingFormat)
-    with pytest.raises(RuntimeError, match="injected"):
+    """A volume provision_volume created is deleted again when a later step fails (here mkfs); one that cannot
+    be deleted at once stays managed as temporary, and close() deletes it."""
+    StubbornVolume.refused = False
+    m = make_manager(server_class=FailingFormat, volume_class=StubbornVolume)
+    with pytest.raises(RuntimeError, match="injected mkfs"):
+        m.provision_volume("stubborn", size=1, availability_zone="us-east-1a")  # its delete fails too
+    assert [v.name for v in m.volumes()] == ["stubborn"] and m.volumes()[0].temporary
+    with pytest.raises(RuntimeError, match="injected mkfs"):
         m.provision_volume("failed", size=1, availability_zone="us-east-1a")
-    assert m.volumes() == []
+    assert [v.name for v in m.volumes()] == ["stubborn"]
     named = [{"Name": f"tag:{NAME}", "Values": ["failed"]}]
     assert client.describe_volumes(Filters=named)["Volumes"] == []
+    m.close()
+    named = [{"Name": f"tag:{NAME}", "Values": ["stubborn"]}]
+    assert client.describe_volumes(Filters=named)["Volumes"] == []
+
+
+def test_scanned_volumes_of_one_name(make_manager: Any, tmp_path: Path) -> None:
+    """scan_region adopts two volumes of one name; put/get act on the volume they are called on."""
+    first = make_manager()
+    one = first.provision_volume("twin", size=1, availability_zone="us-east-1a")
+    first.forget_volume(one)
+    two = first.provision_volume("twin", size=1, availability_zone="us-east-1a", reuse=False)
+    first.close()
+    later = make_manager(scan=True)
+    twins = [v for v in later.volumes() if v.name == "twin"]
+    assert sorted(str(v) for v in twins) == sorted([str(one), str(two)])
+    (tmp_path / "f").write_text("for the second\n")
+    second = twins[1]
+    second.put(tmp_path / "f")
+    assert "f" in second.ls() and not twins[0].mounted
+    second.get("f", tmp_path / "back")
+    assert (tmp_path / "back").read_text() == "for the second\n"
+    with pytest.raises(StagingParameterError, match="2 volumes are named 'twin'"):
+        later.rsync(str(tmp_path / "f"), "twin:/")

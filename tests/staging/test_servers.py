@@ -59,6 +59,17 @@ def test_servers_in_two_zones_lookups_stop_start_terminate(make_manager: Any, cl
     assert c.instance.instanceState.name == "stopped"
     assert m.get_server("gamma") is c and c.ssh("true")
 
+    # Stopped behind the manager's back (another tool, the console): get_server_in_zone notices and starts it.
+    client.stop_instances(InstanceIds=[str(b)])
+    client.get_waiter("instance_stopped").wait(InstanceIds=[str(b)], WaiterConfig={"Delay": 1})
+    assert m.get_server_in_zone("us-east-1b") is b and b.ssh("true")
+    # Terminated behind its back: forgotten, and a new server takes the name.
+    client.terminate_instances(InstanceIds=[str(c)])
+    client.get_waiter("instance_terminated").wait(InstanceIds=[str(c)], WaiterConfig={"Delay": 1})
+    c2 = m.get_server("gamma", availability_zone="us-east-1b")
+    assert c2 is not c and c2.name == "gamma" and c2.ssh("true") and c not in m.servers()
+    c = c2
+
     m.terminate_all_servers()
     assert m.servers() == []
     gone = {
@@ -67,3 +78,4 @@ def test_servers_in_two_zones_lookups_stop_start_terminate(make_manager: Any, cl
         for i in r["Instances"]
     }
     assert gone == {"terminated"}
+    m.close()  # nothing left, the server terminated behind its back included

@@ -215,6 +215,12 @@ def test_dd_between_two_volumes(manager: StagingManager, tree: tuple[Path, dict[
     assert b.fstype == "ext4"
     b.mount()
     assert sums_on(b.server, f"{b.mtpt}/t") == sums
+    # On one server as well.
+    near = manager.provision_volume("dd-near", size=1, fstype="raw", server=a.server)
+    assert near.server is a.server
+    assert manager.dd(a, near, size=64 * 1024**2).sha256 == result.sha256
+    near.mount()
+    assert sums_on(near.server, f"{near.mtpt}/t") == sums
     big = manager.provision_volume("dd-big", size=2, fstype="raw", availability_zone="us-east-1a")
     with pytest.raises(StagingParameterError, match="smaller"):
         manager.dd(big, a)

@@ -115,7 +115,8 @@ def test_stop(launched: Launched) -> None:
 
 @moto_limit(
     "ModifyInstanceAttribute wants UserData base64-encoded twice (InvalidUserData.Malformed); AWS and "
-    "VM::EC2 encode it once. Needs the sandbox (staging/sandbox) to accept AWS's encoding"
+    "VM::EC2 encode it once. The sandbox takes AWS's encoding: the same steps pass there in "
+    "tests/sandbox/test_facade_on_sandbox.py::test_set_user_data_end_to_end"
 )
 def test_user_data_changed_while_stopped(launched: Launched) -> None:
     """userData('abcdefg') on the stopped instance, read back."""
