@@ -52,6 +52,11 @@ COPY_LIMIT = 20
 _WAIT_BASE, _WAIT_PER_GIB = 600.0, 60.0
 
 
+def copy_timeout(gib: int) -> float:
+    """Seconds to wait for copies of ``gib`` GiB (a base, plus a minute per GiB)."""
+    return _WAIT_BASE + _WAIT_PER_GIB * gib
+
+
 def user_tags(tags: dict[str, str]) -> dict[str, str]:
     """The caller's own tags of a resource (staging's bookkeeping and ``aws:`` tags left out)."""
     return {k: v for k, v in tags.items() if not k.startswith(("Staging", "aws:"))}
@@ -128,21 +133,21 @@ def copy_snapshots(
     """
     copies = [_Copy(s) for s in snapshots]
     gib = sum(int(s.volumeSize or 0) for s in snapshots)
-    deadline = time.monotonic() + (timeout if timeout is not None else _WAIT_BASE + _WAIT_PER_GIB * gib)
-    start, limit_hit = time.monotonic(), False
+    deadline = time.monotonic() + (timeout if timeout is not None else copy_timeout(gib))
+    start, full_at = time.monotonic(), -1  # copies done when the region said it was full (-1: it did not)
     peer.reporter.step(f"copying {len(copies)} snapshot(s) ({gib} GiB) from {source_region} to {peer.region}")
     try:
         while not all(c.done for c in copies):
             in_flight = sum(1 for c in copies if c.made is not None and not c.done)
             for item in [c for c in copies if c.made is None]:
-                if in_flight >= limit or (limit_hit and in_flight > 0):
+                if in_flight >= limit or (full_at >= 0 and in_flight > 0):
                     break
                 try:
                     item.made = _copy_one(peer, source_region, item.source, name, encrypted, kms_key_id)
                 except AWSError as exc:
                     if exc.code != "ResourceLimitExceeded":
                         raise
-                    limit_hit = True  # the region is full: wait for one of ours to finish first
+                    full_at = sum(1 for c in copies if c.done)  # full: wait for one of ours to finish
                     log.info("staging.migrate.copy_limit", region=peer.region, in_flight=in_flight)
                     break
                 in_flight += 1
@@ -155,7 +160,8 @@ def copy_snapshots(
             done = sum(1 for c in copies if c.done)
             peer.reporter.waiting(f"{done}/{len(copies)} snapshot copies to {peer.region}", elapsed)
             time.sleep(min(max(0.2, elapsed / 20), 15.0))  # scales with how long copies take
-            limit_hit = limit_hit and not any(c.done for c in copies)
+            if full_at >= 0 and done > full_at:
+                full_at = -1  # one of ours finished: there is room again
     except BaseException:
         for item in copies:
             if item.made is not None:

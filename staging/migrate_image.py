@@ -18,6 +18,7 @@ from staging.migrate import (
     block_device_list,
     check_image_in,
     copy_snapshots,
+    copy_timeout,
     forget,
     keep,
     match_kernel,
@@ -52,6 +53,7 @@ class ImagePlan:
     Attributes:
         source: The source image.
         source_region: Its region.
+        source_ec2: The façade of its region.
         peer: The destination's manager.
         name: The new image's name (renamed on a clash).
         description: Its description.
@@ -68,6 +70,7 @@ class ImagePlan:
 
     source: Any
     source_region: str
+    source_ec2: Any
     peer: StagingManager
     name: str
     description: str
@@ -176,7 +179,7 @@ def plan(
     except AWSError:  # not the owner (a public image): only the public flag is known
         permissions = ["all"] if source.isPublic else []
     return ImagePlan(
-        source=source, source_region=manager.region, peer=peer,
+        source=source, source_region=manager.region, source_ec2=manager.ec2, peer=peer,
         name=new_name(peer, name or str(source.name), on_name_clash),
         description=description if description is not None else str(source.description or ""),
         native=not changes if native is None else native, mappings=list(mappings.values()),
@@ -193,7 +196,8 @@ def run(plan: ImagePlan, *, limit: int = COPY_LIMIT) -> Any:
     try:
         image_id, snapshots = (_native if plan.native else _register)(plan, made, limit)
         image = peer.ec2.describe_images(image_id)[0]
-        peer.wait_for(image, "available", f"{image_id} to be available in {peer.region}")
+        gib = sum(int((m.get("Ebs") or {}).get("VolumeSize") or 0) for m in plan.mappings)
+        peer.wait_for(image, "available", f"{image_id} to be available in {peer.region}", copy_timeout(gib))
         snapshots = snapshots or [m.ebs.snapshotId for m in image.blockDeviceMapping or [] if m.ebs]
         if plan.public:
             image.make_public(True)
@@ -236,7 +240,7 @@ def _native(plan: ImagePlan, made: list[tuple[str, str]], limit: int) -> tuple[s
 def _register(plan: ImagePlan, made: list[tuple[str, str]], limit: int) -> tuple[str, list[str]]:
     peer = plan.peer
     ebs = [m for m in plan.mappings if (m.get("Ebs") or {}).get("SnapshotId")]
-    sources = [plan.source._facade().describe_snapshots(m["Ebs"]["SnapshotId"])[0] for m in ebs]
+    sources = [plan.source_ec2.describe_snapshots(m["Ebs"]["SnapshotId"])[0] for m in ebs]
     copies = copy_snapshots(peer, plan.source_region, sources, name=plan.name, encrypted=plan.encrypted,
                             kms_key_id=plan.kms_key_id, limit=limit)  # fmt: skip
     made.extend(("snapshot", str(c)) for c in copies)

@@ -100,6 +100,8 @@ def bin_dir(tmp_path: Path) -> Path:
         "sync_to_snapshot": "scripts.sync_to_snapshot",
         "sync_from_snapshot": "scripts.sync_from_snapshot",
         "staging": "scripts.gc",
+        "migrate-ebs-image": "scripts.migrate_ebs_image",
+        "spot_launch": "scripts.spot_launch",
     }
     for name, module in commands.items():
         script = bin_ / name

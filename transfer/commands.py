@@ -230,8 +230,13 @@ def grow_fs_argv(fstype: str, device: str, mountpoint: str | None = None) -> lis
 
 
 def blkid_argv(device: str) -> list[str]:
-    """``blkid -o export DEVICE`` (exit 2 when the device has no recognisable signature)."""
-    return ["blkid", "-o", "export", "--", _check_device(device)]
+    """``blkid -p -o export DEVICE`` (exit 2 when the device has no recognisable signature).
+
+    ``-p`` probes the device itself. Without it blkid may answer from its cache (``/run/blkid``), which
+    describes whatever the device *was*: a loop or NVMe device number reused for another volume then reads as
+    the old volume's file system.
+    """
+    return ["blkid", "-p", "-o", "export", "--", _check_device(device)]
 
 
 def parse_blkid(text: str) -> dict[str, str]:

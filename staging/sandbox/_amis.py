@@ -159,7 +159,9 @@ def install(cloud: SandboxCloud) -> None:
             ami.virtualization_type = self._get_param("VirtualizationType") or (
                 "paravirtual" if kernel else "hvm"
             )
-            ami.root_device_type = "ebs" if kept else "instance-store"
+            location = self._get_param("ImageLocation")
+            ami.root_device_type = "instance-store" if location and not kept else "ebs"
+            ami.image_location = location
             ami.kernel_id, ami.ramdisk_id = kernel, ramdisk
             ena = self._get_param("EnaSupport")
             ami.ena_support = None if ena is None else _true(ena)

@@ -88,7 +88,7 @@ def _install_instances(cloud: SandboxCloud) -> None:
             merged.update(given)
             # NoDevice removes a device; an ephemeral one gives nothing on types without instance store.
             kwargs["block_device_mappings"] = [
-                m for m in merged.values() if "NoDevice" not in m and not m.get("VirtualName")
+                m for m in merged.values() if m.get("NoDevice") is None and not m.get("VirtualName")
             ]
         for mapping in kwargs.get("block_device_mappings") or []:
             _check_mapping_size(backend, mapping)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import ipaddress
 import os
 import sys
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
@@ -20,8 +19,9 @@ import pytest
 
 from provisioning import EC2
 from staging import StagingManager
-from staging.sandbox import EnvironmentProblem, Sandbox, check_environment
+from staging.sandbox import Sandbox
 from staging.sandbox._api import ACCESS_KEY, SECRET_KEY
+from staging.sandbox.pytest_plugin import sandbox_cloud as plugin_cloud  # noqa: F401  (a fixture)
 
 SOURCE, DEST = "us-east-1", "us-west-2"
 #: Lists every file of a mounted volume with its SHA-256 (run inside the mount point).
@@ -40,19 +40,11 @@ def _allow_network(cidr: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def migration_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
-    """A sandbox for the migration tests, removed at the end."""
-    try:
-        check_environment()
-    except EnvironmentProblem as exc:
-        pytest.skip(str(exc))
-    sandbox = Sandbox(tmp_path_factory.mktemp("migration-sandbox") / "cloud")
-    try:
-        sandbox.start()
-        _allow_network(sandbox.network)
-        yield sandbox
-    finally:
-        sandbox.stop(force=True)
+def migration_cloud(plugin_cloud: Sandbox) -> Sandbox:  # noqa: F811  (the fixture imported above)
+    """The session's sandbox (the project's pytest plugin: skipped where none can run, removed at the end),
+    reachable from this process."""
+    _allow_network(plugin_cloud.network)
+    return plugin_cloud
 
 
 def facade(cloud: Sandbox, region: str) -> EC2:

@@ -12,6 +12,7 @@ import pytest
 
 from provisioning import EC2, AWSError
 from staging import StagingManager
+from staging.sandbox import Faults
 
 pytestmark = [pytest.mark.root, pytest.mark.slow]
 
@@ -143,4 +144,22 @@ def test_failure_part_way_removes_everything_in_the_destination(
         with pytest.raises(AWSError, match="injected"):
             manager.copy_image(source_image.image_id, peer, block_devices=["/dev/sdy=ephemeral0"])
         assert helpers.census(west) == [] and peer.leftovers() == []
+    assert helpers.census(west) == []
+
+
+def test_copies_finish_within_the_destination_limit(
+    migration_cloud: Any, source_image: Any, east: EC2, west: EC2, dotdir: Path, helpers: Any
+) -> None:
+    """With room for one pending copy in the destination, the image's 3 copies go one after another
+    (ResourceLimitExceeded waits for ours to finish) and the image is made."""
+    migration_cloud.set_faults(Faults(snapshot_pending_for=0.5, snapshot_copy_limit=1))
+    try:
+        with StagingManager(east, dotdir=dotdir) as manager:
+            image = manager.copy_image(source_image.image_id, "us-west-2", block_devices=["/dev/sdz=none"])
+    finally:
+        migration_cloud.set_faults(Faults())
+    try:
+        assert image.imageState == "available" and len([m for m in image.blockDeviceMapping if m.ebs]) == 3
+    finally:
+        helpers.remove_image(west, str(image))
     assert helpers.census(west) == []

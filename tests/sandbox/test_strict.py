@@ -189,7 +189,7 @@ def test_a_moto_crash_is_an_ec2_error(east: Any) -> None:
     """A request moto fails on (an image filter it does not implement) answers an EC2 InternalError (500),
     not an HTML page."""
     with pytest.raises(ClientError) as info:
-        east.describe_images(Filters=[{"Name": "ramdisk-id", "Values": ["ari-1"]}])
+        east.describe_images(Filters=[{"Name": "imds-support", "Values": ["v2.0"]}])
     assert info.value.response["Error"]["Code"] == "InternalError"
 
 

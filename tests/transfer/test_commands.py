@@ -67,7 +67,7 @@ def test_grow_fs_argv() -> None:
 
 def test_blkid() -> None:
     """blkid -o export output becomes a dict, unescaping values."""
-    assert blkid_argv("/dev/x") == ["blkid", "-o", "export", "--", "/dev/x"]
+    assert blkid_argv("/dev/x") == ["blkid", "-p", "-o", "export", "--", "/dev/x"]
     text = "DEVNAME=/dev/loop3\nLABEL=my\\ disk\nUUID=1234-abcd\nBLOCK_SIZE=4096\nTYPE=ext4\n"
     want = {"DEVNAME": "/dev/loop3", "LABEL": "my disk", "UUID": "1234-abcd", "BLOCK_SIZE": "4096"}
     assert parse_blkid(text) == {**want, "TYPE": "ext4"}

@@ -207,3 +207,29 @@ def test_on_a_loop_device(loop_device: Callable[..., str], mountpoints: Callable
     shell.run(mkfs_argv(xfs_dev, "xfs", label="twelve-chars", uuid=other, force=True))
     info = parse_blkid(shell.run(blkid_argv(xfs_dev)).stdout)
     assert (info["TYPE"], info["LABEL"], info["UUID"]) == ("xfs", "twelve-chars", other)
+
+
+@pytest.mark.root
+def test_blkid_probes_a_reused_device_number_afresh(tmp_path: Path) -> None:
+    """A device number reused for another volume reads as the new file system, not blkid's cached old one."""
+    ext, xfs = tmp_path / "ext.img", tmp_path / "xfs.img"
+    for image, fstype in ((ext, "ext4"), (xfs, "xfs")):
+        image.write_bytes(b"")
+        subprocess.run(["truncate", "-s", "300M", str(image)], check=True)
+        subprocess.run(
+            [f"mkfs.{fstype}", "-q", *(["-F"] if fstype == "ext4" else ["-f"]), str(image)], check=True
+        )
+    shell = LocalShell()
+    dev = subprocess.run(["losetup", "-f", "--show", str(ext)], capture_output=True, text=True, check=True)
+    device = dev.stdout.strip()
+    try:
+        assert parse_blkid(shell.run(blkid_argv(device)).stdout)["TYPE"] == "ext4"  # now in blkid's cache
+    finally:
+        subprocess.run(["losetup", "-d", device], check=False)
+    again = subprocess.run(["losetup", "--show", device, str(xfs)], capture_output=True, text=True)
+    if again.returncode != 0:
+        pytest.skip(f"{device} was taken by someone else in between")
+    try:
+        assert parse_blkid(shell.run(blkid_argv(device)).stdout)["TYPE"] == "xfs"
+    finally:
+        subprocess.run(["losetup", "-d", device], check=False)
