@@ -46,6 +46,17 @@ CREATING = ("Create", "Run", "Copy", "Register", "Allocate", "Request", "Import"
 #: Verbs of the operations after which the ids they name are gone for good.
 FORGETTING = ("Delete", "Deregister", "Release")
 
+#: NotFound codes about a relation or a sub-item (an attachment, a rule, an association, a route), not about
+#: whether the resource they name exists yet: never lag, never retried.
+NOT_LAG = frozenset(
+    {
+        "InvalidAttachment.NotFound",
+        "InvalidPermission.NotFound",
+        "InvalidAssociationID.NotFound",
+        "InvalidRoute.NotFound",
+    }
+)
+
 #: An EC2-style resource id: ``vol-0abc...``, ``i-1234abcd``, ``eipalloc-...``, ``import-ami-...``.
 _ID = re.compile(r"\b[a-z]{1,16}(?:-[a-z]{1,16})*-[0-9a-f]{8,17}\b")
 _WHOLE_ID = re.compile(rf"^{_ID.pattern}$")
@@ -128,7 +139,7 @@ class Consistency:
             return answer
 
         def lagging(exc: BaseException) -> bool:
-            if not isinstance(exc, NotFoundError):
+            if not isinstance(exc, NotFoundError) or exc.code in NOT_LAG:
                 return False
             named = _ID.findall(exc.message) or list(ids_in(params))
             return bool(self.recent(named))

@@ -166,3 +166,14 @@ def test_created_ids_on_moto(moto_endpoint: str) -> None:
     with pytest.raises(NotFoundError):
         ec2.describe_volumes(VOL)
     assert policy.retries == 0
+
+
+def test_not_found_of_a_relation_is_never_lag(ec2: EC2, clock: FakeTime, stub: Stubber) -> None:
+    """InvalidAttachment.NotFound names a volume the façade created, but it is about the attachment: the
+    answer comes back at once (it took the whole grace window before)."""
+    ec2.consistency.remember([VOL])
+    message = f"The volume '{VOL}' is not attached to any instance."
+    stub.add_client_error("detach_volume", "InvalidAttachment.NotFound", message)
+    with pytest.raises(NotFoundError, match="not attached"):
+        ec2.detach_volume(VOL)
+    assert clock.sleeps == []
