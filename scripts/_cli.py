@@ -32,6 +32,7 @@ __all__ = [
     "add_transfer_options",
     "connect",
     "run_command",
+    "run_main",
     "setup_logging",
 ]
 
@@ -206,6 +207,22 @@ class TerminalReporter:
         if self._bar is not None:
             self._bar.close()
             self._bar = None
+
+
+def run_main(
+    prog: str,
+    parser: argparse.ArgumentParser,
+    argv: list[str] | None,
+    stdout: TextIO | None,
+    stderr: TextIO | None,
+    work: Callable[[argparse.Namespace, TextIO, TextIO], int],
+) -> int:
+    """One command's ``main``: parse, configure logging, then ``work(args, out, err)`` under
+    :func:`run_command`."""
+    out, err = stdout or sys.stdout, stderr or sys.stderr
+    args = parser.parse_args(argv)
+    setup_logging(args.verbose, args.quiet)
+    return run_command(prog, args.verbose, lambda: work(args, out, err), err)
 
 
 def run_command(prog: str, verbose: int, work: Callable[[], int], stderr: TextIO | None = None) -> int:

@@ -8,11 +8,10 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import sys
 from pathlib import Path
 from typing import TextIO
 
-from scripts._cli import add_common_options, connect, run_command, setup_logging
+from scripts._cli import add_common_options, connect, run_main
 from staging.gc import find_leftovers, remove_leftovers
 
 __all__ = ["build_parser", "main"]
@@ -41,35 +40,33 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
     return parser
 
 
+def _work(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """The command itself, on parsed arguments."""
+    dotdir = Path(args.dotdir).expanduser() if args.dotdir else Path.home() / ".vm-ec2-staging"
+    ec2 = connect(args, err).ec2
+    regions = args.regions or sorted(str(r) for r in ec2.describe_regions())
+    found = find_leftovers(ec2, regions, dotdir=dotdir, runs=args.run, all_temporary=args.all)
+    if args.json:
+        print(json.dumps({"leftovers": [dataclasses.asdict(x) for x in found], "deleted": args.delete}),
+              file=out)  # fmt: skip
+    else:
+        for item in found:
+            print(f"{item.region}\t{item.kind}\t{item.id}\t{item.reason}", file=out)
+        if not args.quiet:
+            verb = "removing" if args.delete else "would remove (run with --delete)"
+            summary = f"{len(found)} leftover(s); {verb}" if found else "nothing left over"
+            print(f"{PROG} gc: {summary}", file=err)
+    if not args.delete or not found:
+        return 0
+    failures = remove_leftovers(ec2, found, dotdir=dotdir)
+    for failure in failures:
+        print(f"{PROG} gc: could not remove {failure}", file=err)
+    return 1 if failures else 0
+
+
 def main(argv: list[str] | None = None, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
     """Run the command; returns the exit code (0 done or nothing left, 1 something could not be removed)."""
-    out, err = stdout or sys.stdout, stderr or sys.stderr
-    args = build_parser().parse_args(argv)
-    setup_logging(args.verbose, args.quiet)
-    dotdir = Path(args.dotdir).expanduser() if args.dotdir else Path.home() / ".vm-ec2-staging"
-
-    def work() -> int:
-        ec2 = connect(args, err).ec2
-        regions = args.regions or sorted(str(r) for r in ec2.describe_regions())
-        found = find_leftovers(ec2, regions, dotdir=dotdir, runs=args.run, all_temporary=args.all)
-        if args.json:
-            print(json.dumps({"leftovers": [dataclasses.asdict(x) for x in found], "deleted": args.delete}),
-                  file=out)  # fmt: skip
-        else:
-            for item in found:
-                print(f"{item.region}\t{item.kind}\t{item.id}\t{item.reason}", file=out)
-            if not args.quiet:
-                verb = "removing" if args.delete else "would remove (run with --delete)"
-                summary = f"{len(found)} leftover(s); {verb}" if found else "nothing left over"
-                print(f"{PROG} gc: {summary}", file=err)
-        if not args.delete or not found:
-            return 0
-        failures = remove_leftovers(ec2, found, dotdir=dotdir)
-        for failure in failures:
-            print(f"{PROG} gc: could not remove {failure}", file=err)
-        return 1 if failures else 0
-
-    return run_command(f"{PROG} gc", args.verbose, work, err)
+    return run_main(f"{PROG} gc", build_parser(), argv, stdout, stderr, _work)
 
 
 if __name__ == "__main__":

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from typing import TextIO
 
-from scripts._cli import TerminalReporter, add_common_options, connect, run_command, setup_logging
+from scripts._cli import TerminalReporter, add_common_options, connect, run_main
 from staging import StagingManager, StagingParameterError
 from staging.interrupts import signals_raise
 from staging.migrate_image import plan, run
@@ -58,50 +57,48 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
     return parser
 
 
+def _work(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """The command itself, on parsed arguments."""
+    if args.source:
+        args.region = args.source
+    cloud = connect(args, err)
+    if args.list_regions:
+        for region in sorted(str(r) for r in cloud.ec2.describe_regions()):
+            print(region, file=out)
+        return 0
+    if not args.ami:
+        raise StagingParameterError("give the AMI to copy (ami-...)")
+    if not args.dest:
+        raise StagingParameterError("give the destination region with --to")
+    if args.limit < 1:
+        raise StagingParameterError(f"--limit must be at least 1, not {args.limit}")
+    reporter = TerminalReporter(err, quiet=args.quiet or args.json)
+    manager = StagingManager(cloud.ec2, dotdir=args.dotdir, ssh_cidr=cloud.ssh_cidr, reporter=reporter)
+    with signals_raise(), manager:
+        decided = plan(
+            manager, args.ami, args.dest, block_devices=args.block_devices, kernel_id=args.kernel,
+            ramdisk_id=args.ramdisk, name=args.name, encrypted=args.encrypt, kms_key_id=args.kms_key,
+            on_name_clash="refuse" if args.no_rename else "rename",
+        )  # fmt: skip
+        if args.dry_run:
+            if args.json:
+                print(json.dumps({"plan": decided.to_dict()}, indent=2), file=out)
+            else:
+                print(f"would {decided.describe()}", file=out)
+            return 0
+        image = run(decided, limit=args.limit)
+    if args.json:
+        print(json.dumps({"image": {**decided.to_dict(), "image_id": str(image)}}, indent=2), file=out)
+    else:
+        if not args.quiet:
+            print(f"==> {args.ami} is now {image} in {decided.peer.region} ({decided.name!r})", file=err)
+        print(str(image), file=out)
+    return 0
+
+
 def main(argv: list[str] | None = None, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
     """Run the command; returns the exit code (0 done, 1 failed, 2 bad input, 130 interrupted)."""
-    out, err = stdout or sys.stdout, stderr or sys.stderr
-    args = build_parser().parse_args(argv)
-    setup_logging(args.verbose, args.quiet)
-
-    def work() -> int:
-        if args.source:
-            args.region = args.source
-        cloud = connect(args, err)
-        if args.list_regions:
-            for region in sorted(str(r) for r in cloud.ec2.describe_regions()):
-                print(region, file=out)
-            return 0
-        if not args.ami:
-            raise StagingParameterError("give the AMI to copy (ami-...)")
-        if not args.dest:
-            raise StagingParameterError("give the destination region with --to")
-        if args.limit < 1:
-            raise StagingParameterError(f"--limit must be at least 1, not {args.limit}")
-        reporter = TerminalReporter(err, quiet=args.quiet or args.json)
-        manager = StagingManager(cloud.ec2, dotdir=args.dotdir, ssh_cidr=cloud.ssh_cidr, reporter=reporter)
-        with signals_raise(), manager:
-            decided = plan(
-                manager, args.ami, args.dest, block_devices=args.block_devices, kernel_id=args.kernel,
-                ramdisk_id=args.ramdisk, name=args.name, encrypted=args.encrypt, kms_key_id=args.kms_key,
-                on_name_clash="refuse" if args.no_rename else "rename",
-            )  # fmt: skip
-            if args.dry_run:
-                if args.json:
-                    print(json.dumps({"plan": decided.to_dict()}, indent=2), file=out)
-                else:
-                    print(f"would {decided.describe()}", file=out)
-                return 0
-            image = run(decided, limit=args.limit)
-        if args.json:
-            print(json.dumps({"image": {**decided.to_dict(), "image_id": str(image)}}, indent=2), file=out)
-        else:
-            if not args.quiet:
-                print(f"==> {args.ami} is now {image} in {decided.peer.region} ({decided.name!r})", file=err)
-            print(str(image), file=out)
-        return 0
-
-    return run_command(PROG, args.verbose, work, err)
+    return run_main(PROG, build_parser(), argv, stdout, stderr, _work)
 
 
 if __name__ == "__main__":

@@ -12,12 +12,11 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import statistics
-import sys
 import time
 from dataclasses import dataclass
 from typing import Any, TextIO
 
-from scripts._cli import add_common_options, connect, run_command, setup_logging
+from scripts._cli import add_common_options, connect, run_main
 from staging import StagingError, StagingParameterError
 
 __all__ = ["ZonePrice", "best_zone", "build_parser", "main"]
@@ -183,29 +182,27 @@ def _report(ec2: Any, tag: str, out: TextIO) -> None:
         print("No tagged spot requests are pending.", file=out)
 
 
+def _work(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """The command itself, on parsed arguments."""
+    _check(args)
+    ec2 = connect(args, err).ec2
+    if args.image:
+        live = _managed(ec2, args.tag, ["open", "active"])
+        needed = args.count - len(live)
+        if needed <= 0:
+            print(f"{PROG}: {len(live)} request(s) open or active; sufficient", file=err)
+        else:
+            requests = _request(ec2, args, needed, err)
+            if args.wait:
+                _wait(ec2, requests, args.timeout)
+    if args.status or args.wait:
+        _report(ec2, args.tag, out)
+    return 0
+
+
 def main(argv: list[str] | None = None, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
     """Run the command; returns the exit code (0 done, 1 failed, 2 bad input, 130 interrupted)."""
-    out, err = stdout or sys.stdout, stderr or sys.stderr
-    args = build_parser().parse_args(argv)
-    setup_logging(args.verbose, args.quiet)
-
-    def work() -> int:
-        _check(args)
-        ec2 = connect(args, err).ec2
-        if args.image:
-            live = _managed(ec2, args.tag, ["open", "active"])
-            needed = args.count - len(live)
-            if needed <= 0:
-                print(f"{PROG}: {len(live)} request(s) open or active; sufficient", file=err)
-            else:
-                requests = _request(ec2, args, needed, err)
-                if args.wait:
-                    _wait(ec2, requests, args.timeout)
-        if args.status or args.wait:
-            _report(ec2, args.tag, out)
-        return 0
-
-    return run_command(PROG, args.verbose, work, err)
+    return run_main(PROG, build_parser(), argv, stdout, stderr, _work)
 
 
 if __name__ == "__main__":

@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import sys
 from typing import TextIO
 
 from scripts._cli import (
@@ -16,8 +15,7 @@ from scripts._cli import (
     add_server_options,
     add_transfer_options,
     connect,
-    run_command,
-    setup_logging,
+    run_main,
 )
 from staging import sync_from_snapshot
 
@@ -51,32 +49,28 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
     return parser
 
 
+def _work(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """The command itself, on parsed arguments."""
+    cloud = connect(args, err)
+    reporter = TerminalReporter(err, quiet=args.quiet or args.json)
+    result = sync_from_snapshot(
+        args.dest, args.snapshot, version=args.version, ec2=cloud.ec2, zone=args.zone, image=args.image,
+        instance_type=args.instance_type, username=args.username, owner=args.owner,
+        excludes=args.exclude, delete=args.delete, acls=args.acls, xattrs=args.xattrs,
+        ssh_cidr=args.ssh_cidr or cloud.ssh_cidr, dotdir=args.dotdir,
+        reporter=reporter, direct=args.direct, concurrency=args.concurrency,
+    )  # fmt: skip
+    reporter.step(f"{result.bytes_total} bytes of {args.snapshot!r} version {result.version} in {args.dest}")
+    if args.json:
+        print(json.dumps({"restored": dataclasses.asdict(result), "dest": args.dest}, indent=2), file=out)
+    else:
+        print(f"{result.snapshot_id} version {result.version} -> {args.dest}", file=out)
+    return 0
+
+
 def main(argv: list[str] | None = None, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
     """Run the command; returns the exit code (0 done, 1 failed, 2 bad input, 130 interrupted)."""
-    out, err = stdout or sys.stdout, stderr or sys.stderr
-    args = build_parser().parse_args(argv)
-    setup_logging(args.verbose, args.quiet)
-
-    def work() -> int:
-        cloud = connect(args, err)
-        reporter = TerminalReporter(err, quiet=args.quiet or args.json)
-        result = sync_from_snapshot(
-            args.dest, args.snapshot, version=args.version, ec2=cloud.ec2, zone=args.zone, image=args.image,
-            instance_type=args.instance_type, username=args.username, owner=args.owner,
-            excludes=args.exclude, delete=args.delete, acls=args.acls, xattrs=args.xattrs,
-            ssh_cidr=args.ssh_cidr or cloud.ssh_cidr, dotdir=args.dotdir,
-            reporter=reporter, direct=args.direct, concurrency=args.concurrency,
-        )  # fmt: skip
-        reporter.step(
-            f"{result.bytes_total} bytes of {args.snapshot!r} version {result.version} in {args.dest}"
-        )
-        if args.json:
-            print(json.dumps({"restored": dataclasses.asdict(result), "dest": args.dest}, indent=2), file=out)
-        else:
-            print(f"{result.snapshot_id} version {result.version} -> {args.dest}", file=out)
-        return 0
-
-    return run_command(PROG, args.verbose, work, err)
+    return run_main(PROG, build_parser(), argv, stdout, stderr, _work)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import sys
 from typing import TextIO
 
 from scripts._cli import (
@@ -20,8 +19,7 @@ from scripts._cli import (
     add_server_options,
     add_transfer_options,
     connect,
-    run_command,
-    setup_logging,
+    run_main,
 )
 from staging import SyncPlan, sync_to_snapshot
 from staging.snapshots import FILESYSTEMS
@@ -62,34 +60,32 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
     return parser
 
 
+def _work(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """The command itself, on parsed arguments."""
+    cloud = connect(args, err)
+    reporter = TerminalReporter(err, quiet=args.quiet or args.json)
+    result = sync_to_snapshot(
+        args.paths, args.snapshot, ec2=cloud.ec2, zone=args.zone, size=args.size,
+        filesystem=args.filesystem, image=args.image, instance_type=args.instance_type,
+        username=args.username, owner=args.owner, excludes=args.exclude, delete=args.delete,
+        acls=args.acls, xattrs=args.xattrs, ssh_cidr=args.ssh_cidr or cloud.ssh_cidr, dotdir=args.dotdir,
+        reporter=reporter, dry_run=args.dry_run, direct=args.direct, concurrency=args.concurrency,
+    )  # fmt: skip
+    if args.json:
+        kind = "plan" if isinstance(result, SyncPlan) else "snapshot"
+        print(json.dumps({kind: dataclasses.asdict(result)}, indent=2), file=out)
+    elif isinstance(result, SyncPlan):
+        print(f"would make {result.describe()}", file=out)
+    else:
+        sent = f"{result.bytes_sent} bytes sent for {result.bytes_total} bytes of data"
+        reporter.step(f"{args.snapshot!r} version {result.version}: {sent}")
+        print(result.snapshot_id, file=out)
+    return 0
+
+
 def main(argv: list[str] | None = None, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
     """Run the command; returns the exit code (0 done, 1 failed, 2 bad input, 130 interrupted)."""
-    out, err = stdout or sys.stdout, stderr or sys.stderr
-    args = build_parser().parse_args(argv)
-    setup_logging(args.verbose, args.quiet)
-
-    def work() -> int:
-        cloud = connect(args, err)
-        reporter = TerminalReporter(err, quiet=args.quiet or args.json)
-        result = sync_to_snapshot(
-            args.paths, args.snapshot, ec2=cloud.ec2, zone=args.zone, size=args.size,
-            filesystem=args.filesystem, image=args.image, instance_type=args.instance_type,
-            username=args.username, owner=args.owner, excludes=args.exclude, delete=args.delete,
-            acls=args.acls, xattrs=args.xattrs, ssh_cidr=args.ssh_cidr or cloud.ssh_cidr, dotdir=args.dotdir,
-            reporter=reporter, dry_run=args.dry_run, direct=args.direct, concurrency=args.concurrency,
-        )  # fmt: skip
-        if args.json:
-            kind = "plan" if isinstance(result, SyncPlan) else "snapshot"
-            print(json.dumps({kind: dataclasses.asdict(result)}, indent=2), file=out)
-        elif isinstance(result, SyncPlan):
-            print(f"would make {result.describe()}", file=out)
-        else:
-            sent = f"{result.bytes_sent} bytes sent for {result.bytes_total} bytes of data"
-            reporter.step(f"{args.snapshot!r} version {result.version}: {sent}")
-            print(result.snapshot_id, file=out)
-        return 0
-
-    return run_command(PROG, args.verbose, work, err)
+    return run_main(PROG, build_parser(), argv, stdout, stderr, _work)
 
 
 if __name__ == "__main__":
