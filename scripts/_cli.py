@@ -133,7 +133,8 @@ def connect(args: argparse.Namespace, stderr: TextIO) -> Cloud:
     if args.sandbox:
         from scripts._sandbox import sandbox_cloud
 
-        return sandbox_cloud(args, stderr)
+        ec2, cidr = sandbox_cloud(args, stderr)
+        return Cloud(ec2, ssh_cidr=cidr)
     ec2 = EC2(
         access_key=args.access_key,
         secret_key=args.secret_key,

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import TextIO
 
 from provisioning import EC2
-from scripts._cli import Cloud
 from staging import StagingError, StagingParameterError
 from staging.sandbox import DEFAULT_REGIONS, EnvironmentProblem, Sandbox, SandboxError
 from staging.sandbox._api import ACCESS_KEY, SECRET_KEY
@@ -36,8 +35,9 @@ def _running(path: Path) -> Sandbox | None:
     return sandbox
 
 
-def sandbox_cloud(args: argparse.Namespace, stderr: TextIO) -> Cloud:
-    """The sandbox's EC2 façade for ``args.region`` (default: the sandbox's first region).
+def sandbox_cloud(args: argparse.Namespace, stderr: TextIO) -> tuple[EC2, str]:
+    """The sandbox's EC2 façade for ``args.region`` (default: the sandbox's first region), and the caller's
+    address as the sandbox's hosts see it (a /32, for the security group).
 
     Raises:
         StagingParameterError: The machine cannot run a sandbox (not root, a tool missing), or the region is
@@ -73,4 +73,4 @@ def sandbox_cloud(args: argparse.Namespace, stderr: TextIO) -> Cloud:
     print(f"using the sandbox cloud at {sandbox.endpoint} ({path}), region {region}", file=stderr)
     ec2 = EC2(endpoint=sandbox.endpoint, region=region, access_key=ACCESS_KEY, secret_key=SECRET_KEY)
     gateway = next(ipaddress.ip_network(sandbox.network).hosts())  # the caller as the hosts see it
-    return Cloud(ec2, ssh_cidr=f"{gateway}/32")
+    return ec2, f"{gateway}/32"

@@ -13,7 +13,6 @@ key pair.
 from __future__ import annotations
 
 import contextlib
-import re
 import secrets
 import shutil
 from collections.abc import Callable, Iterable, Sequence
@@ -23,38 +22,25 @@ from typing import Any
 
 from provisioning import EC2
 from staging import access
+from staging import volume_provision as _provision
 from staging._log import get_logger
-from staging.errors import CleanupIncomplete, StagingError, StagingParameterError, VolumeInUse
+from staging.errors import CleanupIncomplete, StagingError, StagingParameterError
 from staging.images import find_image, login_user
 from staging.interrupts import shielded
 from staging.journal import Journal
+from staging.names import check_name
 from staging.progress import LogReporter, Reporter
-from staging.server import StagingServer, default_mtpt
+from staging.server import StagingServer
 from staging.tags import FSTYPE, MTPT, NAME, ROLE, USERNAME, Role, RunTags
 from staging.transfer_ops import block_copy_volumes, rsync_paths
 from staging.volume import StagingVolume
-from transfer.commands import check_label, check_uuid
+from staging.volume_provision import MAX_VOLUME_GIB
 
-__all__ = ["ON_EXIT", "StagingManager"]
+__all__ = ["MAX_VOLUME_GIB", "ON_EXIT", "StagingManager"]
 
 log = get_logger(__name__)
 
 ON_EXIT = ("terminate", "stop", "run")
-_NAME_RE = re.compile(r"[A-Za-z0-9_.,&-]+")
-#: EBS's largest volume (gp2/gp3/st1/sc1), GiB.
-MAX_VOLUME_GIB = 16384
-
-
-#: Names rsync paths would read as a volume or instance id (``vol-0123:/path``), not as a name.
-_ID_LIKE_RE = re.compile(r"(vol|i)-[0-9a-f]+")
-
-
-def _check_name(name: str, what: str) -> str:
-    if not _NAME_RE.fullmatch(name):
-        raise StagingParameterError(f"bad {what} name {name!r}: use letters, digits and _.,&-")
-    if _ID_LIKE_RE.fullmatch(name):
-        raise StagingParameterError(f"bad {what} name {name!r}: it reads as an id in rsync paths")
-    return name
 
 
 class StagingManager:
@@ -327,7 +313,7 @@ class StagingManager:
         username: str | None = None,
     ) -> StagingServer:
         """Launch a new staging server and wait until SSH answers (always a new one)."""
-        name = _check_name(name or f"server-{secrets.token_hex(4)}", "server")
+        name = check_name(name or f"server-{secrets.token_hex(4)}", "server")
         if self.find_server_by_name(name) is not None:
             raise StagingParameterError(f"a server named {name!r} is already managed (get_server reuses it)")
         image = find_image(self.ec2, image_name or self.image_name, architecture or self.architecture)
@@ -510,112 +496,11 @@ class StagingManager:
             VolumeInUse: The reused volume is attached elsewhere (another run holds it), or every volume
                 of that name is.
         """
-        name = _check_name(name or f"volume-{secrets.token_hex(4)}", "volume")
-        if self.find_volume_by_name(name) is not None:
-            raise StagingParameterError(f"a volume named {name!r} is already managed")
-        if size is not None and not 1 <= size <= MAX_VOLUME_GIB:
-            raise StagingParameterError(f"size must be 1..{MAX_VOLUME_GIB} GiB, not {size}")
-        try:
-            if label is not None:
-                check_label(fstype, label)
-            if uuid is not None:
-                check_uuid(fstype, uuid)
-        except ValueError as exc:
-            raise StagingParameterError(str(exc)) from exc
-        zone = server.zone if server is not None else availability_zone or self.default_zone()
-        reuse = self.reuse_volumes if reuse is None else reuse
-        ebs, snapshot = None, None
-        if volume_id is not None:
-            ebs = self._existing_volume(volume_id, zone)
-        elif snapshot_id is not None:
-            snapshot = self._snapshot(snapshot_id)
-        elif reuse:
-            ebs = self._reusable_volume(name, zone)
-            if ebs is None:
-                self._refuse_if_held(name, zone)
-                snapshot = self._newest_named_snapshot(name)
-        if ebs is not None:
-            if size is not None and size != int(ebs.size):
-                raise StagingParameterError(f"{ebs} is {ebs.size} GiB; resize it after mounting instead")
-            volume = self.volume_class(self, ebs, name=name, mtpt=mtpt, temporary=temporary)
-        else:
-            fs_tag = fstype if snapshot is None else ""  # a snapshot's own file system is found once attached
-            volume = self._create_volume(name, zone, size, snapshot, fs_tag, mtpt, volume_type, temporary)
-        self._volumes.append(volume)
-        try:
-            host = server or self.get_server_in_zone(zone)
-            host.attach_volume(volume)
-            if ebs is None and snapshot is None:
-                if fstype != "raw":
-                    self.reporter.step(f"making a {fstype} file system on {volume.volume}")
-                    host.format_volume(volume, fstype, label=label, uuid=uuid)
-                else:
-                    volume.fstype = "raw"
-            else:
-                volume.fstype = host.fstype_of(volume)
-                if volume.volume.tags.get(FSTYPE) != volume.fstype:
-                    volume.volume.add_tags(**{FSTYPE: volume.fstype})
-                if snapshot is not None and int(volume.volume.size) > int(snapshot.volumeSize):
-                    self.reporter.step(
-                        f"growing the file system of {volume.volume} to {volume.volume.size} GiB"
-                    )
-                    host.grow_filesystem(volume)
-            if mount and volume.fstype != "raw":
-                host.mount_volume(volume, mtpt)
-        except BaseException:
-            self._abandon(volume, created=ebs is None)
-            raise
-        return volume
-
-    def _abandon(self, volume: StagingVolume, *, created: bool) -> None:
-        """Undo a half-done provision_volume: delete a volume it created, let go of one it found.
-
-        A created volume that cannot be deleted now stays managed as a temporary one (and in the journal),
-        so :meth:`close` tries again and ``gc`` finds it after a crash.
-        """
-        try:
-            if created:
-                volume.delete()  # forgets it
-                return
-            if volume.server is not None:
-                volume.detach()
-        except Exception as exc:
-            log.error("staging.volume_not_released", volume=str(volume), error=str(exc))
-            if created:
-                if not volume.temporary:
-                    volume.temporary = True
-                    self.track("volume", str(volume))
-                return
-        self.forget_volume(volume)
-
-    def _create_volume(
-        self, name: str, zone: str, size: int | None, snapshot: Any, fstype: str, mtpt: str | None,
-        volume_type: str, temporary: bool,
-    ) -> StagingVolume:  # fmt: skip
-        if snapshot is not None:
-            base = int(snapshot.volumeSize)
-            if size is not None and size < base:
-                raise StagingParameterError(
-                    f"{snapshot} holds {base} GiB; a volume from it cannot be {size} GiB"
-                )
-            size = max(size or base, base)
-        elif size is None:
-            log.info("staging.volume.default_size", size=10)
-            size = 10
-        extra = {"Name": f"Staging volume for {name}", MTPT: mtpt or default_mtpt(name)}
-        if fstype:  # empty: not known before the volume is attached (a snapshot's file system)
-            extra[FSTYPE] = fstype
-        tags = (self.run_tags.temporary if temporary else self.run_tags.kept)(Role.VOLUME, name, **extra)
-        source = f" from {snapshot}" if snapshot is not None else ""
-        self.reporter.step(f"creating a {size} GiB volume{source} in {zone}")
-        ebs = self.ec2.create_volume(
-            zone=zone, size=size, snapshot_id=snapshot, volume_type=volume_type, tag_specifications=tags
-        )
-        if temporary:
-            self.track("volume", str(ebs))
-        volume = self.volume_class(self, ebs, name=name, mtpt=mtpt, temporary=temporary)
-        self.wait_for(ebs, "available", f"{ebs} to be available")
-        return volume
+        return _provision.provision_volume(
+            self, name, size=size, availability_zone=availability_zone, server=server,
+            snapshot_id=snapshot_id, volume_id=volume_id, fstype=fstype, mtpt=mtpt, mount=mount, reuse=reuse,
+            label=label, uuid=uuid, volume_type=volume_type, temporary=temporary,
+        )  # fmt: skip
 
     def volume_from_snapshot(
         self, snapshot: Any, *, availability_zone: str, name: str, temporary: bool = False,
@@ -625,58 +510,13 @@ class StagingManager:
 
         ``fstype`` is the snapshot's file system when known (else it is found when the volume is mounted).
         """
-        _check_name(name, "volume")
-        volume = self._create_volume(
-            name, availability_zone, None, snapshot, fstype or "", None, "gp3", temporary
+        check_name(name, "volume")
+        volume = _provision.create_volume(
+            self, name, availability_zone, None, snapshot, fstype or "", None, "gp3", temporary
         )
         volume.fstype = fstype
         self._volumes.append(volume)
         return volume
-
-    def _existing_volume(self, volume_id: str, zone: str) -> Any:
-        found = self.ec2.describe_volumes(volume_id)
-        if not found:
-            raise StagingParameterError(f"volume {volume_id} not found")
-        ebs = found[0]
-        if ebs.availabilityZone != zone:
-            raise StagingParameterError(f"{volume_id} is in {ebs.availabilityZone}, not {zone}")
-        if ebs.status != "available":
-            raise VolumeInUse(f"{volume_id} is {ebs.status}, not available")
-        return ebs
-
-    def _snapshot(self, snapshot_id: str) -> Any:
-        found = self.ec2.describe_snapshots(snapshot_id)
-        if not found:
-            raise StagingParameterError(f"snapshot {snapshot_id} not found")
-        return found[0]
-
-    def _reusable_volume(self, name: str, zone: str) -> Any:
-        found = self.ec2.describe_volumes(
-            {
-                f"tag:{NAME}": name,
-                f"tag:{ROLE}": Role.VOLUME,
-                "availability-zone": zone,
-                "status": "available",
-            }
-        )
-        return max(found, key=lambda v: str(v.createTime), default=None)
-
-    def _refuse_if_held(self, name: str, zone: str) -> None:
-        """Reuse must not fork a volume another run is writing: when volumes of that name exist but all
-        are in use, refuse instead of starting a second one (from an older snapshot, or empty)."""
-        held = self.ec2.describe_volumes(
-            {f"tag:{NAME}": name, f"tag:{ROLE}": Role.VOLUME, "availability-zone": zone, "status": "in-use"}
-        )
-        if held:
-            ids = ", ".join(str(v) for v in held)
-            raise VolumeInUse(
-                f"the volume named {name!r} in {zone} is in use by another run ({ids}); "
-                "wait until it is released, or pass reuse=False for a new one"
-            )
-
-    def _newest_named_snapshot(self, name: str) -> Any:
-        found = self.ec2.describe_snapshots(owner="self", filter={f"tag:{NAME}": name, "status": "completed"})
-        return max(found, key=lambda s: str(s.startTime), default=None)
 
     def get_volume(self, name: str | None = None, **options: Any) -> StagingVolume:
         """The managed volume of that name, else :meth:`provision_volume` (reusing by name by default)."""
@@ -694,6 +534,11 @@ class StagingManager:
     def volumes(self) -> list[StagingVolume]:
         """The volumes this manager knows."""
         return list(self._volumes)
+
+    def manage(self, volume: StagingVolume) -> None:
+        """Start managing a volume (made or found by :meth:`provision_volume`)."""
+        if volume not in self._volumes:
+            self._volumes.append(volume)
 
     def forget_volume(self, volume: StagingVolume) -> None:
         """Stop managing a volume (it was deleted, or handed over to the caller)."""
@@ -759,7 +604,7 @@ class StagingManager:
         from staging import migrate
 
         peer = migrate.peer_manager(self, dest)
-        found = self._snapshot(str(snapshot))
+        found = _provision.snapshot_by_id(self, str(snapshot))
         name = str(options.pop("name", None) or found.tags.get("Name") or found)
         (made,) = migrate.copy_snapshots(peer, self.region, [found], name=name, **options)
         migrate.keep(peer, [made])
