@@ -250,13 +250,14 @@ class StagingManager:
 
     # --- waiting -----------------------------------------------------------------------------------------
     def wait_for(self, objects: Any, state: str, what: str, timeout: float | None = None) -> None:
-        """Wait for ``objects`` to reach ``state``, reporting ``what`` it waits for; refreshes them after."""
+        """Wait for ``objects`` to reach ``state``, reporting ``what`` it waits for.
+
+        The waiters bring the objects up to date in place from their last describe: no refresh after.
+        """
         items = list(objects) if isinstance(objects, list | tuple) else [objects]
         self.ec2.wait_for_terminal_state(
             items, state, timeout, progress=lambda p: self.reporter.waiting(what, p.elapsed)
         )
-        for item in items:
-            item.refresh()
 
     # --- access (key pair, security group) ---------------------------------------------------------------
     def dot_directory(self) -> Path:
