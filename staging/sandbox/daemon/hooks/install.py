@@ -1,4 +1,4 @@
-"""Wire :class:`~staging.sandbox._cloud.SandboxCloud` into moto (only ever inside the sandbox daemon process).
+"""Wire :class:`~staging.sandbox.daemon.cloud.SandboxCloud` into moto (only ever inside the daemon process).
 
 Backend methods are wrapped on moto's ``EC2Backend`` class: AWS limits moto does not check are raised first as
 moto's own ``EC2ClientError`` (so clients get proper error codes), then moto runs, then the side effect
@@ -21,12 +21,13 @@ from moto.ec2.models.elastic_block_store import Snapshot
 from moto.ec2.models.instances import Instance
 from moto.ec2.responses import EC2Response
 
-from staging.sandbox import _amis, _groups
-from staging.sandbox._cloud import SandboxCloud, snapshot_progress
-from staging.sandbox._limits import device_problem
-from staging.sandbox._patch import Fn
-from staging.sandbox._patch import arg as _arg
-from staging.sandbox._patch import wrap as _wrap
+from staging.sandbox.daemon.cloud import SandboxCloud, snapshot_progress
+from staging.sandbox.daemon.hooks import groups as _groups
+from staging.sandbox.daemon.hooks import images as _amis
+from staging.sandbox.daemon.hooks.patch import Fn
+from staging.sandbox.daemon.hooks.patch import arg as _arg
+from staging.sandbox.daemon.hooks.patch import wrap as _wrap
+from staging.sandbox.daemon.limits import device_problem
 from staging.sandbox.errors import SandboxError
 
 

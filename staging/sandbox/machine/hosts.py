@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from staging._log import get_logger
-from staging.sandbox import _shared
-from staging.sandbox._net import netns_pids
-from staging.sandbox._system import run
+from staging.sandbox.machine import shared as _shared
+from staging.sandbox.machine.net import netns_pids
+from staging.sandbox.machine.system import run
 from transfer.sshd import SshdServer
 
 log = get_logger(__name__)

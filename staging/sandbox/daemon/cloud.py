@@ -1,8 +1,8 @@
 """The daemon's side-effect engine: what happens on the machine when the EC2 API changes something.
 
-:mod:`staging.sandbox._hooks` calls these methods from inside moto (synchronously, while the API call that
-causes them is being answered, under :attr:`SandboxCloud.lock`). Every resource is written to the state file
-before it is created, so ``down --force`` can remove it after a crash.
+:mod:`staging.sandbox.daemon.hooks.install` calls these methods from inside moto (synchronously, while the
+API call that causes them is being answered, under :attr:`SandboxCloud.lock`). Every resource is written to
+the state file before it is created, so ``down --force`` can remove it after a crash.
 """
 
 from __future__ import annotations
@@ -17,14 +17,14 @@ from pathlib import Path
 from typing import Any
 
 from staging._log import get_logger
-from staging.sandbox._firewall import refresh_firewalls
-from staging.sandbox._hosts import Attachment, Host
-from staging.sandbox._net import Network, create_host_net, delete_host_net, host_addresses
 from staging.sandbox._state import StateFile
-from staging.sandbox._system import reap_orphans
-from staging.sandbox._volumes import VolumeStore, loop_attach, loop_detach, loop_refresh
 from staging.sandbox.errors import SandboxError
 from staging.sandbox.faults import Faults
+from staging.sandbox.machine.firewall import refresh_firewalls
+from staging.sandbox.machine.hosts import Attachment, Host
+from staging.sandbox.machine.net import Network, create_host_net, delete_host_net, host_addresses
+from staging.sandbox.machine.system import reap_orphans
+from staging.sandbox.machine.volumes import VolumeStore, loop_attach, loop_detach, loop_refresh
 
 log = get_logger(__name__)
 

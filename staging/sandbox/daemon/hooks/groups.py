@@ -1,9 +1,9 @@
 """Security groups as AWS has them: enforced on the hosts, and not deletable while something uses them.
 
-* Every host's packet filter (:mod:`staging.sandbox._firewall`) is computed from the ingress rules of its
-  instance's groups (the union over its network interfaces, the VPC's ``default`` group when none was named)
-  and re-applied after every call that can change a rule or a membership, so authorize/revoke take effect on
-  running hosts. A rule naming a source group allows the addresses of that group's members.
+* Every host's packet filter (:mod:`staging.sandbox.machine.firewall`) is computed from the ingress rules of
+  its instance's groups (the union over its network interfaces, the VPC's ``default`` group when none was
+  named) and re-applied after every call that can change a rule or a membership, so authorize/revoke take
+  effect on running hosts. A rule naming a source group allows the addresses of that group's members.
 * ``DeleteSecurityGroup`` is refused with ``DependencyViolation`` while a network interface uses the group: an
   instance that is not terminated, a detached interface, or an instance terminated less than
   :attr:`~staging.sandbox.faults.Faults.eni_linger_for` seconds ago (AWS removes the network interface of a
@@ -19,9 +19,9 @@ from typing import Any
 
 from moto.ec2.exceptions import EC2ClientError
 
-from staging.sandbox._firewall import group_ids, refresh_firewalls
-from staging.sandbox._hosts import Host
-from staging.sandbox._patch import Fn, arg, wrap
+from staging.sandbox.daemon.hooks.patch import Fn, arg, wrap
+from staging.sandbox.machine.firewall import group_ids, refresh_firewalls
+from staging.sandbox.machine.hosts import Host
 
 Moto = Any
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from staging.sandbox._cloud import SandboxCloud, _mapping
+from staging.sandbox.daemon.cloud import SandboxCloud, _mapping
 
 DEBIAN_OWNER = "136693071363"
 CANONICAL_OWNER = "099720109477"

@@ -2,7 +2,7 @@
 
 moto's EBS backend reports 512-byte blocks, leaves a stray EC2 volume, marks the snapshot completed at once,
 validates no put and keeps the blocks in memory. Here every call is answered by this module (the
-:class:`~staging.sandbox._wsgi.SandboxMiddleware` routes requests signed for the ``ebs`` service to
+:class:`~staging.sandbox.daemon.wsgi.SandboxMiddleware` routes requests signed for the ``ebs`` service to
 :func:`handle`):
 
 - StartSnapshot makes a ``pending`` EC2 snapshot (``VolumeId`` ``vol-ffffffff`` as on AWS, no volume) whose
@@ -40,7 +40,7 @@ from moto.ec2.models import ec2_backends
 from moto.ec2.models.elastic_block_store import Snapshot
 from moto.ec2.utils import random_snapshot_id
 
-from staging.sandbox._cloud import SandboxCloud
+from staging.sandbox.daemon.cloud import SandboxCloud
 
 #: The block size of the EBS direct APIs (bytes).
 BLOCK = 512 * 1024

@@ -21,12 +21,12 @@ from urllib.parse import parse_qs
 from xml.sax.saxutils import escape
 
 from staging._log import get_logger
-from staging.sandbox._cloud import SandboxCloud
-from staging.sandbox._ebs import EBSDirect, EBSError, ebs_region, handle, throttled
-from staging.sandbox._limits import request_problem
-from staging.sandbox._net import gateway
-from staging.sandbox._system import reap_orphans
+from staging.sandbox.daemon.cloud import SandboxCloud
+from staging.sandbox.daemon.ebs import EBSDirect, EBSError, ebs_region, handle, throttled
+from staging.sandbox.daemon.limits import request_problem
 from staging.sandbox.faults import Faults
+from staging.sandbox.machine.net import gateway
+from staging.sandbox.machine.system import reap_orphans
 
 log = get_logger(__name__)
 

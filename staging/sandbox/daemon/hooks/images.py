@@ -26,11 +26,11 @@ from moto.ec2.exceptions import EC2ClientError
 from moto.ec2.models.amis import Ami
 from moto.ec2.responses import EC2Response
 
-from staging.sandbox._cloud import SandboxCloud
-from staging.sandbox._limits import device_problem
-from staging.sandbox._patch import Fn
-from staging.sandbox._patch import arg as _arg
-from staging.sandbox._patch import wrap as _wrap
+from staging.sandbox.daemon.cloud import SandboxCloud
+from staging.sandbox.daemon.hooks.patch import Fn
+from staging.sandbox.daemon.hooks.patch import arg as _arg
+from staging.sandbox.daemon.hooks.patch import wrap as _wrap
+from staging.sandbox.daemon.limits import device_problem
 
 AMAZON_OWNER = "137112412989"
 #: (id prefix, image type, name, manifest) of the kernel and ramdisk images each region has.

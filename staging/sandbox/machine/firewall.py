@@ -19,8 +19,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from staging.sandbox._hosts import Host
-from staging.sandbox._system import run
+from staging.sandbox.machine.hosts import Host
+from staging.sandbox.machine.system import run
 
 Moto = Any  # moto's model objects (read duck-typed: this module must not import moto, see _daemon)
 
