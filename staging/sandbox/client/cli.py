@@ -1,8 +1,9 @@
 """The sandbox's command line, ``vmec2-sandbox up|down|status`` (also ``python3 -m staging.sandbox``).
 
-The help is plain text, names the program as it was invoked and shows every option's default. ``daemon``
-is the internal sub-command :class:`~staging.sandbox.Sandbox` starts the cloud with; it is parsed on its own
-so that it never shows in the help. Errors are one line on stderr, exit status 1.
+The help is plain text, names the program as it was invoked and shows every option's default. The internal
+``daemon`` sub-command (what :class:`~staging.sandbox.Sandbox` starts the cloud with) never reaches this
+parser, so it never shows in the help: :mod:`staging.sandbox.__main__` turns it into the daemon process.
+Errors are one line on stderr, exit status 1.
 """
 
 from __future__ import annotations
@@ -116,11 +117,6 @@ def main(argv: list[str] | None = None, *, environ: dict[str, str] | None = None
     """
     argv = sys.argv[1:] if argv is None else argv
     prog = program_name()
-    if argv[:1] == ["daemon"]:
-        # Imported here: the daemon's modules (and moto) are loaded in the daemon process only.
-        from staging.sandbox.daemon.process import main as daemon_main
-
-        return daemon_main(argv[1:], prog)
     env = os.environ if environ is None else environ
     args = _parser(prog, env.get(STATE_DIR_VARIABLE) or BUILTIN_STATE_DIR).parse_args(argv)
     # stdout is for the environment lines (`eval "$(vmec2-sandbox up)"`); logs go to stderr.

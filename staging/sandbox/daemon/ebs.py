@@ -189,8 +189,8 @@ class EBSDirect:
         if tags:
             snapshot.add_tags({t["Key"]: t.get("Value", "") for t in tags})
         self.put[snapshot_id] = set()
-        self.cloud._note_created(snapshot_id)
-        self.cloud._later(timeout * 60.0, lambda: self._expire(snapshot))
+        self.cloud.note_created(snapshot_id)
+        self.cloud.later(timeout * 60.0, lambda: self._expire(snapshot))
         answer = {
             "SnapshotId": snapshot_id,
             "OwnerId": DEFAULT_ACCOUNT_ID,

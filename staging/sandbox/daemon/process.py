@@ -108,10 +108,7 @@ def _bring_up(
     from werkzeug.serving import make_server
 
     from staging.sandbox.daemon.cloud import SandboxCloud
-    from staging.sandbox.daemon.hooks import install as _hooks
-    from staging.sandbox.daemon.hooks import strict as _strict
-    from staging.sandbox.daemon.hooks.images import register_kernels
-    from staging.sandbox.daemon.images import register_images
+    from staging.sandbox.daemon.hooks.install import install
     from staging.sandbox.daemon.wsgi import SandboxMiddleware
 
     with machine_lock():
@@ -138,10 +135,7 @@ def _bring_up(
         faults=Faults.from_dict(config.get("faults") or {}),
         legacy_devices=bool(config.get("legacy_devices")),
     )
-    _hooks.install(cloud)
-    _strict.install(cloud)  # after the hooks: its checks run before them
-    images = register_images(cloud, ec2_backends[DEFAULT_ACCOUNT_ID], regions)
-    register_kernels(cloud, ec2_backends[DEFAULT_ACCOUNT_ID], regions)
+    images = install(cloud, ec2_backends[DEFAULT_ACCOUNT_ID], regions)
     app = SandboxMiddleware(DomainDispatcherApplication(create_backend_app), cloud)
     server = make_server("127.0.0.1", int(config.get("port") or 0), app, threaded=True)
     host, port = str(server.server_address[0]), int(server.server_address[1])

@@ -124,8 +124,7 @@ def _install_answers(cloud: SandboxCloud) -> None:
         return ActionResult({"Snapshots": snapshots})
 
     def ready(instance: Any) -> bool:
-        host = cloud.hosts.get(instance.id)
-        return host is not None and host.pid is not None
+        return cloud.host_up(instance.id)
 
     real_instance_status = Instance.instance_status.fget  # type: ignore[attr-defined]
     real_system_status = Instance.system_status.fget  # type: ignore[attr-defined]
