@@ -108,6 +108,7 @@ def _bring_up(
     from werkzeug.serving import make_server
 
     from staging.sandbox.daemon.cloud import SandboxCloud
+    from staging.sandbox.daemon.ebs import EBSDirect
     from staging.sandbox.daemon.hooks.install import install
     from staging.sandbox.daemon.wsgi import SandboxMiddleware
 
@@ -135,8 +136,10 @@ def _bring_up(
         faults=Faults.from_dict(config.get("faults") or {}),
         legacy_devices=bool(config.get("legacy_devices")),
     )
-    images = install(cloud, ec2_backends[DEFAULT_ACCOUNT_ID], regions)
-    app = SandboxMiddleware(DomainDispatcherApplication(create_backend_app), cloud)
+    hooked = install(cloud, ec2_backends[DEFAULT_ACCOUNT_ID], regions)
+    images = hooked.images
+    direct = EBSDirect(cloud, hooked.snapshots)
+    app = SandboxMiddleware(DomainDispatcherApplication(create_backend_app), cloud, direct)
     server = make_server("127.0.0.1", int(config.get("port") or 0), app, threaded=True)
     host, port = str(server.server_address[0]), int(server.server_address[1])
     state.update(

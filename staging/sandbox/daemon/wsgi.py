@@ -56,11 +56,11 @@ def error_body(code: str, message: str) -> bytes:
 class SandboxMiddleware:
     """Wrap moto's WSGI app with faults, serialisation and the control API."""
 
-    def __init__(self, app: WSGIApp, cloud: SandboxCloud) -> None:
+    def __init__(self, app: WSGIApp, cloud: SandboxCloud, direct: EBSDirect) -> None:
         self.app = app
         self.cloud = cloud
         self._dice = random.Random(cloud.faults.seed)
-        self.direct = EBSDirect(cloud)
+        self.direct = direct
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")

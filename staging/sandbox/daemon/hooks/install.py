@@ -12,14 +12,25 @@ mappings) are innermost; the image rules, the security groups and the strict che
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from staging.sandbox.daemon.cloud import SandboxCloud
+from staging.sandbox.daemon.ebs import Snapshots
 from staging.sandbox.daemon.hooks import groups, images, instances, mappings, strict, volumes
 from staging.sandbox.daemon.hooks.apply import Recorder
+from staging.sandbox.daemon.hooks.ebs import MotoSnapshots
 
 
-def install(cloud: SandboxCloud, backends: Any, regions: list[str]) -> dict[str, dict[str, str]]:
+@dataclass(frozen=True)
+class Installed:
+    """What the daemon gets from the hooks: the images registered, the snapshots for EBS direct."""
+
+    images: dict[str, dict[str, str]]
+    snapshots: Snapshots
+
+
+def install(cloud: SandboxCloud, backends: Any, regions: list[str]) -> Installed:
     """Patch moto so that API calls drive ``cloud``, then register the images every region starts with.
 
     Args:
@@ -28,7 +39,8 @@ def install(cloud: SandboxCloud, backends: Any, regions: list[str]) -> dict[str,
         regions: The regions that get the sandbox images.
 
     Returns:
-        ``{region: {image name: image id}}`` of the sandbox images.
+        ``{region: {image name: image id}}`` of the sandbox images, and moto's snapshots as the EBS direct
+        calls see them.
     """
     record = Recorder()
     cloud.publish = record
@@ -40,4 +52,4 @@ def install(cloud: SandboxCloud, backends: Any, regions: list[str]) -> dict[str,
     strict.install(cloud)
     registered = mappings.register_images(cloud, backends, regions)
     mappings.register_kernels(cloud, backends, regions)
-    return registered
+    return Installed(registered, MotoSnapshots(backends, record))
