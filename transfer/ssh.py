@@ -35,13 +35,13 @@ from transfer.errors import (
     translate_ssh_errors,
 )
 from transfer.files import RemoteFiles
+from transfer.fingerprints import fingerprint_of_key
 from transfer.hostkeys import (
     FAMILY_ALGORITHMS,
     HostKey,
     HostKeyPins,
     PinnedHostKeyPolicy,
     families_to_disable,
-    fingerprint_of_key,
     key_family,
     parse_pin,
 )
