@@ -21,7 +21,7 @@ from transfer import AuthenticationError, PrivateKeyError, SSHShell, load_privat
 from transfer.fingerprints import fingerprint_of_key
 from transfer.hostkeys import HostKeyPins
 from transfer.keys import private_key_text
-from transfer.sshd import SshdServer
+from transfer.testing import SshdServer
 
 from .test_ssh import FakeClock
 
