@@ -1,12 +1,13 @@
 """The manager's servers and volumes, as the helpers that do its work see them (a Protocol).
 
-:mod:`staging.volume_provision`, :mod:`staging.server_provision`, :mod:`staging.transfer_ops` and
+:mod:`staging.volume_provision`, :mod:`staging.server_ops`, :mod:`staging.transfer_ops` and
 :mod:`staging.volume_copy` hold the bodies of the manager's bigger operations. They take a :class:`Fleet`
 (the :class:`staging.StagingManager` itself) and never import the manager: see :mod:`staging.context`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -40,6 +41,12 @@ class Fleet(ServerContext, VolumeContext, Protocol):
     dotdir: Path
     server_class: type[StagingServer]
     volume_class: type[StagingVolume]
+
+    def close(self) -> None:
+        """Apply ``on_exit`` and remove the run's temporary resources."""
+
+    def stop_servers(self, servers: Iterable[StagingServer]) -> None:
+        """Stop ``servers`` (their volumes unmounted first)."""
 
     def default_zone(self) -> str:
         """The manager's availability zone, else the region's first available one."""

@@ -2,30 +2,25 @@
 
 One manager is one *run*: it has a run id, tags everything it creates with it at creation, records each
 temporary resource in a local journal before using it, and removes what it made when it closes (``with``,
-``close()``, Ctrl-C, SIGTERM) according to ``on_exit``. Servers and volumes it merely found (``scan_region``)
-are left as they were.
+``close()``, Ctrl-C, SIGTERM) according to ``on_exit``, in the order :mod:`staging.cleanup` gives. Servers
+and volumes it merely found (``scan_region``) are left as they were.
 
-The cleanup order matters: servers first (their volumes are unmounted, then the instances terminated), then
-the temporary volumes, then the security group (retried while terminated instances still hold it), then the
-key pair.
-
-The manager is the top of the layer: servers, volumes and the helpers that do its bigger operations
-(:mod:`staging.server_provision`, :mod:`staging.volume_provision`, :mod:`staging.transfer_ops`,
-:mod:`staging.volume_copy`, :mod:`staging.migrate_image`) get it as a Protocol (:mod:`staging.context`) and
-never import this module.
+The manager is the top of the layer. Its servers and volumes, and the modules that hold the bodies of its
+bigger operations (:mod:`staging.server_ops`, :mod:`staging.volume_provision`, :mod:`staging.transfer_ops`,
+:mod:`staging.volume_copy`, :mod:`staging.migrate_image`, :mod:`staging.cleanup`), get it as a Protocol
+(:mod:`staging.context`) and never import this module.
 """
 
 from __future__ import annotations
 
-import contextlib
 import shutil
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 from provisioning import EC2
-from staging import access, migrate, migrate_image, server_provision, volume_copy
+from staging import access, cleanup, migrate, migrate_image, server_ops, volume_copy
 from staging import volume_provision as _provision
 from staging._log import get_logger
 from staging.errors import CleanupIncomplete, StagingError, StagingParameterError
@@ -171,22 +166,7 @@ class StagingManager:
             return
         with shielded(self.leftovers):
             ours = [s for s in self._servers if str(s) in self._created]
-            steps: list[tuple[str, Callable[[], None]]] = [("close other regions", self._close_peers)]
-            if self.on_exit == "terminate":
-                steps.append(("terminate servers", lambda: self.terminate_servers(ours)))
-            elif self.on_exit == "stop":
-                steps.append(("stop servers", lambda: self.stop_servers(ours)))
-            steps.append(("delete temporary volumes", self._delete_temporary_volumes))
-            if self.on_exit == "terminate" or not ours:
-                steps.append(("delete security group", self._access.delete_group))
-                steps.append(("delete key pair", self._access.delete_key))
-            else:  # the servers left stopped or running need them: they are no longer temporary
-                steps.append(("keep key pair and security group", self._access.hand_over))
-            for what, step in steps:
-                try:
-                    step()
-                except Exception as exc:
-                    log.error("staging.cleanup_step_failed", step=what, error=str(exc))
+            cleanup.close_run(self, ours, self._access, list(self.peers.values()))
             for server in self._servers:
                 server.close()
             self._closed = True
@@ -195,16 +175,6 @@ class StagingManager:
                 self._journal.close()
             if left:
                 raise CleanupIncomplete(left)
-
-    def _close_peers(self) -> None:
-        failed: list[str] = []
-        for peer in self.peers.values():
-            try:
-                peer.close()
-            except CleanupIncomplete as exc:
-                failed += exc.leftovers
-        if failed:
-            raise CleanupIncomplete(failed)
 
     def leftovers(self) -> list[str]:
         """Temporary resources of this run (and its other regions') that still exist, as the journals know."""
@@ -223,13 +193,6 @@ class StagingManager:
         """Drop a resource from the journal (it is gone, or now the caller's)."""
         if self._journal is not None:
             self._journal.remove(resource_id)
-
-    def _delete_temporary_volumes(self) -> None:
-        for volume in [v for v in self._volumes if v.temporary]:
-            if volume.server is not None and volume.mounted:
-                with contextlib.suppress(Exception):
-                    volume.server.unmount_volume(volume)
-            volume.delete()
 
     # --- waiting -----------------------------------------------------------------------------------------
     def wait_for(self, objects: Any, state: str, what: str, timeout: float | None = None) -> None:
@@ -276,8 +239,8 @@ class StagingManager:
         username: str | None = None,
     ) -> StagingServer:
         """Launch a new staging server and wait until SSH answers (always a new one)."""
-        server = server_provision.launch(
-            self, name, availability_zone=availability_zone, instance_type=instance_type,
+        server = server_ops.launch(
+            self, name, zone=availability_zone, instance_type=instance_type,
             image_name=image_name, architecture=architecture, username=username,
         )  # fmt: skip
         self._created.add(str(server))
@@ -308,9 +271,9 @@ class StagingManager:
         return self.provision_server(availability_zone=zone, **options)
 
     def _bring_up(self, server: StagingServer) -> bool:
-        """Make a known server run (:func:`staging.server_provision.bring_up`); False, and the server
+        """Make a known server run (:func:`staging.server_ops.bring_up`); False, and the server
         forgotten, when it is gone."""
-        if server_provision.bring_up(self, server):
+        if server_ops.bring_up(self, server):
             return True
         self._servers.remove(server)
         self.untrack(str(server))
@@ -330,12 +293,7 @@ class StagingManager:
 
     def start_all_servers(self) -> None:
         """Start every stopped server and wait until all answer over SSH."""
-        stopped = [
-            s for s in self._servers if s.instance.refresh() and s.instance.instanceState.name == "stopped"
-        ]
-        if stopped:
-            self.ec2.start_instances([s.instance for s in stopped])
-            self.wait_for_servers(stopped)
+        server_ops.start(self, self._servers)
 
     def stop_all_servers(self) -> None:
         """Stop every server (volumes unmounted first)."""
@@ -343,13 +301,7 @@ class StagingManager:
 
     def stop_servers(self, servers: Iterable[StagingServer]) -> None:
         """Stop ``servers`` at once and wait until they are stopped."""
-        running = [s for s in servers if s.instance.instanceState.name in ("pending", "running")]
-        for server in running:
-            server.unmount_all(forget_devices=True)
-            server.close()
-        if running:
-            self.ec2.stop_instances([s.instance for s in running])
-            self.wait_for([s.instance for s in running], "stopped", "servers to stop")
+        server_ops.stop(self, servers)
 
     def terminate_all_servers(self) -> None:
         """Terminate every server this manager knows (volumes unmounted first; they stay, detached)."""
@@ -363,20 +315,7 @@ class StagingManager:
         self, servers: Iterable[StagingServer], *, wait: bool = True, unmount: bool = True
     ) -> None:
         """Terminate ``servers`` in one call (after unmounting their volumes) and wait until they are gone."""
-        doomed = list(servers)
-        if not doomed:
-            return
-        for server in doomed:
-            if unmount:
-                with contextlib.suppress(Exception):
-                    server.unmount_all()
-            server.close()
-        self.reporter.step("terminating " + ", ".join(str(s) for s in doomed))
-        self.ec2.terminate_instances([s.instance for s in doomed])
-        if wait:
-            self.wait_for([s.instance for s in doomed], "terminated", "servers to terminate")
-        for server in doomed:
-            server.powered_off(terminated=True)  # EC2 detaches the volumes with the instance
+        for server in server_ops.terminate(self, servers, wait=wait, unmount=unmount):
             self._servers.remove(server)
             self.untrack(str(server))
 
@@ -477,8 +416,8 @@ class StagingManager:
     # --- scan ---------------------------------------------------------------------------------------------
     def scan_region(self) -> None:
         """Adopt the staging servers (whose key is in the dot directory) and volumes earlier runs left."""
-        self._servers += server_provision.adopt_servers(self)
-        self._volumes += server_provision.adopt_volumes(self)
+        self._servers += server_ops.adopt_servers(self)
+        self._volumes += server_ops.adopt_volumes(self)
 
     # --- data --------------------------------------------------------------------------------------------
     def rsync(self, *args: str, **options: Any) -> Any:

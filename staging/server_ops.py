@@ -1,4 +1,4 @@
-"""How the manager gets a running server: a new one launched, a known one brought up again, or adopted.
+"""The bodies of the manager's server methods: launch, bring up, adopt, start, stop, terminate.
 
 * :func:`launch` (the body of ``StagingManager.provision_server``): image, login user, zone, the run's key
   pair and security group, tags at creation, then the instance, journaled before it is used. The manager
@@ -6,11 +6,16 @@
 * :func:`bring_up`: a known server from its *current* state (it may have been stopped or terminated behind
   the manager's back).
 * :func:`adopt_servers`, :func:`adopt_volumes` (the body of ``scan_region``): what earlier runs left.
+* :func:`start`, :func:`stop`, :func:`terminate`: several servers in one call each, then one wait for all.
+
+The manager keeps the list of its servers; these functions return what it should add or forget.
 """
 
 from __future__ import annotations
 
+import contextlib
 import secrets
+from collections.abc import Iterable
 
 from staging.errors import StagingParameterError
 from staging.fleet import Fleet
@@ -20,19 +25,13 @@ from staging.server import StagingServer
 from staging.tags import FSTYPE, MTPT, NAME, ROLE, USERNAME, Role
 from staging.volume import StagingVolume
 
-__all__ = ["adopt_servers", "adopt_volumes", "bring_up", "launch"]
+__all__ = ["adopt_servers", "adopt_volumes", "bring_up", "launch", "start", "stop", "terminate"]
 
 
 def launch(
-    manager: Fleet,
-    name: str | None,
-    *,
-    availability_zone: str | None = None,
-    instance_type: str | None = None,
-    image_name: str | None = None,
-    architecture: str | None = None,
-    username: str | None = None,
-) -> StagingServer:
+    manager: Fleet, name: str | None, *, zone: str | None, instance_type: str | None, image_name: str | None,
+    architecture: str | None, username: str | None,
+) -> StagingServer:  # fmt: skip
     """A new instance as a server of ``manager`` (not yet registered, not waited for).
 
     Raises:
@@ -45,7 +44,7 @@ def launch(
     user = username or manager.username or login_user(image)
     if not user:
         raise StagingParameterError(f"cannot tell the login user of {image} ({image.name}); pass username=")
-    zone = availability_zone or manager.default_zone()
+    zone = zone or manager.default_zone()
     key_name, keyfile = manager.keypair()
     group = manager.security_group()
     tags = {"Name": f"Staging server {name}", USERNAME: user}
@@ -82,6 +81,47 @@ def bring_up(manager: Fleet, server: StagingServer) -> bool:
     elif state == "pending":
         manager.wait_for_servers([server])
     return True
+
+
+def start(manager: Fleet, servers: Iterable[StagingServer]) -> None:
+    """Start those of ``servers`` that are stopped now, at once, and wait until all answer over SSH."""
+    stopped = [s for s in servers if s.instance.refresh() and s.instance.instanceState.name == "stopped"]
+    if stopped:
+        manager.ec2.start_instances([s.instance for s in stopped])
+        manager.wait_for_servers(stopped)
+
+
+def stop(manager: Fleet, servers: Iterable[StagingServer]) -> None:
+    """Stop the running ``servers`` at once (volumes unmounted first) and wait until they are stopped."""
+    running = [s for s in servers if s.instance.instanceState.name in ("pending", "running")]
+    for server in running:
+        server.unmount_all(forget_devices=True)
+        server.close()
+    if running:
+        manager.ec2.stop_instances([s.instance for s in running])
+        manager.wait_for([s.instance for s in running], "stopped", "servers to stop")
+
+
+def terminate(
+    manager: Fleet, servers: Iterable[StagingServer], *, wait: bool = True, unmount: bool = True
+) -> list[StagingServer]:
+    """Terminate ``servers`` in one call (after unmounting their volumes unless ``unmount`` is false) and
+    wait until they are gone (``wait``); returns them, for the manager to forget."""
+    doomed = list(servers)
+    if not doomed:
+        return []
+    for server in doomed:
+        if unmount:
+            with contextlib.suppress(Exception):
+                server.unmount_all()
+        server.close()
+    manager.reporter.step("terminating " + ", ".join(str(s) for s in doomed))
+    manager.ec2.terminate_instances([s.instance for s in doomed])
+    if wait:
+        manager.wait_for([s.instance for s in doomed], "terminated", "servers to terminate")
+    for server in doomed:
+        server.powered_off(terminated=True)  # EC2 detaches the volumes with the instance
+    return doomed
 
 
 def adopt_servers(manager: Fleet) -> list[StagingServer]:
