@@ -320,54 +320,9 @@ class StagingManager:
             self.untrack(str(server))
 
     # --- volumes -----------------------------------------------------------------------------------------
-    def provision_volume(
-        self,
-        name: str | None = None,
-        *,
-        size: int | None = None,
-        availability_zone: str | None = None,
-        server: StagingServer | None = None,
-        snapshot_id: str | None = None,
-        volume_id: str | None = None,
-        fstype: str = "ext4",
-        mtpt: str | None = None,
-        mount: bool = True,
-        reuse: bool | None = None,
-        label: str | None = None,
-        uuid: str | None = None,
-        volume_type: str = "gp3",
-        temporary: bool = False,
-    ) -> StagingVolume:
-        """Create (or reuse) a volume, attach it to a server in its zone, format or grow it, and mount it.
-
-        Args:
-            name: Symbolic name (default ``volume-XXXXXXXX``).
-            size: GiB (default: the source's size, else 10). From a snapshot it may be larger (the file
-                system is grown), never smaller.
-            availability_zone: Zone (default: ``server``'s, else the manager's default).
-            server: The server to attach to (default: one in the zone, launched if needed).
-            snapshot_id: Start from this snapshot.
-            volume_id: Use this existing, available volume (same zone).
-            fstype: File system for a new volume (``raw``: none).
-            mtpt: Mount point (default ``/mnt/Staging/<name>``).
-            mount: Mount it (file systems only).
-            reuse: Reuse an available volume, else the newest snapshot, of this name (default
-                ``reuse_volumes``); refused while every volume of that name is in use elsewhere.
-            label: File system label of a new volume (checked against the file system's limit first).
-            uuid: File system UUID of a new volume.
-            volume_type: EBS volume type.
-            temporary: Delete it when the manager closes.
-
-        Raises:
-            StagingParameterError: Bad name or size, a name already managed, a source that does not fit.
-            VolumeInUse: The reused volume is attached elsewhere (another run holds it), or every volume
-                of that name is.
-        """
-        return _provision.provision_volume(
-            self, name, size=size, availability_zone=availability_zone, server=server,
-            snapshot_id=snapshot_id, volume_id=volume_id, fstype=fstype, mtpt=mtpt, mount=mount, reuse=reuse,
-            label=label, uuid=uuid, volume_type=volume_type, temporary=temporary,
-        )  # fmt: skip
+    #: Create (or reuse) a volume, attach it to a server in its zone, format or grow it, and mount it (the
+    #: body, and the documentation of its arguments, are :func:`staging.volume_provision.provision_volume`).
+    provision_volume = _provision.provision_volume
 
     def volume_from_snapshot(
         self, snapshot: Any, *, availability_zone: str, name: str, temporary: bool = False,
@@ -454,8 +409,7 @@ class StagingManager:
             peer = self.peers.get(region) or StagingManager(
                 self.ec2.clone(region=region), on_exit=self.on_exit, dotdir=self.dotdir,
                 ssh_cidr=self.ssh_cidr, reporter=self.reporter, instance_type=self.instance_type,
-                username=self.username,
-                architecture=self.architecture, lifetime=self.run_tags.lifetime,
+                username=self.username, architecture=self.architecture, lifetime=self.run_tags.lifetime,
                 image_name=None if (self.image_name or "").startswith("ami-") else self.image_name,
             )  # fmt: skip
             self.peers[region] = peer
@@ -477,22 +431,12 @@ class StagingManager:
         migrate.keep(peer, [made])
         return made
 
-    def copy_image(self, image: Any, dest: Any, **options: Any) -> Any:
-        """Copy an EBS-backed image into another region; returns the new image (available).
+    #: Copy an EBS-backed image into another region (:func:`staging.migrate_image.copy_image`).
+    copy_image = migrate_image.copy_image
 
-        ``dest`` is a region name, a region object or another manager. Options: ``block_devices`` (extra
-        mappings such as ``/dev/sdy=ephemeral0``), ``kernel_id``/``ramdisk_id`` (else matched by name),
-        ``name``, ``description``, ``encrypted``, ``kms_key_id``, ``on_name_clash`` (``rename``, the
-        default, or ``refuse``), ``native`` (force or forbid CopyImage), ``limit`` (concurrent snapshot
-        copies). Tags, description, the public flag and launch permissions are carried; a failure or Ctrl-C
-        removes what was made in the destination. See :mod:`staging.migrate`.
-        """
-        return migrate_image.copy_image(self, image, dest, **options)
+    #: A copy of a volume of this manager in another zone or region (:meth:`StagingVolume.copy`).
+    copy_volume = volume_copy.copy_volume
 
-    def copy_volume(self, volume: StagingVolume, **options: Any) -> StagingVolume:
-        """A copy of a volume of this manager in another zone or region (:meth:`StagingVolume.copy`)."""
-        return volume_copy.copy_volume(self, volume, **options)
-
-    def match_kernel(self, kernel: Any, dest: Any, kind: str = "kernel") -> str:
-        """The id of the kernel (or ``kind="ramdisk"``) in ``dest`` equivalent to ``kernel`` here."""
-        return migrate.match_kernel(self, kernel, dest, kind)
+    #: The id of the kernel (or ``kind="ramdisk"``) in ``dest`` like ``kernel`` here
+    #: (:func:`staging.migrate.match_kernel`).
+    match_kernel = migrate.match_kernel

@@ -187,7 +187,17 @@ def plan(
 
 
 def copy_image(manager: RunContext, image: Any, dest: Any, *, limit: int = COPY_LIMIT, **options: Any) -> Any:
-    """See :meth:`StagingManager.copy_image`: :func:`plan`, then :func:`run`."""
+    """Copy an EBS-backed image into another region; returns the new image (available).
+
+    ``StagingManager.copy_image`` (``manager``: the manager itself): :func:`plan`, then :func:`run`.
+
+    ``dest`` is a region name, a region object or another manager. Options: ``block_devices`` (extra
+    mappings such as ``/dev/sdy=ephemeral0``), ``kernel_id``/``ramdisk_id`` (else matched by name),
+    ``name``, ``description``, ``encrypted``, ``kms_key_id``, ``on_name_clash`` (``rename``, the
+    default, or ``refuse``), ``native`` (force or forbid CopyImage), ``limit`` (concurrent snapshot
+    copies). Tags, description, the public flag and launch permissions are carried; a failure or Ctrl-C
+    removes what was made in the destination. See :mod:`staging.migrate`.
+    """
     return run(plan(manager, image, dest, **options), limit=limit)
 
 

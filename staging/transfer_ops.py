@@ -105,7 +105,7 @@ def rsync_paths(
     timeout: float | None = None,
     **fields: Any,
 ) -> Any:
-    """See :meth:`Fleet.rsync`."""
+    """See :meth:`StagingManager.rsync` (``args``: its positional arguments)."""
     if len(args) < 2:
         raise StagingParameterError("rsync needs at least one source and a destination")
     options = _options(fields)
@@ -146,7 +146,7 @@ def rsync_paths(
 
 
 def block_copy_volumes(manager: Fleet, source: StagingVolume, dest: StagingVolume, **options: Any) -> Any:
-    """See :meth:`Fleet.dd`: both volumes attached and unmounted (they are made so)."""
+    """See :meth:`StagingManager.dd`: both volumes attached and unmounted (they are made so)."""
     if dest.size < source.size:
         raise StagingParameterError(f"{dest} ({dest.size} GiB) is smaller than {source} ({source.size} GiB)")
     for volume in (source, dest):

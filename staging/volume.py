@@ -35,13 +35,19 @@ class Host(Protocol):
 
     Attributes:
         instance: The EC2 instance (:class:`provisioning.Instance`).
+        username: The ssh login user.
     """
 
     instance: Any
+    username: str
 
     @property
     def zone(self) -> str:
         """The availability zone the instance runs in."""
+
+    @property
+    def address(self) -> str:
+        """The address the caller reaches it on."""
 
     @property
     def connection(self) -> SSHShell:
@@ -87,7 +93,7 @@ class VolumeContext(RunContext, Protocol):
     def forget_volume(self, volume: StagingVolume) -> None:
         """Stop managing ``volume``."""
 
-    def copy_volume(self, volume: StagingVolume, **options: Any) -> StagingVolume:
+    def copy_volume(self, *args: Any, **options: Any) -> StagingVolume:
         """A copy of ``volume`` in another zone or region (:meth:`StagingVolume.copy`)."""
 
     def rsync(self, *args: str, **options: Any) -> Any:

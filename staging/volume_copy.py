@@ -38,7 +38,8 @@ def copy_volume(
     size: int | None = None,
     fstype: str | None = None,
 ) -> StagingVolume:
-    """See :meth:`StagingVolume.copy` (``manager``: the volume's)."""
+    """A copy of ``volume`` in another zone or region: ``StagingManager.copy_volume`` (``manager``: the
+    volume's), which :meth:`StagingVolume.copy` calls; see there."""
     same = dest is None or dest is manager or str(dest) == manager.region
     peer = manager if same else manager.peer(dest)
     zone = availability_zone or (volume.zone if peer is manager else peer.default_zone())

@@ -1,4 +1,4 @@
-"""How ``Fleet.provision_volume`` gets a volume onto a server (the body of that method).
+"""How ``StagingManager.provision_volume`` gets a volume onto a server (its function is that method).
 
 Where the volume comes from (an existing one by id, a snapshot, one reused by name, or a new one), which
 server it goes to, then format or grow, then mount. A failure part-way lets go of what it made: a volume it
@@ -45,8 +45,34 @@ def provision_volume(
     volume_type: str = "gp3",
     temporary: bool = False,
 ) -> StagingVolume:
-    """See :meth:`Fleet.provision_volume` (its body: where the volume comes from, onto which
-    server it goes, format or grow, mount; a failure lets go of what it made)."""
+    """Create (or reuse) a volume, attach it to a server in its zone, format or grow it, and mount it.
+
+    ``StagingManager.provision_volume`` (``manager``: the manager itself). Where the volume comes from, onto
+    which server it goes, format or grow, mount; a failure lets go of what it made.
+
+    Args:
+        name: Symbolic name (default ``volume-XXXXXXXX``).
+        size: GiB (default: the source's size, else 10). From a snapshot it may be larger (the file
+            system is grown), never smaller.
+        availability_zone: Zone (default: ``server``'s, else the manager's default).
+        server: The server to attach to (default: one in the zone, launched if needed).
+        snapshot_id: Start from this snapshot.
+        volume_id: Use this existing, available volume (same zone).
+        fstype: File system for a new volume (``raw``: none).
+        mtpt: Mount point (default ``/mnt/Staging/<name>``).
+        mount: Mount it (file systems only).
+        reuse: Reuse an available volume, else the newest snapshot, of this name (default
+            ``reuse_volumes``); refused while every volume of that name is in use elsewhere.
+        label: File system label of a new volume (checked against the file system's limit first).
+        uuid: File system UUID of a new volume.
+        volume_type: EBS volume type.
+        temporary: Delete it when the manager closes.
+
+    Raises:
+        StagingParameterError: Bad name or size, a name already managed, a source that does not fit.
+        VolumeInUse: The reused volume is attached elsewhere (another run holds it), or every volume
+            of that name is.
+    """
     name = check_name(name or f"volume-{secrets.token_hex(4)}", "volume")
     if manager.find_volume_by_name(name) is not None:
         raise StagingParameterError(f"a volume named {name!r} is already managed")
