@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 
-from . import ec2 as _ec2_classes  # noqa: F401  (registers the EC2 object classes with dispatch)
 from .asynccalls import Future, async_mode
 from .autoscaling import AutoScalingGroup, LaunchConfiguration, ScalingPolicy
 from .dispatch import Dispatch, dispatch

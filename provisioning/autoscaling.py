@@ -19,9 +19,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .dispatch import dispatch
 from .ec2._base import Action
-from .objects import TagKeys, tag_spec
+from .objects import TagKeys, register_class, tag_spec
 from .services import ServiceObject, action, guarded
 
 __all__ = ["AutoScalingGroup", "LaunchConfiguration", "ScalingPolicy"]
@@ -33,7 +32,7 @@ def _group(operation: str, doc: str, *args: str, collect: bool = False) -> Actio
     return action("autoscaling", operation, doc, me=_ME, args=args, collect=collect)
 
 
-@dispatch.register_class("autoscaling", "AutoScalingGroup")
+@register_class("autoscaling", "AutoScalingGroup")
 class AutoScalingGroup(ServiceObject):
     """An Auto Scaling group; prints as its name."""
 
@@ -146,7 +145,7 @@ class AutoScalingGroup(ServiceObject):
         return bool(self._call("autoscaling", "DeleteTags", tags=items))
 
 
-@dispatch.register_class("autoscaling", "LaunchConfiguration")
+@register_class("autoscaling", "LaunchConfiguration")
 class LaunchConfiguration(ServiceObject):
     """A launch configuration; prints as its name."""
 
@@ -157,7 +156,7 @@ class LaunchConfiguration(ServiceObject):
     )
 
 
-@dispatch.register_class("autoscaling", "ScalingPolicy")
+@register_class("autoscaling", "ScalingPolicy")
 class ScalingPolicy(ServiceObject):
     """A scaling policy of a group; prints as its name."""
 

@@ -19,9 +19,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .dispatch import dispatch
 from .ec2._base import Action
-from .objects import TagKeys, tag_spec
+from .objects import TagKeys, register_class, tag_spec
 from .services import ServiceObject, action, guarded
 
 __all__ = ["InstanceState", "LoadBalancer"]
@@ -33,7 +32,7 @@ def _lb(operation: str, doc: str, *args: str, collect: bool = False) -> Action:
     return action("elb", operation, doc, me=_ME, args=args, collect=collect)
 
 
-@dispatch.register_class("elb", "LoadBalancerDescription")
+@register_class("elb", "LoadBalancerDescription")
 class LoadBalancer(ServiceObject):
     """A classic load balancer; prints as its name."""
 
@@ -209,7 +208,7 @@ class LoadBalancer(ServiceObject):
         return bool(self._call("elb", "RemoveTags", load_balancer_names=[str(self)], tags=names))
 
 
-@dispatch.register_class("elb", "InstanceState")
+@register_class("elb", "InstanceState")
 class InstanceState(ServiceObject):
     """An instance's health behind a balancer; prints as the instance id, ``state`` is ``InService``..."""
 

@@ -31,6 +31,7 @@ from typing import Any, ClassVar
 from botocore.config import Config
 from botocore.model import OperationModel
 
+from . import catalog  # noqa: F401  (every object class and answer handler registered before any call)
 from ._log import get_logger
 from .asynccalls import note_failure
 from .clients import ClientPool, core_session

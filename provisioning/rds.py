@@ -18,8 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .dispatch import dispatch
-from .objects import TagKeys, tag_spec
+from .objects import TagKeys, register_class, tag_spec
 from .services import ServiceObject, action, guarded
 
 __all__ = ["DBEndpoint", "DBInstance", "DBParameter", "DBParameterGroup", "DBSnapshot"]
@@ -77,7 +76,7 @@ class _RDSTagged(ServiceObject):
         return None if status is None else str(status)
 
 
-@dispatch.register_class("rds", "Endpoint")
+@register_class("rds", "Endpoint")
 class DBEndpoint(ServiceObject):
     """Where to connect; prints as ``address:port`` (VM::EC2::DB::Endpoint)."""
 
@@ -86,7 +85,7 @@ class DBEndpoint(ServiceObject):
         return None if address is None else f"{address}:{self._data.get('Port')}"
 
 
-@dispatch.register_class("rds", "DBInstance")
+@register_class("rds", "DBInstance")
 class DBInstance(_RDSTagged):
     """A database instance; prints as its identifier."""
 
@@ -143,7 +142,7 @@ class DBInstance(_RDSTagged):
         return [self._call("rds", "DescribeDBParameterGroups", n)[0] for n in names]
 
 
-@dispatch.register_class("rds", "DBSnapshot")
+@register_class("rds", "DBSnapshot")
 class DBSnapshot(_RDSTagged):
     """A database snapshot; prints as its identifier."""
 
@@ -175,7 +174,7 @@ class DBSnapshot(_RDSTagged):
         return restored
 
 
-@dispatch.register_class("rds", "Parameter")
+@register_class("rds", "Parameter")
 class DBParameter(ServiceObject):
     """One database parameter; prints as its name, ``as_string()`` gives ``name=value``."""
 
@@ -186,7 +185,7 @@ class DBParameter(ServiceObject):
         return f"{self._data.get('ParameterName')}={self._data.get('ParameterValue', '')}"
 
 
-@dispatch.register_class("rds", "DBParameterGroup")
+@register_class("rds", "DBParameterGroup")
 class DBParameterGroup(ServiceObject):
     """A database parameter group; prints as its name."""
 

@@ -5,9 +5,6 @@ client), ``get_signin_token()`` and ``login_url()`` (the console federation sign
 
 :class:`action` declares methods of the VPC, ELB, Auto Scaling, RDS and STS objects that call one operation;
 they and the hand-written ones run under the façade's error mode through :func:`~.ec2._base.guarded`.
-
-Importing this module also imports the VPC, ELB, Auto Scaling, RDS and STS object modules (at the bottom),
-so their dispatch registrations are in place whenever the façade is.
 """
 
 from __future__ import annotations
@@ -150,8 +147,3 @@ class ServicesMixin:
                 raise ParameterError("login_url needs credentials= or token=")
             token = self.get_signin_token(credentials, duration=duration, fetch=fetch)
         return build_login_url(token, issuer=issuer, destination=destination)
-
-
-# Object modules register their classes and handlers with dispatch at import (kept last: they import us).
-from . import autoscaling, elb, rds, sts  # noqa: E402, F401
-from .ec2 import network  # noqa: E402, F401

@@ -28,6 +28,7 @@ from ._log import get_logger
 from .dispatch import dispatch
 from .errors import EndpointError, ParameterError
 from .naming import normalize, operation_index, service_model
+from .objects import register_class
 from .services import ServiceObject
 
 __all__ = [
@@ -51,7 +52,7 @@ CONSOLE_URL = "https://console.aws.amazon.com/"
 _FIELDS = ("AccessKeyId", "SecretAccessKey", "SessionToken", "Expiration")
 
 
-@dispatch.register_class("sts", "Credentials")
+@register_class("sts", "Credentials")
 class Credentials(ServiceObject):
     """Temporary credentials (VM::EC2::Security::Credentials); prints as the access key id.
 
@@ -131,7 +132,7 @@ class Credentials(ServiceObject):
         return EC2(security_token=self, **kwargs)
 
 
-@dispatch.register_class("sts", "FederatedUser")
+@register_class("sts", "FederatedUser")
 class FederatedUser(ServiceObject):
     """The federated user a federation token stands for; prints as its ARN."""
 

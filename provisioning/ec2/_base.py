@@ -27,10 +27,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast, overload
 
 from ..asynccalls import wrap_mode
-from ..dispatch import IGNORED_OUTPUT, dispatch
+from ..dispatch import IGNORED_OUTPUT
 from ..errors import NotFoundError, ParameterError, VMEC2Error
 from ..naming import normalize, service_model
-from ..objects import AWSObject
+from ..objects import AWSObject, classes
 
 if TYPE_CHECKING:
     from ..facade import Facade
@@ -288,7 +288,7 @@ def rewrap(shape_name: str, service: str = "ec2") -> Callable[[Mapping[str, Any]
     def handler(response: Mapping[str, Any], facade: Any, operation: Any) -> AWSObject:
         shape = service_model(service).shape_for(shape_name)
         data = {k: v for k, v in response.items() if k not in IGNORED_OUTPUT}
-        return dispatch.wrap(service, shape, data, facade)
+        return classes.wrap(service, shape, data, facade)
 
     return handler
 

@@ -14,9 +14,8 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from .._log import get_logger
-from ..dispatch import dispatch
 from ..errors import NotFoundError, ParameterError
-from ..objects import AWSObject
+from ..objects import AWSObject, register_class
 from ._base import Action, EC2Object, Poll, Resource, vmec2_method
 
 if TYPE_CHECKING:
@@ -60,7 +59,7 @@ def _first(found: list[Any], wanted: str) -> Any:
     return found[0]
 
 
-@dispatch.register_class("ec2", "Instance")
+@register_class("ec2", "Instance")
 class Instance(Resource):
     """An EC2 instance (VM::EC2::Instance).
 
@@ -292,7 +291,7 @@ class PasswordData(ConsoleOutput):
         return str(self)
 
 
-@dispatch.register_class("ec2", "Placement")
+@register_class("ec2", "Placement")
 class Placement(EC2Object):
     """Where an instance runs (VM::EC2::Instance::Placement): prints as its availability zone, so
     ``create_volume(availability_zone=instance.placement)`` puts the volume next to the instance."""
@@ -300,7 +299,7 @@ class Placement(EC2Object):
     primary_field = "AvailabilityZone"
 
 
-@dispatch.register_class("ec2", "InstanceStatusSummary")
+@register_class("ec2", "InstanceStatusSummary")
 class StatusSummary(EC2Object):
     """An instance or system status check (VM::EC2::Instance::Status): prints as ``ok``, ``impaired``...;
     ``details`` lists the individual checks."""
@@ -308,7 +307,7 @@ class StatusSummary(EC2Object):
     primary_field = "Status"
 
 
-@dispatch.register_class("ec2", "InstanceStateChange")
+@register_class("ec2", "InstanceStateChange")
 class InstanceStateChange(Resource):
     """The answer of Start/Stop/TerminateInstances for one instance (VM::EC2::Instance::State::Change).
 

@@ -23,6 +23,7 @@ from botocore.model import OperationModel
 
 from .._log import get_logger
 from ..dispatch import dispatch
+from ..objects import classes, register_class
 from ..services import ServiceObject, guarded
 
 __all__ = ["InternetGateway", "Route", "RouteTable", "Subnet", "Vpc", "register_unwrap", "route_target"]
@@ -41,7 +42,7 @@ def register_unwrap(operation: str, member: str, *, service: str = "ec2") -> Non
         value = response.get(member)
         shape = op.output_shape.members[member]
         if isinstance(value, Mapping):
-            return dispatch.wrap(service, shape, value, facade)
+            return classes.wrap(service, shape, value, facade)
         return value
 
     dispatch.register(operation, handler, service=service)
@@ -95,7 +96,7 @@ class _StateMixin(ServiceObject):
     current_status = current_state
 
 
-@dispatch.register_class("ec2", "Vpc")
+@register_class("ec2", "Vpc")
 class Vpc(_StateMixin):
     """A virtual private cloud (VM::EC2::VPC)."""
 
@@ -190,7 +191,7 @@ class Vpc(_StateMixin):
         return bool(self._call("ec2", "DeleteVpc", self))
 
 
-@dispatch.register_class("ec2", "Subnet")
+@register_class("ec2", "Subnet")
 class Subnet(_StateMixin):
     """A VPC subnet (VM::EC2::VPC::Subnet)."""
 
@@ -266,7 +267,7 @@ class Subnet(_StateMixin):
         return bool(self._call("ec2", "DeleteSubnet", self))
 
 
-@dispatch.register_class("ec2", "InternetGateway")
+@register_class("ec2", "InternetGateway")
 class InternetGateway(ServiceObject):
     """An internet gateway (VM::EC2::VPC::InternetGateway)."""
 
@@ -295,7 +296,7 @@ class InternetGateway(ServiceObject):
         return bool(self._call("ec2", "DeleteInternetGateway", self))
 
 
-@dispatch.register_class("ec2", "Route")
+@register_class("ec2", "Route")
 class Route(ServiceObject):
     """One route of a route table; prints as its destination CIDR."""
 
@@ -316,7 +317,7 @@ class Route(ServiceObject):
         return None
 
 
-@dispatch.register_class("ec2", "RouteTable")
+@register_class("ec2", "RouteTable")
 class RouteTable(ServiceObject):
     """A route table (VM::EC2::VPC::RouteTable)."""
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .._log import get_logger
-from ..dispatch import dispatch
+from ..objects import register_class
 from ._base import Action, Poll, Resource, vmec2_method
 from .instance import _first
 
@@ -18,7 +18,7 @@ __all__ = ["Snapshot"]
 log = get_logger(__name__)
 
 
-@dispatch.register_class("ec2", "Snapshot")
+@register_class("ec2", "Snapshot")
 class Snapshot(Resource):
     """An EBS snapshot; ``snap.progress`` (``"100%"``) and ``snap.volumeSize`` are fields."""
 

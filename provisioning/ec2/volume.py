@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..dispatch import dispatch
 from ..errors import NotFoundError
-from ..objects import AWSObject
+from ..objects import AWSObject, register_class
 from ._base import Action, Poll, Resource, Setting, vmec2_method
 
 if TYPE_CHECKING:
@@ -16,7 +15,7 @@ if TYPE_CHECKING:
 __all__ = ["Attachment", "Volume", "set_delete_on_termination"]
 
 
-@dispatch.register_class("ec2", "Volume")
+@register_class("ec2", "Volume")
 class Volume(Resource):
     """An EBS volume: ``vol.zone`` (``availabilityZone``) and ``vol.size`` are fields, ``str(vol)`` its id."""
 
@@ -130,7 +129,7 @@ def _adopt_attachment(waited: AWSObject, volume: AWSObject) -> None:
     waited._replace({**waited._data, "State": "detached"}, waited._parent)
 
 
-@dispatch.register_class("ec2", "VolumeAttachment")
+@register_class("ec2", "VolumeAttachment")
 class Attachment(Resource):
     """A volume's attachment to an instance; prints as ``vol-...=>i-...``; its id is the volume's."""
 

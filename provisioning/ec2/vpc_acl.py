@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..dispatch import dispatch
+from ..objects import register_class
 from ..services import ServiceObject, guarded
 
 __all__ = ["NetworkAcl", "NetworkAclEntry"]
 
 
-@dispatch.register_class("ec2", "NetworkAclEntry")
+@register_class("ec2", "NetworkAclEntry")
 class NetworkAclEntry(ServiceObject):
     """One numbered rule of a network ACL; prints as its rule number."""
 
@@ -27,7 +27,7 @@ class NetworkAclEntry(ServiceObject):
         return (self._data.get("PortRange") or {}).get("To")
 
 
-@dispatch.register_class("ec2", "NetworkAcl")
+@register_class("ec2", "NetworkAcl")
 class NetworkAcl(ServiceObject):
     """A VPC network ACL.
 

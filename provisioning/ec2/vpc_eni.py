@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..dispatch import dispatch
+from ..objects import register_class
 from ..services import ServiceObject, guarded
 
 __all__ = ["NetworkInterface", "NetworkInterfaceAttachment"]
 
 
-@dispatch.register_class("ec2", "NetworkInterfaceAttachment")
+@register_class("ec2", "NetworkInterfaceAttachment")
 class NetworkInterfaceAttachment(ServiceObject):
     """An ENI's attachment to an instance; prints as its attachment id."""
 
@@ -32,7 +32,7 @@ class NetworkInterfaceAttachment(ServiceObject):
         return found[0] if found else None
 
 
-@dispatch.register_class("ec2", "NetworkInterface")
+@register_class("ec2", "NetworkInterface")
 class NetworkInterface(ServiceObject):
     """An elastic network interface."""
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..dispatch import dispatch
+from ..objects import register_class
 from ..services import ServiceObject, guarded
 
 __all__ = ["CustomerGateway", "DhcpOptions", "VpnConnection", "VpnGateway"]
 
 
-@dispatch.register_class("ec2", "DhcpOptions")
+@register_class("ec2", "DhcpOptions")
 class DhcpOptions(ServiceObject):
     """A DHCP option set."""
 
@@ -41,7 +41,7 @@ class DhcpOptions(ServiceObject):
         return bool(self._call("ec2", "DeleteDhcpOptions", self))
 
 
-@dispatch.register_class("ec2", "CustomerGateway")
+@register_class("ec2", "CustomerGateway")
 class CustomerGateway(ServiceObject):
     """Your side of a VPN connection."""
 
@@ -51,7 +51,7 @@ class CustomerGateway(ServiceObject):
         return bool(self._call("ec2", "DeleteCustomerGateway", self))
 
 
-@dispatch.register_class("ec2", "VpnGateway")
+@register_class("ec2", "VpnGateway")
 class VpnGateway(ServiceObject):
     """The AWS side of a VPN connection (virtual private gateway)."""
 
@@ -72,7 +72,7 @@ class VpnGateway(ServiceObject):
         return bool(self._call("ec2", "DeleteVpnGateway", self))
 
 
-@dispatch.register_class("ec2", "VpnConnection")
+@register_class("ec2", "VpnConnection")
 class VpnConnection(ServiceObject):
     """A VPN connection between a customer gateway and a VPN gateway."""
 

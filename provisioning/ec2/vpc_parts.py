@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..dispatch import dispatch
+from ..objects import register_class
 from ..services import ServiceObject, action, guarded
 
 __all__ = [
@@ -25,7 +25,7 @@ class _Part(ServiceObject):
         return found[0] if found else None
 
 
-@dispatch.register_class("ec2", "RouteTableAssociation")
+@register_class("ec2", "RouteTableAssociation")
 class RouteTableAssociation(_Part):
     """A route table's association with a subnet (or its VPC, for the main table)."""
 
@@ -40,7 +40,7 @@ class RouteTableAssociation(_Part):
         return self._one("DescribeSubnets", "SubnetId") if self.field("SubnetId") else None
 
 
-@dispatch.register_class("ec2", "NetworkAclAssociation")
+@register_class("ec2", "NetworkAclAssociation")
 class NetworkAclAssociation(_Part):
     """A network ACL's association with a subnet."""
 
@@ -55,7 +55,7 @@ class NetworkAclAssociation(_Part):
         return self._one("DescribeSubnets", "SubnetId")
 
 
-@dispatch.register_class("ec2", "InternetGatewayAttachment")
+@register_class("ec2", "InternetGatewayAttachment")
 class InternetGatewayAttachment(_Part):
     """A gateway's attachment to a VPC; prints as the VPC id, as in VM::EC2."""
 
@@ -67,7 +67,7 @@ class InternetGatewayAttachment(_Part):
         return self._one("DescribeVpcs", "VpcId")
 
 
-@dispatch.register_class("ec2", "VpcPeeringConnection")
+@register_class("ec2", "VpcPeeringConnection")
 class VpcPeeringConnection(ServiceObject):
     """A peering connection between two VPCs (VM::EC2::VPC::PeeringConnection)."""
 
