@@ -37,10 +37,10 @@ from .asynccalls import note_failure
 from .clients import ClientPool, core_session
 from .consistency import Consistency
 from .errors import AWSError, ParameterError, VMEC2Error, translate
+from .extras import ExtrasMixin
 from .naming import SERVICES, VMEC2_RENAMED, normalize, operation_index, operation_model, snake
 from .operations import Operation, make_operation
 from .pagers import PagersMixin
-from .services import ServicesMixin
 from .settings import AwsSettings
 from .waiters import WaitersMixin
 
@@ -501,7 +501,7 @@ class EBS(Facade):
     services = ("ebs",)
 
 
-class EC2(PagersMixin, WaitersMixin, ServicesMixin, Facade):
+class EC2(PagersMixin, WaitersMixin, ExtrasMixin, Facade):
     """The VM::EC2 object: every VM::EC2 method, and every operation of ec2, elb, autoscaling, rds, sts, ebs.
 
     Example::

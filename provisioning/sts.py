@@ -26,10 +26,10 @@ from typing import Any
 
 from ._log import get_logger
 from .dispatch import dispatch
+from .ec2._base import EC2Object
 from .errors import EndpointError, ParameterError
 from .naming import normalize, operation_index, service_model
 from .objects import register_class
-from .services import ServiceObject
 
 __all__ = [
     "FEDERATION_URL",
@@ -53,7 +53,7 @@ _FIELDS = ("AccessKeyId", "SecretAccessKey", "SessionToken", "Expiration")
 
 
 @register_class("sts", "Credentials")
-class Credentials(ServiceObject):
+class Credentials(EC2Object):
     """Temporary credentials (VM::EC2::Security::Credentials); prints as the access key id.
 
     Pass one (or the :class:`SecurityToken` holding it) as ``EC2(security_token=...)``.
@@ -133,13 +133,13 @@ class Credentials(ServiceObject):
 
 
 @register_class("sts", "FederatedUser")
-class FederatedUser(ServiceObject):
+class FederatedUser(EC2Object):
     """The federated user a federation token stands for; prints as its ARN."""
 
     primary_field = "Arn"
 
 
-class SecurityToken(ServiceObject):
+class SecurityToken(EC2Object):
     """The answer of ``get_federation_token``/``get_session_token`` (VM::EC2::Security::Token).
 
     Prints as its session token; ``access_key_id``, ``secret_access_key`` and ``session_token`` read through

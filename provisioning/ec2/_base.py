@@ -330,8 +330,19 @@ class EC2Object(AWSObject):
         return "" if self.ec2 is None else self.ec2.error_str
 
     def _facade(self) -> Facade:
-        assert self.ec2 is not None, "object is not bound to a façade"
+        """The façade that made this object, through which its methods call AWS (always raising).
+
+        Raises:
+            ParameterError: the object was made without one (``AWSObject(data, None)``).
+        """
+        if self.ec2 is None:
+            raise ParameterError(f"{self!r} is not bound to a façade")
         return self.ec2
+
+    def _refresh_or_raise(self) -> None:
+        """``refresh()``, raising ``NotFoundError`` when the resource no longer exists."""
+        if not self.refresh():
+            raise NotFoundError("NotFound", f"{self} does not exist", operation="refresh")
 
 
 class Resource(EC2Object):
@@ -362,6 +373,5 @@ class Resource(EC2Object):
         Raises:
             NotFoundError: the object no longer exists.
         """
-        if not self.refresh():
-            raise NotFoundError("NotFound", f"{self} does not exist", operation="current_status")
+        self._refresh_or_raise()
         return self.recorded_status()

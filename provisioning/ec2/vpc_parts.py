@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..objects import register_class
-from ..services import ServiceObject, action, guarded
+from ._base import Action, EC2Object, guarded
 
 __all__ = [
     "InternetGatewayAttachment",
@@ -19,9 +19,9 @@ __all__ = [
 ]
 
 
-class _Part(ServiceObject):
+class _Part(EC2Object):
     def _one(self, operation: str, member: str) -> Any:
-        found = self._call("ec2", operation, self.field(member))
+        found = self._facade().call("ec2", operation, self.field(member))
         return found[0] if found else None
 
 
@@ -68,17 +68,23 @@ class InternetGatewayAttachment(_Part):
 
 
 @register_class("ec2", "VpcPeeringConnection")
-class VpcPeeringConnection(ServiceObject):
+class VpcPeeringConnection(EC2Object):
     """A peering connection between two VPCs (VM::EC2::VPC::PeeringConnection)."""
 
     primary_field = "VpcPeeringConnectionId"
     describe = ("ec2", "DescribeVpcPeeringConnections", "VpcPeeringConnectionIds")
 
-    accept = action(
-        "ec2", "AcceptVpcPeeringConnection", "Accept the request; returns the connection's new state."
+    accept = Action(
+        "AcceptVpcPeeringConnection",
+        "Accept the request; returns the connection's new state.",
+        service="ec2",
+        default=None,
+        args=(),
     )
-    reject = action("ec2", "RejectVpcPeeringConnection", "Reject the request.")
-    delete = action("ec2", "DeleteVpcPeeringConnection", "Delete the connection.")
+    reject = Action("RejectVpcPeeringConnection", "Reject the request.", service="ec2", default=None, args=())
+    delete = Action(
+        "DeleteVpcPeeringConnection", "Delete the connection.", service="ec2", default=None, args=()
+    )
 
     @property
     def status_code(self) -> str | None:
