@@ -43,6 +43,7 @@ from .operations import Operation, make_operation
 from .pagers import PagersMixin
 from .settings import AwsSettings
 from .waiters import WaitersMixin
+from .waiting import WaitPolicy
 
 __all__ = ["EBS", "EC2", "ELB", "RDS", "STS", "AutoScaling", "Facade"]
 
@@ -89,6 +90,9 @@ class Facade:
 
     #: The services whose operations this façade exposes, in name-resolution order.
     services: ClassVar[tuple[str, ...]] = SERVICES
+    #: How this façade waits (deadline, clock, sleep, grace); ``clone()`` keeps it. The EC2 façade's
+    #: ``wait_for_timeout``... settings replace it (:class:`~provisioning.waiters.WaitersMixin`).
+    wait_policy: WaitPolicy = WaitPolicy()
 
     def __init__(
         self,
@@ -428,9 +432,7 @@ class Facade:
         base.update(overrides)
         clone = type(self)(**base)
         clone._consistency = self._consistency  # a copy made through the clone is still "ours"
-        for name in ("_wait_timeout", "wait_clock", "wait_sleep", "wait_not_found_grace"):
-            if name in self.__dict__:  # the waiting policy set on this façade carries over
-                clone.__dict__[name] = self.__dict__[name]
+        clone.wait_policy = self.wait_policy  # frozen: the clone waits as this façade does
         return clone
 
     @classmethod

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Any
 from ..errors import ParameterError
 from ..objects import register_class
 from ..waiters import UnexpectedState
-from ._base import Action, EC2Object, Poll, Resource, Setting, vmec2_method
-from .instance import _first
+from ..waiting import Poll, describe_created
+from ._base import Action, EC2Object, Resource, Setting, vmec2_method
 
 if TYPE_CHECKING:
     from .instance import Instance
@@ -72,7 +72,7 @@ class Image(Resource):
             description=description,
             **kwargs,
         )
-        copy: Image = _first(dest.call("ec2", "DescribeImages", new_id), new_id)
+        copy: Image = describe_created(dest, "DescribeImages", new_id)
         if wait:
             source.wait_for_images(copy, state="available")  # our timeout and clock, polled in dest
         return copy

@@ -6,7 +6,8 @@ from typing import TYPE_CHECKING
 
 from ..errors import NotFoundError
 from ..objects import register_class
-from ._base import Action, Poll, Resource, vmec2_method
+from ..waiting import Poll
+from ._base import Action, Resource, vmec2_method
 
 if TYPE_CHECKING:
     from .instance import Instance

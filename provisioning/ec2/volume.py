@@ -6,7 +6,8 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import NotFoundError
 from ..objects import AWSObject, register_class
-from ._base import Action, Poll, Resource, Setting, vmec2_method
+from ..waiting import Poll, member_id
+from ._base import Action, Resource, Setting, vmec2_method
 
 if TYPE_CHECKING:
     from .instance import Instance
@@ -138,7 +139,7 @@ class Attachment(Resource):
     poll = Poll(
         "DescribeVolumes",
         "volume-id",
-        key=lambda a: str(a.VolumeId),
+        key=member_id("VolumeId"),
         state=_attachment_state,
         update=_adopt_attachment,
     )
