@@ -41,6 +41,7 @@ from .errors import (
     ParameterError,
     ThrottledError,
     UnauthorizedError,
+    UnexpectedState,
     VMEC2Error,
     WaitTimeout,
 )
@@ -50,7 +51,7 @@ from .objects import AWSObject
 from .rds import DBInstance, DBParameterGroup, DBSnapshot
 from .settings import AwsSettings
 from .sts import Credentials, FederatedUser, Policy, SecurityToken
-from .waiters import UnexpectedState, WaitProgress
+from .waiters import WaitProgress
 
 __all__ = [
     "EBS",

@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from ._log import get_logger
 from .arguments import flatten
-from .errors import NotFoundError, VMEC2Error, WaitTimeout
+from .errors import NotFoundError, UnexpectedState, WaitTimeout
 from .waiting import Poll, WaitPolicy, backoff
 
 if TYPE_CHECKING:
@@ -73,22 +73,6 @@ IMPOSSIBLE: Mapping[str, Mapping[str, frozenset[str]]] = {
     "volume": {"available": frozenset({"deleting", "deleted"}), "in-use": frozenset({"deleting", "deleted"})},
     "attachment": {"attached": frozenset({"detaching"}), "detached": frozenset({"attaching"})},
 }
-
-
-class UnexpectedState(VMEC2Error):
-    """An object reached a state from which the awaited one cannot follow (``failed``, ``terminated``...).
-
-    Attributes:
-        object_id: The object's id.
-        state: The state it reached.
-        wanted: The states that were awaited.
-    """
-
-    def __init__(self, object_id: str, state: str, wanted: Collection[str]) -> None:
-        super().__init__(f"{object_id} is {state!r}; it cannot become {' or '.join(map(repr, wanted))}")
-        self.object_id = object_id
-        self.state = state
-        self.wanted = tuple(wanted)
 
 
 @dataclass(frozen=True)

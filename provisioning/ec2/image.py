@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..errors import ParameterError
+from ..errors import ParameterError, UnexpectedState
 from ..objects import register_class
-from ..waiters import UnexpectedState
 from ..waiting import Poll, describe_created
 from ._base import Action, EC2Object, Resource, Setting, vmec2_method
 
