@@ -42,6 +42,7 @@ from .naming import SERVICES, VMEC2_RENAMED, normalize, operation_index, operati
 from .operations import Operation, make_operation
 from .pagers import PagersMixin
 from .settings import AwsSettings
+from .sts import Credentials
 from .waiters import WaitersMixin
 from .waiting import WaitPolicy
 
@@ -539,3 +540,7 @@ class EC2(PagersMixin, WaitersMixin, ExtrasMixin, Facade):
     def ebs(self) -> EBS:
         """The EBS direct APIs (snapshot blocks), on the same connection settings."""
         return self._proxy(EBS)  # type: ignore[return-value]
+
+
+# Credentials that no façade made build an EC2 façade in ``new_ec2`` (sts.py does not import this module).
+Credentials._facade_class = EC2

@@ -22,7 +22,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 from ._log import get_logger
 from .dispatch import dispatch
@@ -60,6 +60,11 @@ class Credentials(EC2Object):
     """
 
     primary_field = "AccessKeyId"
+    #: What :meth:`new_ec2` builds for credentials no façade made (from the instance metadata or a
+    #: serialized string): the ``EC2`` façade, which :mod:`provisioning.facade` names here when it is
+    #: imported, as a higher layer adds itself through ``Facade.register_method``; so this module never
+    #: imports the façade that imports it.
+    _facade_class: ClassVar[Callable[..., Any] | None] = None
 
     @property
     def access_key_id(self) -> str:
@@ -127,9 +132,9 @@ class Credentials(EC2Object):
         """An ``EC2`` façade using these credentials, on the endpoint and region of the one that made them."""
         if self.ec2 is not None:
             return self.ec2.clone(security_token=self, access_key=None, secret_key=None, **kwargs)
-        from .facade import EC2
-
-        return EC2(security_token=self, **kwargs)
+        if self._facade_class is None:
+            raise ParameterError("new_ec2 needs the façade: import provisioning first")
+        return self._facade_class(security_token=self, **kwargs)
 
 
 @register_class("sts", "FederatedUser")
