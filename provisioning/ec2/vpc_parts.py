@@ -77,14 +77,11 @@ class VpcPeeringConnection(EC2Object):
     accept = Action(
         "AcceptVpcPeeringConnection",
         "Accept the request; returns the connection's new state.",
-        service="ec2",
         default=None,
         args=(),
     )
-    reject = Action("RejectVpcPeeringConnection", "Reject the request.", service="ec2", default=None, args=())
-    delete = Action(
-        "DeleteVpcPeeringConnection", "Delete the connection.", service="ec2", default=None, args=()
-    )
+    reject = Action("RejectVpcPeeringConnection", "Reject the request.", default=None, args=())
+    delete = Action("DeleteVpcPeeringConnection", "Delete the connection.", default=None, args=())
 
     @property
     def status_code(self) -> str | None:
