@@ -22,7 +22,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 from ._log import get_logger
 from .dispatch import dispatch
@@ -59,6 +59,9 @@ class Credentials(ServiceObject):
     """
 
     primary_field = "AccessKeyId"
+    #: What :meth:`new_ec2` makes of credentials bound to no façade (read from instance metadata): the
+    #: ``EC2`` façade, which puts itself here (this module stands below it and never imports it).
+    default_facade: ClassVar[Callable[..., Any] | None] = None
 
     @property
     def access_key_id(self) -> str:
@@ -126,9 +129,8 @@ class Credentials(ServiceObject):
         """An ``EC2`` façade using these credentials, on the endpoint and region of the one that made them."""
         if self.ec2 is not None:
             return self.ec2.clone(security_token=self, access_key=None, secret_key=None, **kwargs)
-        from .facade import EC2
-
-        return EC2(security_token=self, **kwargs)
+        assert self.default_facade is not None, "set when provisioning (its façade) is imported"
+        return self.default_facade(security_token=self, **kwargs)
 
 
 @dispatch.register_class("sts", "FederatedUser")
