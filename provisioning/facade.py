@@ -541,4 +541,5 @@ class EC2(PagersMixin, WaitersMixin, ServicesMixin, Facade):
         return self._proxy(EBS)  # type: ignore[return-value]
 
 
-Credentials.default_facade = EC2  # what ``new_ec2()`` makes of credentials bound to no façade
+# Credentials that no façade made build an EC2 façade in ``new_ec2`` (sts.py does not import this module).
+Credentials._facade_class = EC2

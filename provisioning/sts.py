@@ -59,9 +59,11 @@ class Credentials(ServiceObject):
     """
 
     primary_field = "AccessKeyId"
-    #: What :meth:`new_ec2` makes of credentials bound to no façade (read from instance metadata): the
-    #: ``EC2`` façade, which puts itself here (this module stands below it and never imports it).
-    default_facade: ClassVar[Callable[..., Any] | None] = None
+    #: What :meth:`new_ec2` builds for credentials no façade made (from the instance metadata or a
+    #: serialized string): the ``EC2`` façade, which :mod:`provisioning.facade` names here when it is
+    #: imported, as a higher layer adds itself through ``Facade.register_method``; so this module never
+    #: imports the façade that imports it.
+    _facade_class: ClassVar[Callable[..., Any] | None] = None
 
     @property
     def access_key_id(self) -> str:
@@ -129,8 +131,9 @@ class Credentials(ServiceObject):
         """An ``EC2`` façade using these credentials, on the endpoint and region of the one that made them."""
         if self.ec2 is not None:
             return self.ec2.clone(security_token=self, access_key=None, secret_key=None, **kwargs)
-        assert self.default_facade is not None, "set when provisioning (its façade) is imported"
-        return self.default_facade(security_token=self, **kwargs)
+        if self._facade_class is None:
+            raise ParameterError("new_ec2 needs the façade: import provisioning first")
+        return self._facade_class(security_token=self, **kwargs)
 
 
 @dispatch.register_class("sts", "FederatedUser")
