@@ -22,34 +22,18 @@ import asyncio
 import concurrent.futures
 import functools
 import threading
-from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from .errors import VMEC2Error
+from .errormode import collecting_failures
 
-if TYPE_CHECKING:
-    from botocore.model import OperationModel
-
-    from .facade import Facade
-
-__all__ = [
-    "Future",
-    "async_enabled",
-    "async_mode",
-    "executor",
-    "note_failure",
-    "submit",
-    "submit_operation",
-    "wrap_mode",
-]
+__all__ = ["Future", "async_enabled", "async_mode", "executor", "submit", "wrap_mode"]
 
 _LOCK = threading.Lock()
 _EXECUTOR: concurrent.futures.ThreadPoolExecutor | None = None
 _ASYNC: ContextVar[bool] = ContextVar("vmec2_async", default=False)
-#: Failures swallowed by ``raise_error=False`` during the current background call (see :func:`note_failure`).
-_FAILURES: ContextVar[list[BaseException] | None] = ContextVar("vmec2_failures", default=None)
 
 #: Threads in the pool: enough for many outstanding calls, matched by the clients' connection pools.
 MAX_WORKERS = 32
@@ -81,13 +65,6 @@ def async_mode(enabled: bool = True) -> Iterator[None]:
         _ASYNC.reset(token)
 
 
-def note_failure(exc: BaseException) -> None:
-    """Record a failure that the no-raise error mode turned into a default result, for ``Future.error()``."""
-    box = _FAILURES.get()
-    if box is not None:
-        box.append(exc)
-
-
 class Future(concurrent.futures.Future[Any]):
     """A pending call's result, with VM::EC2's CondVar names."""
 
@@ -116,52 +93,21 @@ class Future(concurrent.futures.Future[Any]):
 
 
 def submit(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Future:
-    """Run ``fn`` on the pool (synchronously there) and return a :class:`Future` for its result."""
+    """Run ``fn`` on the pool (synchronously there) and return a :class:`Future` for its result.
+
+    A failure that the quiet error mode turned into a default result is the future's ``error()``.
+    """
     future = Future()
 
     def run() -> None:
         if not future.set_running_or_notify_cancel():
             return
-        token = _FAILURES.set([])
         try:
-            with async_mode(False):
+            with collecting_failures() as swallowed, async_mode(False):
                 result = fn(*args, **kwargs)
-            failures = _FAILURES.get()
-            if failures:
-                future._call_error = failures[-1]
+            if swallowed:
+                future._call_error = swallowed[-1]
             future.set_result(result)
-        except BaseException as exc:
-            future.set_exception(exc)
-        finally:
-            _FAILURES.reset(token)
-
-    executor().submit(run)
-    return future
-
-
-def submit_operation(
-    facade: Facade, service: str, operation: OperationModel, args: Sequence[Any], kwargs: Mapping[str, Any]
-) -> Future:
-    """Start one API operation on the pool under the façade's error mode; its failure goes to ``error()``."""
-    from .operations import call_operation
-
-    future = Future()
-
-    def capture(
-        facade: Facade, service: str, op: OperationModel, args: Sequence[Any], kwargs: Mapping[str, Any]
-    ) -> Any:
-        try:
-            return call_operation(facade, service, op, args, kwargs)
-        except VMEC2Error as exc:
-            future._call_error = exc
-            raise
-
-    def run() -> None:
-        if not future.set_running_or_notify_cancel():
-            return
-        try:
-            with async_mode(False):
-                future.set_result(facade._guarded(service, operation, capture, args, kwargs))
         except BaseException as exc:
             future.set_exception(exc)
 
@@ -182,10 +128,6 @@ def wrap_mode(fn: Callable[..., Any], mode: str) -> Callable[..., Any]:
 
     @functools.wraps(fn)
     def run_async(*args: Any, **kwargs: Any) -> Future:
-        start = getattr(fn, "start_async", None)
-        if start is not None:  # an API operation: keep its error mode per future
-            future: Future = start(args, kwargs)
-            return future
         return submit(fn, *args, **kwargs)
 
     return run_async

@@ -2,6 +2,8 @@
 
 Clients are made on first use, under one lock (botocore sessions are not safe to share while creating
 clients; the clients themselves are), and shared by a façade and its per-service proxies.
+:meth:`ClientPool.send` makes one complete call: every page of an operation that pages, as VM::EC2's
+describe calls returned complete lists.
 
 Retries: botocore's ``standard`` (or ``adaptive``) policy decides, with one change. It gives a call whose
 connection fails (refused, no route, unresolvable name, connect timeout) as many attempts as a throttled
@@ -14,21 +16,27 @@ a short back-off; everything else (throttling, 5xx) keeps botocore's decision. E
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 from functools import cache
 from typing import Any
 
 import botocore.session
 from botocore.config import Config
 from botocore.exceptions import ConnectionError as BotoConnectionError
+from botocore.model import OperationModel
 from botocore.retries import standard
 
 from ._log import get_logger
 from .errors import connection_problem, translate
+from .naming import snake
 from .settings import AwsSettings
 
-__all__ = ["ClientPool", "RetryPolicy", "core_session"]
+__all__ = ["PAGE_TOKENS", "ClientPool", "RetryPolicy", "core_session"]
 
 log = get_logger(__name__)
+
+#: Input members that mean "give me this one page": when present we call once instead of paginating.
+PAGE_TOKENS = frozenset({"NextToken", "Marker", "StartingToken"})
 
 
 @cache
@@ -75,8 +83,36 @@ class ClientPool:
                     config=self.config,
                 )
                 RetryPolicy.install(client, connect_attempts=s.connect_attempts)
+                client.meta.events.register("after-call", _note_request_id)
                 self._clients[service] = client
         return client
+
+    def send(
+        self, service: str, operation: OperationModel, params: Mapping[str, Any], *, paginate: bool = True
+    ) -> Mapping[str, Any]:
+        """One complete call, raising botocore's errors: every page when the operation pages and no page
+        token was given, else the one page asked for (``paginate=False`` asks for exactly one page).
+
+        A paginated answer carries the last page's request id in its ``ResponseMetadata``, as single calls do.
+        """
+        client = self.client(service)
+        method = snake(operation.name)
+        if paginate and client.can_paginate(method) and not (PAGE_TOKENS & params.keys()):
+            _LAST_PAGE.request_id = None
+            result = dict(client.get_paginator(method).paginate(**params).build_full_result())
+            result["ResponseMetadata"] = {"RequestId": _LAST_PAGE.request_id}
+            return result
+        response: Mapping[str, Any] = getattr(client, method)(**params)
+        return response
+
+
+_LAST_PAGE = threading.local()
+
+
+def _note_request_id(parsed: Any = None, **_: Any) -> None:
+    """botocore ``after-call`` hook: remember the request id of the page just read (this thread)."""
+    meta = parsed.get("ResponseMetadata") if isinstance(parsed, Mapping) else None
+    _LAST_PAGE.request_id = meta.get("RequestId") if isinstance(meta, Mapping) else None
 
 
 class RetryPolicy:

@@ -5,7 +5,7 @@ id) for a few seconds to calls that name the new id, while describes with filter
 that attaches a volume right after ``wait_for_volumes`` said ``available`` then fails for no fault of its own.
 
 :class:`Consistency` remembers which ids its façade created and when, and :meth:`Consistency.send` runs
-every call of the façade (``Facade._send``, so both error modes, async calls and internal calls alike):
+every call of the façade (``Facade._call``, so both error modes, async calls and internal calls alike):
 
 * A successful ``Create*``/``Run*``/``Copy*``/``Register*``/``Allocate*``/``Request*``/``Import*`` call
   records the ids of its answer that its request did not name (``RunInstances`` -> the instance ids,

@@ -27,7 +27,7 @@ from botocore.model import ListShape, OperationModel, Shape, StructureShape
 from .objects import AWSObject, ClassRegistry, classes
 
 if TYPE_CHECKING:
-    from .facade import Facade
+    from .caller import Caller
 
 __all__ = ["Dispatch", "OutputPlan", "dispatch", "output_plan"]
 
@@ -45,7 +45,7 @@ IGNORED_OUTPUT = frozenset(
     }
 )
 
-Handler = Callable[[Mapping[str, Any], "Facade | None", OperationModel], Any]
+Handler = Callable[[Mapping[str, Any], "Caller | None", OperationModel], Any]
 C = TypeVar("C", bound=type[AWSObject])
 
 
@@ -137,12 +137,12 @@ class Dispatch:
 
     # --- use ------------------------------------------------------------------------------------------
 
-    def wrap(self, service: str, shape: Shape, data: Mapping[str, Any], facade: Facade | None) -> AWSObject:
+    def wrap(self, service: str, shape: Shape, data: Mapping[str, Any], facade: Caller | None) -> AWSObject:
         """One structure as an object of the class registered for its shape name."""
         return self.classes.wrap(service, shape, data, facade)
 
     def handle(
-        self, service: str, operation: OperationModel, response: Mapping[str, Any], facade: Facade | None
+        self, service: str, operation: OperationModel, response: Mapping[str, Any], facade: Caller | None
     ) -> Any:
         """Turn one (complete, paginated) response into the caller's result."""
         handler = self._handlers.get((service, operation.name))
@@ -187,7 +187,7 @@ dispatch = Dispatch(classes)
 
 
 def _flatten_reservations(
-    response: Mapping[str, Any], facade: Facade | None, operation: OperationModel
+    response: Mapping[str, Any], facade: Caller | None, operation: OperationModel
 ) -> list[AWSObject]:
     """DescribeInstances/RunInstances: the instances, each carrying its reservation's fields.
 

@@ -12,20 +12,20 @@ list calls) and ``is_error``/``error``/``error_str`` describe it (per thread: th
 call); ``print_error=True`` also prints it.
 Argument errors always raise, as VM::EC2's usage errors always croaked.
 
-Every call goes through ``Facade._send``, where :class:`~provisioning.consistency.Consistency` retries a
-NotFound naming an id the façade created moments ago (eventual consistency), whatever the error mode.
+Every API call goes through one method, :meth:`Facade._call`: translate the arguments, send (retrying a
+NotFound naming an id the façade created moments ago, :mod:`~provisioning.consistency`), turn the answer
+into objects. The error mode is :mod:`provisioning.errormode`'s; objects see the façade as a
+:class:`~provisioning.caller.Caller`.
 """
 
 from __future__ import annotations
 
 import difflib
+import functools
 import logging
-import sys
-import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from botocore.config import Config
@@ -33,14 +33,18 @@ from botocore.model import OperationModel
 
 from . import catalog  # noqa: F401  (every object class and answer handler registered before any call)
 from ._log import get_logger
-from .asynccalls import note_failure
+from .arguments import translate as translate_arguments
+from .asynccalls import async_mode, wrap_mode
 from .clients import ClientPool, core_session
 from .consistency import Consistency
+from .dispatch import dispatch
+from .errormode import ErrorMode
 from .errors import AWSError, ParameterError, VMEC2Error, translate
 from .extras import ExtrasMixin
-from .naming import SERVICES, VMEC2_RENAMED, normalize, operation_index, operation_model, snake
+from .naming import SERVICES, VMEC2_RENAMED, normalize, operation_index, operation_model, service_model, snake
+from .objects import AWSObject
 from .operations import Operation, make_operation
-from .pagers import PagersMixin
+from .pagers import Page, PagersMixin
 from .settings import AwsSettings
 from .sts import Credentials
 from .waiters import WaitersMixin
@@ -52,14 +56,6 @@ log = get_logger(__name__)
 _debug_enabled = logging.getLogger(__name__).isEnabledFor
 
 _RENAMED = {normalize(k): v for k, v in VMEC2_RENAMED.items()}
-
-
-@dataclass
-class _ErrorMode:
-    """VM::EC2's error switches, shared by a façade and its per-service proxies (``ec2.elb``...)."""
-
-    raise_error: bool
-    print_error: bool
 
 
 class Facade:
@@ -144,8 +140,7 @@ class Facade:
             )
             _pool = ClientPool(settings, config)
         self._pool = _pool
-        self._mode = _ErrorMode(raise_error, print_error)
-        self._state = threading.local()  # the last call's failure, per thread (see ``error``)
+        self._error_mode = ErrorMode(raise_error, print_error)
         self._account_id: str | None = None
         self._consistency = Consistency()
 
@@ -167,8 +162,6 @@ class Facade:
             raise AttributeError(name)
         for suffix in ("_async", "_sync"):
             if name.endswith(suffix) and len(name) > len(suffix):
-                from .asynccalls import wrap_mode
-
                 return wrap_mode(getattr(self, name[: -len(suffix)]), suffix[1:])
         alias = snake(name)
         if alias != name and hasattr(type(self), alias):  # mixedCase of a hand-written method: userId
@@ -182,8 +175,10 @@ class Facade:
         self.__dict__[name] = op  # later lookups skip __getattr__
         return op
 
-    def _operation(self, service: str, name: str, *, raising: bool = False) -> Operation:
-        return make_operation(self, service, operation_model(service, name), raising=raising)
+    def _operation(self, service: str, name: str) -> Operation:
+        """The public function of one operation: :meth:`_guarded` under its name, docstring and signature."""
+        operation = operation_model(service, name)
+        return make_operation(service, operation, functools.partial(self._guarded, service, operation))
 
     def _operation_names(self) -> list[str]:
         names = {snake(op) for s in self.services for op in operation_index(s).values()}
@@ -195,8 +190,6 @@ class Facade:
 
     def async_mode(self, enabled: bool = True) -> AbstractContextManager[None]:
         """``with ec2.async_mode():`` makes API calls in the block return futures (VM::EC2's ``$ASYNC``)."""
-        from .asynccalls import async_mode
-
         return async_mode(enabled)
 
     def call(self, action: str, /, *args: Any, **kwargs: Any) -> Any:
@@ -210,23 +203,23 @@ class Facade:
           ``raise_error=False``: None, and ``ec2.error`` says why).
         """
         if action in SERVICES and args and isinstance(args[0], str):
-            return self._operation(action, args[0], raising=True)(*args[1:], **kwargs)
+            return self._call(action, operation_model(action, args[0]), args[1:], kwargs)
         if len(args) > 1 or (args and not isinstance(args[0], Mapping)):
             raise ParameterError("call(action, params): params is one dict of the action's arguments")
         params = {**(args[0] if args else {}), **kwargs}
-        self._error = None
+        where = f"{type(self).__name__}.call"
         found = self._resolve(action)
         if found is None:
             invalid = AWSError(
                 "InvalidAction", f"The action {action} is not valid for this web service.", operation=action
             )
-            return self._fail(invalid, f"{type(self).__name__}.call", None)
+            return self._error_mode.fail(invalid, where, None)
         try:
             return self._operation(*found)(**params)
         except ParameterError as exc:  # what AWS answers a raw request with the same mistake
             failure = AWSError(exc.code, exc.message, operation=found[1])
             failure.__cause__ = exc
-            return self._fail(failure, f"{type(self).__name__}.call", None)
+            return self._error_mode.fail(failure, where, None)
 
     @property
     def consistency(self) -> Consistency:
@@ -235,21 +228,41 @@ class Facade:
         to change the window. Shared with clones and the per-service proxies."""
         return self._consistency
 
-    # --- the pipeline ---------------------------------------------------------------------------------
+    # --- the call pipeline ----------------------------------------------------------------------------
 
-    def _send(
-        self, service: str, operation: OperationModel, params: Mapping[str, Any], *, paginate: bool = True
-    ) -> Mapping[str, Any]:
-        from .operations import invoke
+    def _call(
+        self,
+        service: str,
+        operation: OperationModel,
+        args: Sequence[Any],
+        kwargs: Mapping[str, Any],
+        *,
+        page: Page | None = None,
+    ) -> Any:
+        """THE path of every API call made through this façade (botocore's ``_make_api_call``); it raises.
 
-        client = self._pool.client(service)
+        Operations (``ec2.describe_volumes(...)``, through :meth:`_guarded`), ``call()``, the pagers and the
+        objects' methods all come here, synchronously or on the async pool:
+
+        1. translate VM::EC2's arguments into the operation's input (:mod:`.arguments`);
+        2. send: the client follows every page, or fetches the one ``page`` points at and records where
+           the next starts; botocore's errors become ours (:func:`.errors.translate`); a NotFound naming
+           an id made moments ago is retried (:mod:`.consistency`); one debug event ``aws.call``;
+        3. turn the answer into objects bound to this façade (:mod:`.dispatch`);
+        4. give each object the request id of its call (VM::EC2's ``requestId``).
+        """
+        params = translate_arguments(service, operation, args, kwargs)
+
         started = time.perf_counter()
+        endpoint = self._pool.settings.endpoint
 
-        def once() -> Mapping[str, Any]:
-            with translate(operation.name, self._pool.settings.endpoint):
-                return invoke(client, service, operation, params, paginate=paginate)
+        def send() -> Mapping[str, Any]:
+            with translate(operation.name, endpoint):
+                return self._pool.send(service, operation, params, paginate=page is None)
 
-        response: Mapping[str, Any] = self.consistency.send(operation.name, params, once)
+        response = self._consistency.send(operation.name, params, send)
+        if page is not None:
+            page.turn(params, response)
         if _debug_enabled(logging.DEBUG):  # keep the per-call cost off the hot path
             log.debug(
                 "aws.call",
@@ -258,65 +271,58 @@ class Facade:
                 params=sorted(params),  # names only: values may hold user data or secrets
                 seconds=round(time.perf_counter() - started, 4),
             )
-        return response
+
+        result = dispatch.handle(service, operation, response, self)
+
+        meta = response.get("ResponseMetadata")
+        request_id = meta.get("RequestId") if isinstance(meta, Mapping) else None
+        for obj in result if isinstance(result, list) else [result]:
+            if isinstance(obj, AWSObject):
+                obj._request_id = request_id
+        return result
 
     def _guarded(
         self,
         service: str,
         operation: OperationModel,
-        fn: Callable[..., Any],
         args: Sequence[Any],
         kwargs: Mapping[str, Any],
+        *,
+        page: Page | None = None,
     ) -> Any:
-        """Run one public call under the façade's error mode (VM::EC2's raise_error/print_error)."""
-        self._error = None
-        try:
-            return fn(self, service, operation, args, kwargs)
-        except ParameterError:
-            raise
-        except VMEC2Error as exc:
-            from .dispatch import dispatch
-
-            default: list[Any] | None = [] if dispatch.returns_list(service, operation) else None
-            return self._fail(exc, f"{type(self).__name__}.{snake(operation.name)}", default)
-
-    def _fail(self, exc: VMEC2Error, where: str, default: Any) -> Any:
-        """Apply the error mode to a failed public call: record, maybe print, raise or return ``default``."""
-        self._error = exc
-        if self.print_error:
-            print(f"{where}: {exc}", file=sys.stderr)
-        if self.raise_error:
-            raise exc
-        note_failure(exc)  # a background call's future reports it through error()
-        return default
+        """One public call: :meth:`_call` under the error mode (a failure in quiet mode gives None, or
+        ``[]`` for list calls)."""
+        default: list[Any] | None = [] if dispatch.returns_list(service, operation) else None
+        where = f"{type(self).__name__}.{snake(operation.name)}"
+        return self._error_mode.guard(
+            where, default, lambda: self._call(service, operation, args, kwargs, page=page)
+        )
 
     # --- VM::EC2's error accessors --------------------------------------------------------------------
 
     @property
+    def error_mode(self) -> ErrorMode:
+        """The error switches and the last failure of each thread, shared with the per-service proxies
+        (:mod:`provisioning.errormode`); ``raise_error``, ``print_error`` and ``error`` read it."""
+        return self._error_mode
+
+    @property
     def raise_error(self) -> bool:
         """Raise on failed calls (True, the default); False gives VM::EC2's return-None mode. Settable."""
-        return self._mode.raise_error
+        return self._error_mode.raise_error
 
     @raise_error.setter
     def raise_error(self, value: bool) -> None:
-        self._mode.raise_error = bool(value)
+        self._error_mode.raise_error = bool(value)
 
     @property
     def print_error(self) -> bool:
         """Also print each failure to stderr. Settable."""
-        return self._mode.print_error
+        return self._error_mode.print_error
 
     @print_error.setter
     def print_error(self, value: bool) -> None:
-        self._mode.print_error = bool(value)
-
-    @property
-    def _error(self) -> VMEC2Error | None:
-        return getattr(self._state, "error", None)
-
-    @_error.setter
-    def _error(self, exc: VMEC2Error | None) -> None:
-        self._state.error = exc
+        self._error_mode.print_error = bool(value)
 
     @property
     def error(self) -> VMEC2Error | None:
@@ -325,17 +331,17 @@ class Facade:
         Kept per thread, so calls running at the same time in other threads (``_async`` futures, worker
         threads sharing the façade) never clear or overwrite it; a future's own failure is ``error()``.
         """
-        return self._error
+        return self._error_mode.error
 
     @property
     def error_str(self) -> str:
         """The last failure as ``"message [code]"``, or ``""``."""
-        return "" if self._error is None else str(self._error)
+        return self._error_mode.error_str
 
     @property
     def is_error(self) -> bool:
         """Whether the last call failed (tells "no results" from a failure in raise_error=False mode)."""
-        return self._error is not None
+        return self._error_mode.is_error
 
     # --- settings -------------------------------------------------------------------------------------
 
@@ -368,11 +374,9 @@ class Facade:
         """The AWS account id (STS GetCallerIdentity, else the default security group's owner); cached."""
         if self._account_id is None:
             try:
-                self._account_id = str(self._operation("sts", "GetCallerIdentity", raising=True)().Account)
+                self._account_id = str(self.call("sts", "GetCallerIdentity").Account)
             except AWSError:
-                groups = self._operation("ec2", "DescribeSecurityGroups", raising=True)(
-                    Filters={"group-name": "default"}
-                )
+                groups = self.call("ec2", "DescribeSecurityGroups", Filters={"group-name": "default"})
                 if not groups:
                     raise
                 self._account_id = str(groups[0].OwnerId)
@@ -405,8 +409,6 @@ class Facade:
     @property
     def version(self) -> str:
         """The API version of the façade's first service (``2016-11-15`` for EC2)."""
-        from .naming import service_model
-
         return str(service_model(self.services[0]).api_version)
 
     def clone(self, **overrides: Any) -> Facade:
@@ -463,7 +465,7 @@ class Facade:
         proxy = self.__dict__.get(key)
         if proxy is None:
             proxy = cls(_pool=self._pool)
-            proxy._mode, proxy._state = self._mode, self._state  # one error mode and ``error`` for both
+            proxy._error_mode = self._error_mode  # one error mode and ``error`` for both
             proxy._consistency = self._consistency
             self.__dict__[key] = proxy
         return proxy

@@ -24,11 +24,11 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from botocore.model import ListShape, Shape, StructureShape
 
-from .asynccalls import async_mode
+from .errormode import vmec2_method
 from .naming import member_keys, normalize, snake
 
 if TYPE_CHECKING:
-    from .facade import Facade
+    from .caller import Caller
 
 __all__ = [
     "AWSObject",
@@ -98,7 +98,7 @@ class AWSObject:
 
     Args:
         data: The structure as botocore returned it.
-        ec2: The façade that made it; convenience methods call back through it.
+        ec2: The façade that made it (a :class:`~provisioning.caller.Caller`); methods call back through it.
         shape: botocore's shape for ``data``; fields, ids and nested objects are derived from it.
         service: Our short service name (``ec2``, ``elb``, ``autoscaling``, ``rds``, ``sts``).
     """
@@ -109,7 +109,7 @@ class AWSObject:
     describe: ClassVar[tuple[str, str, str] | None] = None
 
     def __init__(
-        self, data: Mapping[str, Any], ec2: Facade | None, shape: Shape | None = None, service: str = "ec2"
+        self, data: Mapping[str, Any], ec2: Caller | None, shape: Shape | None = None, service: str = "ec2"
     ) -> None:
         self._data: Mapping[str, Any] = data
         self._shape = shape if isinstance(shape, StructureShape) else None
@@ -235,12 +235,12 @@ class AWSObject:
                 return tag_dict(self._data[member])
         return {}
 
+    @vmec2_method(default=False)
     def add_tags(self, tags: Mapping[str, str] | None = None, /, **kv: str) -> bool:
         """Tag the resource (``obj.add_tags(Name="web")`` or ``obj.add_tags({"Name": "web"})``)."""
         assert self.ec2 is not None, "object is not bound to a façade"
         merged = {**(tags or {}), **kv}
-        with async_mode(False):  # an object method: synchronous even inside ``async_mode()``
-            return bool(self.ec2.create_tags([str(self)], tags=merged))
+        return bool(self.ec2.call("ec2", "CreateTags", [str(self)], tags=merged))
 
     def add_tag(self, key: str | Mapping[str, str] | None = None, value: str = "", /, **kv: str) -> bool:
         """VM::EC2's ``add_tag``: ``add_tag("Name", "web")``, or ``add_tag(Name="web")`` like ``add_tags``."""
@@ -248,6 +248,7 @@ class AWSObject:
             return self.add_tags(key, **kv)
         return self.add_tags({key: value} if key is not None else {}, **kv)
 
+    @vmec2_method(default=False)
     def delete_tags(self, *keys: TagKeys, **kv: str | None) -> bool:
         """Remove tags by key (any value), or only where the value matches.
 
@@ -256,8 +257,7 @@ class AWSObject:
         (only that value).
         """
         assert self.ec2 is not None, "object is not bound to a façade"
-        with async_mode(False):
-            return bool(self.ec2.delete_tags([str(self)], tags=tag_spec(keys, kv)))
+        return bool(self.ec2.call("ec2", "DeleteTags", [str(self)], tags=tag_spec(keys, kv)))
 
     # --- refresh --------------------------------------------------------------------------------------
 
@@ -340,7 +340,7 @@ class ClassRegistry:
         """The class registered for a shape name, else :class:`AWSObject`."""
         return self._classes.get((service, shape_name), AWSObject)
 
-    def wrap(self, service: str, shape: Shape, data: Mapping[str, Any], ec2: Facade | None) -> AWSObject:
+    def wrap(self, service: str, shape: Shape, data: Mapping[str, Any], ec2: Caller | None) -> AWSObject:
         """One structure as an object of the class registered for its shape name."""
         return self.class_for(service, shape.name)(data, ec2, shape, service)
 

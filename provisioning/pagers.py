@@ -8,15 +8,15 @@ arguments returns the next page while ``more_instance_status`` (``more_volume_st
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
-from .arguments import translate
 from .asynccalls import async_enabled, submit
-from .dispatch import dispatch
 from .naming import normalize, operation_model
 
-__all__ = ["PAGED", "PagersMixin"]
+__all__ = ["PAGED", "Page", "PagersMixin"]
 
 #: ``method -> (Operation, name of its "more" flag)``.
 PAGED: Mapping[str, tuple[str, str]] = {
@@ -27,31 +27,36 @@ PAGED: Mapping[str, tuple[str, str]] = {
 _PAGE_SIZE_KEYS = {"maxresults"}
 
 
-def _one_page(
-    facade: Any, service: str, operation: Any, args: Sequence[Any], kwargs: Mapping[str, Any]
-) -> Any:
-    """Translate, send without following pages, remember the next token, dispatch."""
-    params = translate(service, operation, args, kwargs)
-    response = facade._send(service, operation, params, paginate=False)
-    facade.__dict__.setdefault("_page_tokens", {})[operation.name] = (response.get("NextToken"), params)
-    return dispatch.handle(service, operation, response, facade)
+@dataclass
+class Page:
+    """Where a page-at-a-time listing stands: the next page's token and the arguments that began it.
+
+    The façade's call pipeline fetches the one page a ``Page`` points at and then :meth:`turn` s it.
+    """
+
+    token: str | None = None
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+    def turn(self, params: Mapping[str, Any], response: Mapping[str, Any]) -> None:
+        """Record where the page after ``response`` (asked for with ``params``) starts."""
+        self.token, self.params = response.get("NextToken"), params
 
 
 def _pager(method: str) -> Callable[..., Any]:
     op_name, _ = PAGED[method]
 
-    def call(self: Any, *args: Any, **kwargs: Any) -> Any:
+    def call(self: PagersMixin, *args: Any, **kwargs: Any) -> Any:
         if async_enabled():  # inside ``async_mode()``: a future, as for every other operation
             return submit(call, self, *args, **kwargs)
-        operation = operation_model("ec2", op_name)
-        tokens: dict[str, Any] = self.__dict__.setdefault("_page_tokens", {})
-        pending, last = tokens.get(op_name, (None, None))
-        if not args and not kwargs and pending:
-            kwargs = {**last, "NextToken": pending}
-        elif not any(normalize(k) in _PAGE_SIZE_KEYS for k in kwargs):
-            tokens.pop(op_name, None)
-            return self._guarded("ec2", operation, _complete, args, kwargs)
-        return self._guarded("ec2", operation, _one_page, args, kwargs)
+        page = self._pages.get(op_name)
+        if not args and not kwargs and page is not None and page.token:
+            kwargs = {**page.params, "NextToken": page.token}  # the next page of the same listing
+        elif any(normalize(k) in _PAGE_SIZE_KEYS for k in kwargs):
+            page = self._pages[op_name] = Page()  # a new listing, one page at a time
+        else:
+            page = None  # the complete list
+            self._pages.pop(op_name, None)
+        return self._guarded("ec2", operation_model("ec2", op_name), args, kwargs, page=page)
 
     call.__name__ = call.__qualname__ = method
     call.service = "ec2"  # type: ignore[attr-defined]  # the same introspection as generated operations
@@ -63,19 +68,12 @@ def _pager(method: str) -> Callable[..., Any]:
     return call
 
 
-def _complete(
-    facade: Any, service: str, operation: Any, args: Sequence[Any], kwargs: Mapping[str, Any]
-) -> Any:
-    from .operations import call_operation
-
-    return call_operation(facade, service, operation, args, kwargs)
-
-
 def _more(method: str) -> property:
     op_name, flag = PAGED[method]
 
-    def get(self: Any) -> bool:
-        return bool(self.__dict__.get("_page_tokens", {}).get(op_name, (None, None))[0])
+    def get(self: PagersMixin) -> bool:
+        page = self._pages.get(op_name)
+        return page is not None and bool(page.token)
 
     get.__doc__ = f"Whether ``{method}(max_results=...)`` has another page to give."
     get.__name__ = flag
@@ -91,3 +89,12 @@ class PagersMixin:
     more_instance_status = _more("describe_instance_status")
     more_volume_status = _more("describe_volume_status")
     more_spot_prices = _more("describe_spot_price_history")
+
+    @cached_property
+    def _pages(self) -> dict[str, Page]:
+        """The listings being read one page at a time, by operation name."""
+        return {}
+
+    if TYPE_CHECKING:
+        #: The façade's call under its error mode (``Facade._guarded``), which takes ``page=``.
+        _guarded: Callable[..., Any]

@@ -42,12 +42,13 @@ from typing import TYPE_CHECKING, Any, cast
 
 from ._log import get_logger
 from .arguments import flatten
+from .errormode import guarded_call
 from .errors import NotFoundError, UnexpectedState, WaitTimeout
 from .waiting import Poll, WaitPolicy, backoff
 
 if TYPE_CHECKING:
+    from .caller import Caller
     from .ec2._base import Resource
-    from .facade import Facade
 
 __all__ = ["UnexpectedState", "WaitProgress", "WaitersMixin", "backoff"]
 
@@ -220,10 +221,8 @@ class WaitersMixin:
     # --- machinery ------------------------------------------------------------------------------------
 
     def _guard_wait(self, run: Callable[[], dict[str, str]]) -> dict[str, str] | None:
-        from .ec2._base import guarded_call
-
-        facade = cast("Facade", self)
-        result: dict[str, str] | None = guarded_call(facade, "wait", None, run)
+        mode = cast("Caller", self).error_mode
+        result: dict[str, str] | None = guarded_call(mode, "wait", None, run)
         return result
 
     def _wait_kind(
@@ -296,7 +295,7 @@ class WaitersMixin:
     def _missing(self, obj: Resource, states: tuple[str, ...], elapsed: float, grace: float) -> str | None:
         """The state of an object absent from the describe answer, or None to keep waiting for it."""
         gone = getattr(obj, "gone_state", None)
-        young = cast("Facade", self).consistency.recent([str(obj)])  # not visible yet, rather than gone
+        young = cast("Caller", self).consistency.recent([str(obj)])  # not visible yet, rather than gone
         if gone is not None and gone in states and not young:
             return str(gone)
         if elapsed > grace:
@@ -322,10 +321,10 @@ class WaitersMixin:
             done += [str(o) for o in members if poll.key(o) in listed]
         return done
 
-    def _groups(self, objects: list[Resource]) -> dict[tuple[Poll, Facade], list[Resource]]:
+    def _groups(self, objects: list[Resource]) -> dict[tuple[Poll, Caller], list[Resource]]:
         """Objects grouped by their describe rule and the façade of their region."""
-        mine = cast("Facade", self)
-        groups: dict[tuple[Poll, Facade], list[Resource]] = {}
+        mine = cast("Caller", self)
+        groups: dict[tuple[Poll, Caller], list[Resource]] = {}
         for obj in objects:
             poll = getattr(type(obj), "poll", None)
             if poll is None:

@@ -1,8 +1,8 @@
 """What every EC2 object class shares: the error mode of object methods, declared actions, ``current_status``.
 
-* :func:`guarded` (and :func:`vmec2_method`, its spelling with a default value) runs a hand-written method
-  under its façade's error mode: in raise mode failures
-  propagate; with ``raise_error=False`` the method returns its declared default (None/False/[]) and
+* :func:`~provisioning.errormode.vmec2_method` (from :mod:`provisioning.errormode`, which owns the error
+  mode) runs a hand-written method under its façade's error mode: in raise mode failures propagate; with
+  ``raise_error=False`` the method returns its declared default (None/False/[]) and
   ``ec2.is_error``/``ec2.error`` describe the failure, as VM::EC2's object methods did. Inner calls
   always raise (``ec2.call``), so one failure is reported once, by the outermost method.
 * :class:`Action` declares a method that only calls one operation with the object as its id argument
@@ -21,106 +21,29 @@
 from __future__ import annotations
 
 import copy
-import functools
 from collections.abc import Callable, Mapping
-from contextvars import ContextVar
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast, overload
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..asynccalls import wrap_mode
 from ..dispatch import IGNORED_OUTPUT
+from ..errormode import guarded, guarded_call, vmec2_method
 from ..errors import NotFoundError, ParameterError, VMEC2Error
 from ..naming import normalize, service_model
 from ..objects import AWSObject, classes
 from ..waiting import Poll
 
 if TYPE_CHECKING:
-    from ..facade import Facade
+    from ..caller import Caller
 
 __all__ = [
     "Action",
     "EC2Object",
     "Resource",
     "Setting",
-    "fail",
     "guarded",
-    "guarded_call",
     "rewrap",
     "vmec2_method",
 ]
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-#: True while an object method runs: nested methods then raise, and only the outermost applies the mode.
-_IN_METHOD: ContextVar[bool] = ContextVar("vmec2_in_method", default=False)
-
-
-def fail(facade: Facade | None, exc: VMEC2Error, where: str, default: Any) -> Any:
-    """Apply ``facade``'s error mode to a failure: record and maybe print it, raise or return ``default``."""
-    if facade is None:
-        raise exc
-    return facade._fail(exc, where, default)
-
-
-def guarded_call(facade: Facade | None, where: str, default: Any, fn: Callable[[], Any]) -> Any:
-    """Run ``fn`` as one public call under ``facade``'s error mode (see :func:`vmec2_method`)."""
-    if facade is None or _IN_METHOD.get():
-        return fn()
-    token = _IN_METHOD.set(True)
-    facade._error = None
-    try:
-        return fn()
-    except ParameterError:
-        raise  # usage errors always raise, as VM::EC2's croaks did
-    except VMEC2Error as exc:
-        return fail(facade, exc, where, default)
-    finally:
-        _IN_METHOD.reset(token)
-
-
-def _facade_of(obj: Any) -> Any:
-    return obj.ec2 if isinstance(obj, AWSObject) else obj
-
-
-@overload
-def guarded(fn: F, /) -> F: ...
-
-
-@overload
-def guarded(*, empty: Callable[[], Any] | None = None) -> Callable[[F], F]: ...
-
-
-def guarded(fn: F | None = None, /, *, empty: Callable[[], Any] | None = None) -> Any:
-    """Decorate a hand-written method so that it honours the façade's ``raise_error``/``print_error``.
-
-    One flag handles nesting, so a method calling another reports a failure once, from the outermost;
-    ``self`` may also be a façade.
-
-    Args:
-        fn: The method (``self`` is an :class:`~provisioning.objects.AWSObject` or a façade).
-        empty: Factory for the value returned on failure in no-raise mode (default None; ``list`` for
-            methods that return lists).
-    """
-
-    def decorate(method: F) -> F:
-        @functools.wraps(method)
-        def run(self: Any, *args: Any, **kwargs: Any) -> Any:
-            where = f"{type(self).__name__}.{method.__name__}"
-            default = empty() if empty is not None else None
-            return guarded_call(_facade_of(self), where, default, lambda: method(self, *args, **kwargs))
-
-        return cast(F, run)
-
-    return decorate(fn) if fn is not None else decorate
-
-
-def vmec2_method(default: Any = None) -> Callable[[F], F]:
-    """Decorator: run an object method under its façade's error mode, returning ``default`` on failure.
-
-    Args:
-        default: What the method returns when it fails and the façade has ``raise_error=False``; each
-            failure gets a fresh copy (``default=[]`` never hands out one shared list).
-    """
-    return guarded(empty=lambda: copy.copy(default))
 
 
 class Action:
@@ -201,7 +124,7 @@ class Action:
                 return facade.call(action.service, action.operation, *positional, **kwargs)
 
             result = guarded_call(
-                facade, f"{type(obj).__name__}.{action.name}", copy.copy(action.default), run
+                facade.error_mode, f"{type(obj).__name__}.{action.name}", copy.copy(action.default), run
             )
             return bool(result) if isinstance(action.default, bool) else result
 
@@ -286,14 +209,14 @@ class EC2Object(AWSObject):
     @property
     def error(self) -> VMEC2Error | None:
         """The failure of the façade's last call (VM::EC2's ``$object->error``)."""
-        return None if self.ec2 is None else self.ec2.error
+        return None if self.ec2 is None else self.ec2.error_mode.error
 
     @property
     def error_str(self) -> str:
         """The façade's last failure as ``"message [code]"``, or ``""``."""
-        return "" if self.ec2 is None else self.ec2.error_str
+        return "" if self.ec2 is None else self.ec2.error_mode.error_str
 
-    def _facade(self) -> Facade:
+    def _facade(self) -> Caller:
         """The façade that made this object, through which its methods call AWS (always raising).
 
         Raises:
