@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .ec2._base import Action, EC2Object, guarded
+from .ec2._base import Action, EC2Object, vmec2_method
 from .objects import TagKeys, register_class, tag_spec
 
 __all__ = ["AutoScalingGroup", "LaunchConfiguration", "ScalingPolicy"]
@@ -71,7 +71,7 @@ class AutoScalingGroup(EC2Object):
         """The ids of the group's instances (from the snapshot)."""
         return [str(i.InstanceId) for i in self.field("Instances") or ()]
 
-    @guarded
+    @vmec2_method
     def detach_instances(self, *instances: Any, decrement: bool = True) -> list[Any]:
         """Remove instances from the group (they keep running); lowers the desired capacity by default."""
         return list(
@@ -84,7 +84,7 @@ class AutoScalingGroup(EC2Object):
             )
         )
 
-    @guarded
+    @vmec2_method
     def launch_configuration(self) -> LaunchConfiguration | None:
         """The group's launch configuration (an API call); None when it uses a launch template."""
         name = self.field("LaunchConfigurationName")
@@ -93,12 +93,12 @@ class AutoScalingGroup(EC2Object):
         found = self._facade().call("autoscaling", "DescribeLaunchConfigurations", name)
         return found[0] if found else None
 
-    @guarded(empty=list)
+    @vmec2_method(default=[])
     def policies(self) -> list[ScalingPolicy]:
         """The group's scaling policies (an API call)."""
         return list(self._facade().call("autoscaling", "DescribePolicies", auto_scaling_group_name=self))
 
-    @guarded
+    @vmec2_method
     def put_scaling_policy(
         self, name: str, adjustment: int, adjustment_type: str = "ChangeInCapacity", **kwargs: Any
     ) -> ScalingPolicy:
@@ -121,7 +121,7 @@ class AutoScalingGroup(EC2Object):
         """Tag the group; instances it launches inherit the tags (see :meth:`put_tags` to choose)."""
         return bool(self.put_tags({**(tags or {}), **kv}))
 
-    @guarded
+    @vmec2_method
     def put_tags(self, tags: Mapping[str, str], *, propagate_at_launch: bool = True) -> bool:
         """Create or replace tags, saying whether instances the group launches inherit them."""
         items = [
@@ -136,7 +136,7 @@ class AutoScalingGroup(EC2Object):
         ]
         return bool(self._facade().call("autoscaling", "CreateOrUpdateTags", tags=items))
 
-    @guarded
+    @vmec2_method
     def delete_tags(self, *keys: TagKeys, **kv: str | None) -> bool:
         """Remove tags by key."""
         names = list(tag_spec(keys, kv))
@@ -171,7 +171,7 @@ class ScalingPolicy(EC2Object):
         """The policy's name (VM::EC2's ``name``)."""
         return str(self)
 
-    @guarded
+    @vmec2_method
     def execute(self, honor_cooldown: bool = False, **kwargs: Any) -> bool:
         """Run the policy now."""
         return bool(
@@ -185,7 +185,7 @@ class ScalingPolicy(EC2Object):
             )
         )
 
-    @guarded
+    @vmec2_method
     def delete(self) -> bool:
         """Delete the policy."""
         return bool(

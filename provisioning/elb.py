@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .ec2._base import Action, EC2Object, guarded
+from .ec2._base import Action, EC2Object, vmec2_method
 from .objects import TagKeys, register_class, tag_spec
 
 __all__ = ["InstanceState", "LoadBalancer"]
@@ -172,14 +172,14 @@ class LoadBalancer(EC2Object):
         """The listeners (from the snapshot's listener descriptions)."""
         return [d.Listener for d in self.field("ListenerDescriptions") or ()]
 
-    @guarded
+    @vmec2_method
     def modify_attributes(self, **attributes: Any) -> Any:
         """Change attributes: ``modify_attributes(cross_zone_load_balancing={"Enabled": True})``."""
         return self._facade().call(
             "elb", "ModifyLoadBalancerAttributes", self, load_balancer_attributes=attributes
         )
 
-    @guarded
+    @vmec2_method
     def healthy_instances(self) -> list[str]:
         """The ids of the registered instances that are ``InService`` (an API call)."""
         return [
@@ -188,7 +188,7 @@ class LoadBalancer(EC2Object):
             if s.State == "InService"
         ]
 
-    @guarded
+    @vmec2_method
     def current_tags(self) -> dict[str, str]:
         """The balancer's tags now (one DescribeTags call)."""
         found = self._facade().call("elb", "DescribeTags", load_balancer_names=[str(self)])
@@ -199,7 +199,7 @@ class LoadBalancer(EC2Object):
         """The balancer's tags: unlike fields, one DescribeTags call, as descriptions carry no tags."""
         return self.current_tags() or {}
 
-    @guarded
+    @vmec2_method
     def add_tags(self, tags: Mapping[str, str] | None = None, /, **kv: str) -> bool:
         """Tag the balancer (ELB's AddTags)."""
         return bool(
@@ -208,7 +208,7 @@ class LoadBalancer(EC2Object):
             )
         )
 
-    @guarded
+    @vmec2_method
     def delete_tags(self, *keys: TagKeys, **kv: str | None) -> bool:
         """Remove tags by key (ELB's RemoveTags ignores values)."""
         names = list(tag_spec(keys, kv))
@@ -221,7 +221,7 @@ class InstanceState(EC2Object):
 
     primary_field = "InstanceId"
 
-    @guarded
+    @vmec2_method
     def instance(self) -> Any:
         """The EC2 instance (an API call)."""
         found = self._facade().call("ec2", "DescribeInstances", self.field("InstanceId"))

@@ -164,20 +164,3 @@ def collecting_failures() -> Iterator[list[VMEC2Error]]:
         yield swallowed
     finally:
         _SWALLOWED.reset(token)
-
-
-# Old spellings, removed by the decorator rename (see its commit): ``@guarded`` and ``@guarded(empty=list)``.
-
-
-@overload
-def guarded(fn: F, /) -> F: ...
-
-
-@overload
-def guarded(*, empty: Callable[[], Any] | None = None) -> Callable[[F], F]: ...
-
-
-def guarded(fn: F | None = None, /, *, empty: Callable[[], Any] | None = None) -> Any:
-    """``@vmec2_method`` under its old name; ``empty=list`` is ``default=[]``."""
-    decorate = vmec2_method(default=None if empty is None else empty())
-    return decorate(fn) if fn is not None else decorate

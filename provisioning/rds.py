@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .ec2._base import Action, EC2Object, guarded
+from .ec2._base import Action, EC2Object, vmec2_method
 from .objects import TagKeys, register_class, tag_spec
 
 __all__ = ["DBEndpoint", "DBInstance", "DBParameter", "DBParameterGroup", "DBSnapshot"]
@@ -55,7 +55,7 @@ class _RDSTagged(EC2Object):
         self._data, self._cache = found[0]._data, {}
         return True
 
-    @guarded
+    @vmec2_method
     def add_tags(self, tags: Mapping[str, str] | None = None, /, **kv: str) -> bool:
         """Tag the resource (RDS AddTagsToResource)."""
         arn = self.field(self.arn_field)
@@ -63,20 +63,20 @@ class _RDSTagged(EC2Object):
             self._facade().call("rds", "AddTagsToResource", resource_name=arn, tags={**(tags or {}), **kv})
         )
 
-    @guarded
+    @vmec2_method
     def delete_tags(self, *keys: TagKeys, **kv: str | None) -> bool:
         """Remove tags by key (RDS RemoveTagsFromResource ignores values)."""
         names = list(tag_spec(keys, kv))
         arn = self.field(self.arn_field)
         return bool(self._facade().call("rds", "RemoveTagsFromResource", resource_name=arn, tag_keys=names))
 
-    @guarded
+    @vmec2_method
     def current_tags(self) -> dict[str, str]:
         """The resource's tags now (one ListTagsForResource call)."""
         found = self._facade().call("rds", "ListTagsForResource", resource_name=self.field(self.arn_field))
         return {str(t.Key): str(t.Value) for t in found}
 
-    @guarded
+    @vmec2_method
     def current_status(self) -> str | None:
         """Re-describe the resource (an API call) and return its status (``available``, ``creating``...)."""
         self._refresh_or_raise()
@@ -112,7 +112,7 @@ class DBInstance(_RDSTagged):
     promote = _rds("PromoteReadReplica", "Make this read replica a standalone database.")
     promote_read_replica = promote
 
-    @guarded
+    @vmec2_method
     def delete(self, final_snapshot: str | None = None, **kwargs: Any) -> Any:
         """Delete the database, first taking snapshot ``final_snapshot`` if given (else skipping it)."""
         if final_snapshot is None:
@@ -121,7 +121,7 @@ class DBInstance(_RDSTagged):
             kwargs["final_db_snapshot_identifier"] = final_snapshot
         return self._facade().call("rds", "DeleteDBInstance", self, **kwargs)
 
-    @guarded
+    @vmec2_method
     def create_snapshot(self, name: str, **kwargs: Any) -> DBSnapshot:
         """Snapshot the database as ``name``."""
         snapshot: DBSnapshot = self._facade().call(
@@ -129,7 +129,7 @@ class DBInstance(_RDSTagged):
         )
         return snapshot
 
-    @guarded
+    @vmec2_method
     def create_read_replica(self, name: str, **kwargs: Any) -> DBInstance:
         """A read replica of this database named ``name``."""
         replica: DBInstance = self._facade().call(
@@ -137,12 +137,12 @@ class DBInstance(_RDSTagged):
         )
         return replica
 
-    @guarded(empty=list)
+    @vmec2_method(default=[])
     def snapshots(self, **kwargs: Any) -> list[DBSnapshot]:
         """This database's snapshots (an API call; ``snapshot_type="manual"`` leaves out automated ones)."""
         return list(self._facade().call("rds", "DescribeDBSnapshots", db_instance_identifier=self, **kwargs))
 
-    @guarded
+    @vmec2_method
     def parameter_groups(self) -> list[DBParameterGroup]:
         """The parameter groups this database uses (an API call per group)."""
         names = [g.DBParameterGroupName for g in self.field("DBParameterGroups") or ()]
@@ -160,7 +160,7 @@ class DBSnapshot(_RDSTagged):
 
     delete = _rds("DeleteDBSnapshot", "Delete the snapshot; returns its last description.")
 
-    @guarded
+    @vmec2_method
     def copy(self, name: str, **kwargs: Any) -> DBSnapshot:
         """Copy the snapshot as ``name`` (cross-region: call on the target region's façade with the ARN)."""
         copied: DBSnapshot = self._facade().call(
@@ -172,7 +172,7 @@ class DBSnapshot(_RDSTagged):
         )
         return copied
 
-    @guarded
+    @vmec2_method
     def restore(self, name: str, **kwargs: Any) -> DBInstance:
         """A new database ``name`` restored from this snapshot."""
         restored: DBInstance = self._facade().call(
@@ -200,12 +200,12 @@ class DBParameterGroup(EC2Object):
 
     delete = _rds("DeleteDBParameterGroup", "Delete the group (no database may use it).")
 
-    @guarded(empty=list)
+    @vmec2_method(default=[])
     def parameters(self, **kwargs: Any) -> list[DBParameter]:
         """The group's parameters (an API call; ``source="user"`` for the ones set by hand)."""
         return list(self._facade().call("rds", "DescribeDBParameters", self, **kwargs))
 
-    @guarded
+    @vmec2_method
     def set_parameters(self, values: Mapping[str, Any], apply_method: str = "immediate") -> bool:
         """Set parameters from ``{name: value}``, applied ``immediate`` or at ``pending-reboot``."""
         params = [
@@ -214,7 +214,7 @@ class DBParameterGroup(EC2Object):
         ]
         return bool(self._facade().call("rds", "ModifyDBParameterGroup", self, parameters=params))
 
-    @guarded
+    @vmec2_method
     def reset(self, *names: str, apply_method: str = "immediate") -> bool:
         """Reset the named parameters to their defaults, or every parameter when none is named."""
         if not names:

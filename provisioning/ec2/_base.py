@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..asynccalls import wrap_mode
 from ..dispatch import IGNORED_OUTPUT
-from ..errormode import guarded, guarded_call, vmec2_method
+from ..errormode import guarded_call, vmec2_method
 from ..errors import NotFoundError, ParameterError, VMEC2Error
 from ..naming import normalize, service_model
 from ..objects import AWSObject, classes
@@ -40,7 +40,6 @@ __all__ = [
     "EC2Object",
     "Resource",
     "Setting",
-    "guarded",
     "rewrap",
     "vmec2_method",
 ]
@@ -253,7 +252,7 @@ class Resource(EC2Object):
         value = self.field(self.status_field)
         return None if value is None else str(value)
 
-    @vmec2_method()
+    @vmec2_method
     def current_status(self) -> str | None:
         """Re-describe the object (one API call) and return its state, e.g. ``running`` or ``available``.
 

@@ -29,7 +29,7 @@ class ElasticAddress(EC2Object):
         alloc = self.field("AllocationId")
         return {"allocation_id": str(alloc)} if alloc else {"public_ip": str(self)}
 
-    @vmec2_method()
+    @vmec2_method
     def associate(self, instance: Instance | str) -> str | None:
         """Associate the address with an instance (object or id); returns the association id."""
         association = self._facade().call("ec2", "AssociateAddress", instance_id=instance, **self._key())

@@ -45,7 +45,7 @@ class Image(Resource):
         instances: list[Instance] = self._facade().call("ec2", "RunInstances", self, **kwargs)
         return instances
 
-    @vmec2_method()
+    @vmec2_method
     def copy(
         self,
         region: str | None = None,
@@ -225,7 +225,7 @@ class InstanceBlockDevice(EC2Object):
         ebs = self.field("Ebs")
         return None if ebs is None else ebs.field("Status")  # type: ignore[no-any-return]
 
-    @vmec2_method()
+    @vmec2_method
     def volume(self) -> Volume | None:
         """The attached volume (DescribeVolumes)."""
         found = self._facade().call("ec2", "DescribeVolumes", self.volume_id)

@@ -83,13 +83,13 @@ class Instance(Resource):
             facade.wait_for_terminal_state([self], target)
         return changes[0] if isinstance(changes, list) and changes else changes
 
-    @vmec2_method()
+    @vmec2_method
     def start(self, wait: bool = False) -> InstanceStateChange | None:
         """Start the instance (StartInstances); with ``wait=True`` return once it is running."""
         result: InstanceStateChange | None = self._change("StartInstances", "running", wait)
         return result
 
-    @vmec2_method()
+    @vmec2_method
     def stop(self, wait: bool = False, force: bool = False) -> InstanceStateChange | None:
         """Stop the instance (StopInstances); with ``wait=True`` return once it is stopped."""
         result: InstanceStateChange | None = self._change(
@@ -97,7 +97,7 @@ class Instance(Resource):
         )
         return result
 
-    @vmec2_method()
+    @vmec2_method
     def terminate(self, wait: bool = False) -> InstanceStateChange | None:
         """Terminate the instance (TerminateInstances); with ``wait=True`` return once it is terminated."""
         result: InstanceStateChange | None = self._change("TerminateInstances", "terminated", wait)
@@ -128,7 +128,7 @@ class Instance(Resource):
 
     # --- attributes that need a call ----------------------------------------------------------------
 
-    @vmec2_method()
+    @vmec2_method
     def key_pair(self) -> KeyPair | None:
         """The instance's key pair with its fingerprint (DescribeKeyPairs); None if launched without one."""
         if not self.field("KeyName"):
@@ -136,14 +136,14 @@ class Instance(Resource):
         pairs = self._facade().call("ec2", "DescribeKeyPairs", self.field("KeyName"))
         return pairs[0] if pairs else None
 
-    @vmec2_method()
+    @vmec2_method
     def user_data_bytes(self) -> bytes | None:
         """The user data as bytes (DescribeInstanceAttribute, base64 decoded); ``b""`` when there is none."""
         attr = self._facade().call("ec2", "DescribeInstanceAttribute", self, "userData")
         value = attr.UserData.Value if attr.UserData is not None else None
         return _decode(value) if value else b""
 
-    @vmec2_method()
+    @vmec2_method
     def user_data(self, data: str | bytes | None = None) -> str | bool | None:
         """The user data as text (DescribeInstanceAttribute, base64 decoded, UTF-8); with ``data``, VM::EC2's
         setter form: ``instance.userData("x")`` is :meth:`set_user_data` (the instance must be stopped)."""
@@ -159,7 +159,7 @@ class Instance(Resource):
         raw = data.encode() if isinstance(data, str) else data
         return bool(self._facade().call("ec2", "ModifyInstanceAttribute", instance_id=self, user_data=raw))
 
-    @vmec2_method()
+    @vmec2_method
     def console_output(self) -> ConsoleOutput | None:
         """The console output (GetConsoleOutput, base64 decoded): text, with ``timestamp`` and
         ``instance_id``; ``""`` before there is any."""
@@ -168,7 +168,7 @@ class Instance(Resource):
         text = _decode(out).decode("utf-8", errors="replace") if out else ""
         return ConsoleOutput(text, answer.Timestamp, answer.InstanceId or str(self))
 
-    @vmec2_method()
+    @vmec2_method
     def password_data(self, private_key: str | bytes | None = None) -> PasswordData | None:
         """The Windows administrator password (GetPasswordData), with ``timestamp``; ``""`` until it is ready.
 
@@ -191,7 +191,7 @@ class Instance(Resource):
 
     # --- chained actions ----------------------------------------------------------------------------
 
-    @vmec2_method()
+    @vmec2_method
     def create_image(
         self, name: str, description: str | None = None, *, no_reboot: bool | None = None, **kwargs: Any
     ) -> Image | None:
@@ -206,7 +206,7 @@ class Instance(Resource):
         image: Image = describe_created(facade, "DescribeImages", image_id)
         return image
 
-    @vmec2_method()
+    @vmec2_method
     def attach_volume(self, volume: Volume | str, device: str, **kwargs: Any) -> Attachment | None:
         """Attach a volume (object or id) at ``device`` (AttachVolume); returns the attachment. The instance
         is re-read, so its ``blockDeviceMapping`` lists the new device."""
@@ -215,7 +215,7 @@ class Instance(Resource):
         self.refresh()
         return attachment
 
-    @vmec2_method()
+    @vmec2_method
     def detach_volume(self, volume: Volume | str, *, force: bool = False) -> Attachment | None:
         """Detach a volume (object or id) from this instance (DetachVolume); returns the attachment. The
         instance is re-read."""
@@ -223,7 +223,7 @@ class Instance(Resource):
         self.refresh()
         return attachment
 
-    @vmec2_method()
+    @vmec2_method
     def associate_address(self, address: ElasticAddress | str) -> str | None:
         """Associate an elastic address (object, public IP or allocation id); returns the association id.
         The instance is re-read, so ``ipAddress`` is the new address."""
@@ -320,7 +320,7 @@ class InstanceStateChange(Resource):
     failed_states = Instance.failed_states
     gone_state = "terminated"
 
-    @vmec2_method()
+    @vmec2_method
     def current_status(self) -> str | None:
         """The instance's state now (DescribeInstances)."""
         instances = self._facade().call("ec2", "DescribeInstances", str(self.InstanceId))

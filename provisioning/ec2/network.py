@@ -24,7 +24,7 @@ from botocore.model import OperationModel
 from .._log import get_logger
 from ..dispatch import dispatch
 from ..objects import classes, register_class
-from ._base import EC2Object, Resource, guarded
+from ._base import EC2Object, Resource, vmec2_method
 
 __all__ = ["InternetGateway", "Route", "RouteTable", "Subnet", "Vpc", "register_unwrap", "route_target"]
 
@@ -93,7 +93,7 @@ class Vpc(Resource):
     #: VM::EC2's name for :meth:`current_status`.
     current_state = Resource.current_status
 
-    @guarded
+    @vmec2_method
     def create_subnet(self, cidr_block: str, availability_zone: str | None = None, **kwargs: Any) -> Any:
         """Create a subnet of this VPC (``vpc.create_subnet("10.0.0.0/24", "us-east-1a")``)."""
         return self._facade().call(
@@ -105,7 +105,7 @@ class Vpc(Resource):
             **kwargs,
         )
 
-    @guarded
+    @vmec2_method
     def create_internet_gateway(self) -> Any:
         """Create an internet gateway and attach it to this VPC; the gateway is deleted if attaching fails."""
         gateway = self._facade().call("ec2", "CreateInternetGateway")
@@ -118,18 +118,18 @@ class Vpc(Resource):
         gateway.refresh()
         return gateway
 
-    @guarded
+    @vmec2_method
     def attach_internet_gateway(self, gateway: Any) -> bool:
         """Attach an existing gateway (object or id) to this VPC."""
         return bool(self._facade().call("ec2", "AttachInternetGateway", gateway, self))
 
-    @guarded
+    @vmec2_method
     def detach_internet_gateway(self, gateway: Any = None) -> bool:
         """Detach ``gateway`` (default: the first one attached) from this VPC."""
         gateway = gateway or self._first_gateway()
         return bool(self._facade().call("ec2", "DetachInternetGateway", gateway, self))
 
-    @guarded
+    @vmec2_method
     def delete_internet_gateway(self, gateway: Any = None) -> bool:
         """Detach ``gateway`` (default: the first one attached), then delete it."""
         gateway = gateway or self._first_gateway()
@@ -144,27 +144,27 @@ class Vpc(Resource):
             raise NotFoundError("Gateway.NotAttached", f"no internet gateway is attached to {self}")
         return gateways[0]
 
-    @guarded(empty=list)
+    @vmec2_method(default=[])
     def internet_gateways(self) -> list[Any]:
         """The internet gateways attached to this VPC (an API call)."""
         return list(self._facade().call("ec2", "DescribeInternetGateways", {"attachment.vpc-id": str(self)}))
 
-    @guarded(empty=list)
+    @vmec2_method(default=[])
     def subnets(self) -> list[Any]:
         """This VPC's subnets (an API call)."""
         return list(self._facade().call("ec2", "DescribeSubnets", {"vpc-id": str(self)}))
 
-    @guarded(empty=list)
+    @vmec2_method(default=[])
     def route_tables(self) -> list[Any]:
         """This VPC's route tables, the main one included (an API call)."""
         return list(self._facade().call("ec2", "DescribeRouteTables", {"vpc-id": str(self)}))
 
-    @guarded(empty=list)
+    @vmec2_method(default=[])
     def network_acls(self) -> list[Any]:
         """This VPC's network ACLs, the default one included (an API call)."""
         return list(self._facade().call("ec2", "DescribeNetworkAcls", {"vpc-id": str(self)}))
 
-    @guarded
+    @vmec2_method
     def dhcp_options(self) -> Any:
         """The DHCP option set in use (an API call); None for ``default``."""
         options_id = self.field("DhcpOptionsId")
@@ -173,12 +173,12 @@ class Vpc(Resource):
         found = self._facade().call("ec2", "DescribeDhcpOptions", options_id)
         return found[0] if found else None
 
-    @guarded
+    @vmec2_method
     def set_dhcp_options(self, options: Any = "default") -> bool:
         """Use a DHCP option set (object or id), or ``"default"`` for none."""
         return bool(self._facade().call("ec2", "AssociateDhcpOptions", dhcp_options_id=options, vpc_id=self))
 
-    @guarded
+    @vmec2_method
     def delete(self) -> bool:
         """Delete the VPC (its subnets, gateways and non-main route tables must be gone)."""
         return bool(self._facade().call("ec2", "DeleteVpc", self))
@@ -192,17 +192,17 @@ class Subnet(Resource):
     #: VM::EC2's name for :meth:`current_status`.
     current_state = Resource.current_status
 
-    @guarded
+    @vmec2_method
     def vpc(self) -> Any:
         """The subnet's VPC (an API call)."""
         return self._facade().call("ec2", "DescribeVpcs", self.field("VpcId"))[0]
 
-    @guarded
+    @vmec2_method
     def zone(self) -> Any:
         """The subnet's availability zone object (an API call)."""
         return self._facade().call("ec2", "DescribeAvailabilityZones", self.field("AvailabilityZone"))[0]
 
-    @guarded
+    @vmec2_method
     def create_route_table(self) -> RouteTable:
         """Create a route table in the subnet's VPC and associate it with this subnet."""
         table: RouteTable = self._facade().call("ec2", "CreateRouteTable", vpc_id=self.field("VpcId"))
@@ -210,12 +210,12 @@ class Subnet(Resource):
         table.refresh()
         return table
 
-    @guarded
+    @vmec2_method
     def associate_route_table(self, table: Any) -> str:
         """Associate a route table (object or id) with this subnet; returns the association id."""
         return str(self._facade().call("ec2", "AssociateRouteTable", table, self))
 
-    @guarded
+    @vmec2_method
     def disassociate_route_table(self, table: Any = None) -> bool:
         """Remove this subnet's explicit route table association (the subnet falls back to the main table)."""
         filters = {"association.subnet-id": str(self)}
@@ -229,12 +229,12 @@ class Subnet(Resource):
                     )
         return False
 
-    @guarded
+    @vmec2_method
     def network_acl(self) -> Any:
         """The network ACL this subnet uses (an API call)."""
         return self._facade().call("ec2", "DescribeNetworkAcls", {"association.subnet-id": str(self)})[0]
 
-    @guarded
+    @vmec2_method
     def associate_network_acl(self, acl: Any) -> str:
         """Make this subnet use network ACL ``acl``; returns the new association id."""
         current = self.network_acl()
@@ -252,7 +252,7 @@ class Subnet(Resource):
 
         raise NotFoundError("InvalidAssociationID.NotFound", f"{self} has no network ACL association")
 
-    @guarded
+    @vmec2_method
     def disassociate_network_acl(self) -> str:
         """Move this subnet back to its VPC's default network ACL; returns the new association id."""
         default = self._facade().call(
@@ -260,7 +260,7 @@ class Subnet(Resource):
         )[0]
         return str(self.associate_network_acl(default))
 
-    @guarded
+    @vmec2_method
     def delete(self) -> bool:
         """Delete the subnet."""
         return bool(self._facade().call("ec2", "DeleteSubnet", self))
@@ -270,13 +270,13 @@ class Subnet(Resource):
 class InternetGateway(EC2Object):
     """An internet gateway (VM::EC2::VPC::InternetGateway)."""
 
-    @guarded
+    @vmec2_method
     def attach(self, vpc: Any) -> bool:
         """Attach the gateway to ``vpc`` and refresh this object."""
         self._facade().call("ec2", "AttachInternetGateway", self, vpc)
         return self.refresh()
 
-    @guarded
+    @vmec2_method
     def detach(self, vpc: Any = None) -> bool:
         """Detach the gateway from ``vpc`` (default: the VPC it is attached to) and refresh this object."""
         if vpc is None:
@@ -289,7 +289,7 @@ class InternetGateway(EC2Object):
         self._facade().call("ec2", "DetachInternetGateway", self, vpc)
         return self.refresh()
 
-    @guarded
+    @vmec2_method
     def delete(self) -> bool:
         """Delete the gateway (it must be detached)."""
         return bool(self._facade().call("ec2", "DeleteInternetGateway", self))
@@ -325,12 +325,12 @@ class RouteTable(EC2Object):
         """Whether this is its VPC's main route table (from the snapshot)."""
         return any(a.field("Main") for a in self.field("Associations") or ())
 
-    @guarded
+    @vmec2_method
     def vpc(self) -> Any:
         """The table's VPC (an API call)."""
         return self._facade().call("ec2", "DescribeVpcs", self.field("VpcId"))[0]
 
-    @guarded
+    @vmec2_method
     def create_route(self, destination: str, target: Any, **kwargs: Any) -> bool:
         """Add a route to ``destination`` (CIDR) via ``target`` (gateway, instance, ENI, peering, NAT)."""
         return bool(
@@ -344,7 +344,7 @@ class RouteTable(EC2Object):
             )
         )
 
-    @guarded
+    @vmec2_method
     def replace_route(self, destination: str, target: Any, **kwargs: Any) -> bool:
         """Point the route to ``destination`` at a new ``target``."""
         return bool(
@@ -358,19 +358,19 @@ class RouteTable(EC2Object):
             )
         )
 
-    @guarded
+    @vmec2_method
     def delete_route(self, destination: str) -> bool:
         """Remove the route to ``destination``."""
         return bool(
             self._facade().call("ec2", "DeleteRoute", route_table_id=self, destination_cidr_block=destination)
         )
 
-    @guarded
+    @vmec2_method
     def associate(self, subnet: Any) -> str:
         """Associate this table with ``subnet``; returns the association id."""
         return str(self._facade().call("ec2", "AssociateRouteTable", self, subnet))
 
-    @guarded
+    @vmec2_method
     def disassociate(self, subnet: Any) -> bool:
         """Remove this table's association with ``subnet`` (as of this snapshot).
 
@@ -386,7 +386,7 @@ class RouteTable(EC2Object):
 
         raise NotFoundError("InvalidAssociationID.NotFound", f"{self} is not associated with {subnet}")
 
-    @guarded
+    @vmec2_method
     def delete(self) -> bool:
         """Delete the route table (it must have no subnet associations)."""
         return bool(self._facade().call("ec2", "DeleteRouteTable", self))

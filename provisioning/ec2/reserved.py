@@ -12,7 +12,7 @@ __all__ = ["ReservedInstance", "ReservedInstancesOffering"]
 class ReservedInstancesOffering(EC2Object):
     """An offering from DescribeReservedInstancesOfferings; :meth:`purchase` buys it."""
 
-    @vmec2_method()
+    @vmec2_method
     def purchase(self, count: int = 1) -> str | None:
         """Buy ``count`` reserved instances of this offering (PurchaseReservedInstancesOffering).
 

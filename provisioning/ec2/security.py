@@ -197,7 +197,7 @@ class GroupPermission(EC2Object):
             return str(self.field("GroupId"))
         return str(name) if not user or user == self.owner_id else f"{user}/{name}"
 
-    @vmec2_method()
+    @vmec2_method
     def security_group(self) -> SecurityGroup | None:
         """The full group (DescribeSecurityGroups); None for another account's group, which AWS does not
         describe."""
@@ -373,7 +373,7 @@ def _args(
 class Group(EC2Object):
     """A security group named by an instance (VM::EC2::Group): ``groupId`` and ``groupName``."""
 
-    @vmec2_method()
+    @vmec2_method
     def security_group(self) -> SecurityGroup | None:
         """The full group with its rules (DescribeSecurityGroups)."""
         found = self._facade().call("ec2", "DescribeSecurityGroups", group_ids=[str(self)])

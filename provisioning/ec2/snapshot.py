@@ -40,14 +40,14 @@ class Snapshot(Resource):
         """The size in GiB of the volume it was taken from (VM::EC2's alias of ``volumeSize``)."""
         return int(self.field("VolumeSize") or 0)
 
-    @vmec2_method()
+    @vmec2_method
     def create_volume(self, zone: str, size: int | None = None, **kwargs: Any) -> Volume | None:
         """A new volume from the snapshot in ``zone`` (CreateVolume); size in GiB, default the snapshot's."""
         facade = self._facade()
         volume: Volume = facade.call("ec2", "CreateVolume", zone, size=size, snapshot_id=self, **kwargs)
         return volume
 
-    @vmec2_method()
+    @vmec2_method
     def from_volume(self) -> Volume | None:
         """The volume the snapshot was taken of (DescribeVolumes), or None once it is gone."""
         found = self._facade().call("ec2", "DescribeVolumes", Filters={"volume-id": str(self.VolumeId)})
@@ -61,7 +61,7 @@ class Snapshot(Resource):
         )
         return found
 
-    @vmec2_method()
+    @vmec2_method
     def copy(
         self, region: str | None = None, description: str | None = None, *, wait: bool = False, **kwargs: Any
     ) -> Snapshot | None:
@@ -86,7 +86,7 @@ class Snapshot(Resource):
             source.wait_for_snapshots(copy, state="completed")  # our timeout and clock, polled in dest
         return copy
 
-    @vmec2_method()
+    @vmec2_method
     def register_image(
         self,
         name: str,

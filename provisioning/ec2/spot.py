@@ -28,7 +28,7 @@ class SpotInstanceRequest(Resource):
         "CancelSpotInstanceRequests", "Cancel the request (CancelSpotInstanceRequests).", default=None
     )
 
-    @vmec2_method()
+    @vmec2_method
     def current_state(self) -> str | None:
         """The request's state now (DescribeSpotInstanceRequests): open, active, closed, cancelled, failed."""
         if not self.refresh():
@@ -37,7 +37,7 @@ class SpotInstanceRequest(Resource):
             )
         return self.recorded_status()
 
-    @vmec2_method()
+    @vmec2_method
     def current_status(self) -> str | None:
         """The request's status code now (DescribeSpotInstanceRequests), e.g. ``fulfilled``, as VM::EC2."""
         if not self.refresh():
@@ -47,7 +47,7 @@ class SpotInstanceRequest(Resource):
         status = self.field("Status")
         return None if status is None else str(status.Code)
 
-    @vmec2_method()
+    @vmec2_method
     def instance(self) -> Instance | None:
         """The instance launched for the request (DescribeInstances), or None while there is none."""
         if not self.field("InstanceId"):

@@ -55,7 +55,7 @@ class Volume(Resource):
 
     deleteOnTermination = delete_on_termination
 
-    @vmec2_method()
+    @vmec2_method
     def create_snapshot(self, description: str | None = None, **kwargs: Any) -> Snapshot | None:
         """Snapshot the volume (CreateSnapshot); returns the new snapshot."""
         facade = self._facade()
@@ -65,7 +65,7 @@ class Volume(Resource):
     #: VM::EC2::Staging's spelling, used in VM::EC2's SYNOPSIS.
     snapshot = create_snapshot
 
-    @vmec2_method()
+    @vmec2_method
     def from_snapshot(self) -> Snapshot | None:
         """The snapshot the volume was made from (DescribeSnapshots), or None."""
         if not self.field("SnapshotId"):
@@ -81,13 +81,13 @@ class Volume(Resource):
         )
         return found
 
-    @vmec2_method()
+    @vmec2_method
     def attach(self, instance: Instance | str, device: str, **kwargs: Any) -> Attachment | None:
         """Attach the volume to an instance (object or id) at ``device`` (AttachVolume)."""
         attachment: Attachment = self._facade().call("ec2", "AttachVolume", self, instance, device, **kwargs)
         return attachment
 
-    @vmec2_method()
+    @vmec2_method
     def detach(self, *, force: bool = False) -> Attachment | None:
         """Detach the volume from the instance it is attached to (DetachVolume).
 
@@ -188,7 +188,7 @@ class Attachment(Resource):
             self._known_instance.refresh()
         return done
 
-    @vmec2_method()
+    @vmec2_method
     def current_status(self) -> str | None:
         """The attachment's state now: attaching, attached, detaching or detached (DescribeVolumes)."""
         volumes = self._facade().call("ec2", "DescribeVolumes", str(self.VolumeId))
@@ -203,13 +203,13 @@ class Attachment(Resource):
                 return True
         return False
 
-    @vmec2_method()
+    @vmec2_method
     def volume(self) -> Volume | None:
         """The attached volume (DescribeVolumes)."""
         found = self._facade().call("ec2", "DescribeVolumes", str(self.VolumeId))
         return found[0] if found else None
 
-    @vmec2_method()
+    @vmec2_method
     def instance(self) -> Instance | None:
         """The instance the volume is attached to (DescribeInstances)."""
         found = self._facade().call("ec2", "DescribeInstances", str(self.InstanceId))

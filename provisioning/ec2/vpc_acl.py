@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..objects import register_class
-from ._base import EC2Object, guarded
+from ._base import EC2Object, vmec2_method
 
 __all__ = ["NetworkAcl", "NetworkAclEntry"]
 
@@ -41,7 +41,7 @@ class NetworkAcl(EC2Object):
         """Whether this is its VPC's default ACL (from the snapshot)."""
         return bool(self._data.get("IsDefault"))
 
-    @guarded
+    @vmec2_method
     def create_entry(self, rule_number: int, **kwargs: Any) -> bool:
         """Add a rule: ``acl.create_entry(100, protocol="6", rule_action="allow", port_from=22, ...)``."""
         kwargs.setdefault("egress", False)
@@ -51,7 +51,7 @@ class NetworkAcl(EC2Object):
             )
         )
 
-    @guarded
+    @vmec2_method
     def replace_entry(self, rule_number: int, **kwargs: Any) -> bool:
         """Replace rule ``rule_number`` with a new definition (same arguments as :meth:`create_entry`)."""
         kwargs.setdefault("egress", False)
@@ -61,7 +61,7 @@ class NetworkAcl(EC2Object):
             )
         )
 
-    @guarded
+    @vmec2_method
     def delete_entry(self, rule_number: int | NetworkAclEntry, egress: bool | None = None) -> bool:
         """Remove a rule, given its number (and ``egress``) or a :class:`NetworkAclEntry` of this ACL."""
         if isinstance(rule_number, NetworkAclEntry):
@@ -77,7 +77,7 @@ class NetworkAcl(EC2Object):
             )
         )
 
-    @guarded
+    @vmec2_method
     def associate(self, subnet: Any) -> str:
         """Make ``subnet`` use this ACL; returns the new association id."""
         current = self._facade().call("ec2", "DescribeNetworkAcls", {"association.subnet-id": str(subnet)})
@@ -96,7 +96,7 @@ class NetworkAcl(EC2Object):
 
         raise NotFoundError("InvalidSubnetID.NotFound", f"subnet {subnet} has no network ACL association")
 
-    @guarded
+    @vmec2_method
     def disassociate(self, subnet: Any) -> str:
         """Move ``subnet`` back to its VPC's default ACL; returns the new association id.
 
@@ -112,7 +112,7 @@ class NetworkAcl(EC2Object):
         )[0]
         return str(default.associate(subnet))
 
-    @guarded
+    @vmec2_method
     def delete(self) -> bool:
         """Delete the ACL (it must not be the default one nor associated with a subnet)."""
         return bool(self._facade().call("ec2", "DeleteNetworkAcl", self))

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..objects import register_class
-from ._base import EC2Object, guarded
+from ._base import EC2Object, vmec2_method
 
 __all__ = ["NetworkInterface", "NetworkInterfaceAttachment"]
 
@@ -25,7 +25,7 @@ class NetworkInterfaceAttachment(EC2Object):
         """The interface name the instance sees, ``eth<DeviceIndex>``."""
         return f"eth{self._data.get('DeviceIndex', 0)}"
 
-    @guarded
+    @vmec2_method
     def instance(self) -> Any:
         """The instance the interface is attached to (an API call)."""
         found = self._facade().call("ec2", "DescribeInstances", self.field("InstanceId"))
@@ -36,19 +36,19 @@ class NetworkInterfaceAttachment(EC2Object):
 class NetworkInterface(EC2Object):
     """An elastic network interface."""
 
-    @guarded
+    @vmec2_method
     def current_status(self) -> str | None:
         """Re-describe the interface (an API call) and return its status (``available``, ``in-use``...)."""
         self._refresh_or_raise()
         status = self.field("Status")
         return None if status is None else str(status)
 
-    @guarded
+    @vmec2_method
     def attach(self, instance: Any, device_index: int = 1) -> str:
         """Attach the interface to ``instance`` as ``eth<device_index>``; returns the attachment id."""
         return str(self._facade().call("ec2", "AttachNetworkInterface", self, instance, device_index))
 
-    @guarded
+    @vmec2_method
     def detach(self, force: bool = False) -> bool:
         """Detach the interface from its instance (as of this snapshot).
 
@@ -62,7 +62,7 @@ class NetworkInterface(EC2Object):
             raise NotFoundError("InvalidAttachmentID.NotFound", f"{self} is not attached")
         return bool(self._facade().call("ec2", "DetachNetworkInterface", attachment["AttachmentId"], force))
 
-    @guarded
+    @vmec2_method
     def assign_private_ip_addresses(self, *addresses: str, count: int | None = None, **kwargs: Any) -> bool:
         """Add secondary private addresses: the given ones, or ``count`` picked by AWS."""
         self._facade().call(
@@ -75,7 +75,7 @@ class NetworkInterface(EC2Object):
         )
         return True
 
-    @guarded
+    @vmec2_method
     def unassign_private_ip_addresses(self, *addresses: str) -> bool:
         """Remove secondary private addresses."""
         return bool(
@@ -87,26 +87,26 @@ class NetworkInterface(EC2Object):
             )
         )
 
-    @guarded
+    @vmec2_method
     def set_description(self, description: str) -> bool:
         """Change the interface's description."""
         return bool(
             self._facade().call("ec2", "ModifyNetworkInterfaceAttribute", self, description=description)
         )
 
-    @guarded
+    @vmec2_method
     def set_source_dest_check(self, enabled: bool) -> bool:
         """Turn source/destination checking on or off (off for NAT instances)."""
         return bool(
             self._facade().call("ec2", "ModifyNetworkInterfaceAttribute", self, source_dest_check=enabled)
         )
 
-    @guarded
+    @vmec2_method
     def set_security_groups(self, *groups: Any) -> bool:
         """Replace the interface's security groups (objects or ids)."""
         return bool(self._facade().call("ec2", "ModifyNetworkInterfaceAttribute", self, groups=list(groups)))
 
-    @guarded
+    @vmec2_method
     def reset_attributes(self) -> bool:
         """Reset source/destination checking to its default (on)."""
         return bool(
@@ -115,17 +115,17 @@ class NetworkInterface(EC2Object):
             )
         )
 
-    @guarded
+    @vmec2_method
     def subnet(self) -> Any:
         """The interface's subnet (an API call)."""
         return self._facade().call("ec2", "DescribeSubnets", self.field("SubnetId"))[0]
 
-    @guarded
+    @vmec2_method
     def vpc(self) -> Any:
         """The interface's VPC (an API call)."""
         return self._facade().call("ec2", "DescribeVpcs", self.field("VpcId"))[0]
 
-    @guarded
+    @vmec2_method
     def delete(self) -> bool:
         """Delete the interface (it must be detached)."""
         return bool(self._facade().call("ec2", "DeleteNetworkInterface", self))

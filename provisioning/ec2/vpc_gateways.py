@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..objects import register_class
-from ._base import EC2Object, guarded
+from ._base import EC2Object, vmec2_method
 
 __all__ = ["CustomerGateway", "DhcpOptions", "VpnConnection", "VpnGateway"]
 
@@ -25,17 +25,17 @@ class DhcpOptions(EC2Object):
         """The values of one option (``[]`` if the set has none)."""
         return self.options().get(key, [])
 
-    @guarded
+    @vmec2_method
     def associate_vpc(self, vpc: Any) -> bool:
         """Make ``vpc`` use this option set."""
         return bool(self._facade().call("ec2", "AssociateDhcpOptions", dhcp_options_id=self, vpc_id=vpc))
 
-    @guarded(empty=list)
+    @vmec2_method(default=[])
     def associated_vpcs(self) -> list[Any]:
         """The VPCs using this option set (an API call)."""
         return list(self._facade().call("ec2", "DescribeVpcs", {"dhcp-options-id": str(self)}))
 
-    @guarded
+    @vmec2_method
     def delete(self) -> bool:
         """Delete the option set (no VPC may use it)."""
         return bool(self._facade().call("ec2", "DeleteDhcpOptions", self))
@@ -45,7 +45,7 @@ class DhcpOptions(EC2Object):
 class CustomerGateway(EC2Object):
     """Your side of a VPN connection."""
 
-    @guarded
+    @vmec2_method
     def delete(self) -> bool:
         """Delete the customer gateway."""
         return bool(self._facade().call("ec2", "DeleteCustomerGateway", self))
@@ -55,18 +55,18 @@ class CustomerGateway(EC2Object):
 class VpnGateway(EC2Object):
     """The AWS side of a VPN connection (virtual private gateway)."""
 
-    @guarded
+    @vmec2_method
     def attach(self, vpc: Any) -> str:
         """Attach the gateway to ``vpc``; returns the attachment state."""
         attachment = self._facade().call("ec2", "AttachVpnGateway", vpn_gateway_id=self, vpc_id=vpc)
         return str(attachment.State)
 
-    @guarded
+    @vmec2_method
     def detach(self, vpc: Any) -> bool:
         """Detach the gateway from ``vpc``."""
         return bool(self._facade().call("ec2", "DetachVpnGateway", vpn_gateway_id=self, vpc_id=vpc))
 
-    @guarded
+    @vmec2_method
     def delete(self) -> bool:
         """Delete the gateway (it must be detached)."""
         return bool(self._facade().call("ec2", "DeleteVpnGateway", self))
@@ -76,17 +76,17 @@ class VpnGateway(EC2Object):
 class VpnConnection(EC2Object):
     """A VPN connection between a customer gateway and a VPN gateway."""
 
-    @guarded
+    @vmec2_method
     def vpn_gateway(self) -> Any:
         """The connection's VPN gateway (an API call)."""
         return self._facade().call("ec2", "DescribeVpnGateways", self.field("VpnGatewayId"))[0]
 
-    @guarded
+    @vmec2_method
     def customer_gateway(self) -> Any:
         """The connection's customer gateway (an API call)."""
         return self._facade().call("ec2", "DescribeCustomerGateways", self.field("CustomerGatewayId"))[0]
 
-    @guarded
+    @vmec2_method
     def create_route(self, destination: str) -> bool:
         """Add a static route to ``destination`` (CIDR) over this connection."""
         return bool(
@@ -95,7 +95,7 @@ class VpnConnection(EC2Object):
             )
         )
 
-    @guarded
+    @vmec2_method
     def delete_route(self, destination: str) -> bool:
         """Remove the static route to ``destination``."""
         return bool(
@@ -104,7 +104,7 @@ class VpnConnection(EC2Object):
             )
         )
 
-    @guarded
+    @vmec2_method
     def delete(self) -> bool:
         """Delete the VPN connection."""
         return bool(self._facade().call("ec2", "DeleteVpnConnection", self))

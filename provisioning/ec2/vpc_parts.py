@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..objects import register_class
-from ._base import Action, EC2Object, guarded
+from ._base import Action, EC2Object, vmec2_method
 
 __all__ = [
     "InternetGatewayAttachment",
@@ -29,12 +29,12 @@ class _Part(EC2Object):
 class RouteTableAssociation(_Part):
     """A route table's association with a subnet (or its VPC, for the main table)."""
 
-    @guarded
+    @vmec2_method
     def route_table(self) -> Any:
         """The associated route table (an API call)."""
         return self._one("DescribeRouteTables", "RouteTableId")
 
-    @guarded
+    @vmec2_method
     def subnet(self) -> Any:
         """The associated subnet (an API call); None for the main association."""
         return self._one("DescribeSubnets", "SubnetId") if self.field("SubnetId") else None
@@ -44,12 +44,12 @@ class RouteTableAssociation(_Part):
 class NetworkAclAssociation(_Part):
     """A network ACL's association with a subnet."""
 
-    @guarded
+    @vmec2_method
     def network_acl(self) -> Any:
         """The network ACL (an API call)."""
         return self._one("DescribeNetworkAcls", "NetworkAclId")
 
-    @guarded
+    @vmec2_method
     def subnet(self) -> Any:
         """The subnet (an API call)."""
         return self._one("DescribeSubnets", "SubnetId")
@@ -61,7 +61,7 @@ class InternetGatewayAttachment(_Part):
 
     primary_field = "VpcId"
 
-    @guarded
+    @vmec2_method
     def vpc(self) -> Any:
         """The attached VPC (an API call)."""
         return self._one("DescribeVpcs", "VpcId")
@@ -89,7 +89,7 @@ class VpcPeeringConnection(EC2Object):
         status = self._data.get("Status") or {}
         return status.get("Code")
 
-    @guarded
+    @vmec2_method
     def current_status(self) -> str | None:
         """Re-describe the connection (an API call) and return its state code."""
         self._refresh_or_raise()

@@ -37,7 +37,7 @@ class AvailabilityZone(EC2Object):
         """The zone's status messages."""
         return [str(m.Message) for m in self.field("Messages") or []]
 
-    @vmec2_method()
+    @vmec2_method
     def region(self) -> Region | None:
         """The zone's region (DescribeRegions)."""
         found = self._facade().call("ec2", "DescribeRegions", str(self.RegionName))
