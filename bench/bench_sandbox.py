@@ -3,7 +3,7 @@
 Run as root: ``python3 bench/bench_sandbox.py [--write]``. With ``--write`` the results go to
 ``bench/results/sandbox.md``. The rsync comparison copies the same 1 GiB mixed tree (200 x 5 MiB random files
 + 5000 small files) with the same ssh options into (a) a sandbox host over its bridge address and (b) a plain
-sshd on 127.0.0.1 started with :class:`transfer.sshd.SshdServer`, alternating runs in one process; each run
+sshd on 127.0.0.1 started with :class:`transfer.testing.SshdServer`, alternating runs in one process; each run
 ends with ``sync`` on the receiving side.
 """
 
@@ -26,7 +26,7 @@ from typing import Any
 import boto3
 
 from staging.sandbox import Sandbox
-from transfer.sshd import SshdServer
+from transfer.testing import SshdServer
 
 RESULTS = Path(__file__).parent / "results" / "sandbox.md"
 

@@ -9,8 +9,8 @@ It knows hosts, keys and paths, never EC2 (STYLE P1). Entry points:
 * :func:`find_block_device` — the real device of an attached volume (NVMe by-id, sd/xvd).
 * :mod:`transfer.commands` — pure mkfs/mount/resize/e2fsck/fsfreeze/blkid/lsblk/df builders and parsers.
 * :func:`missing_tools` — which tools a host lacks, looked up where ``sudo`` looks (PATH plus sbin).
-* :class:`SshdServer` — a real sshd for tests and the local sandbox cloud.
-* :class:`transfer.testing.FakeShell` — the test double for :class:`Shell`.
+* :class:`SshdServer` — a real sshd for tests and the local sandbox cloud (from :mod:`transfer.testing`).
+* :class:`transfer.testing.FakeShell` — the test double for :class:`Shell`, beside ``SshdServer``.
 """
 
 from __future__ import annotations
@@ -38,8 +38,8 @@ from transfer.result import CommandResult
 from transfer.rsync_parse import RsyncProgress, RsyncStats
 from transfer.shell import LocalShell, Shell, join_argv, missing_tools
 from transfer.ssh import SSHShell
-from transfer.sshd import SshdServer, render_sshd_config
 from transfer.sync import RsyncOptions, RsyncResult, rsync, rsync_argv
+from transfer.testing import SshdServer, render_sshd_config
 
 __all__ = [
     "AuthenticationError",

@@ -22,6 +22,7 @@ from contextlib import contextmanager
 
 import paramiko
 
+from transfer.fingerprints import fingerprint_of_key
 from transfer.result import CommandResult
 
 __all__ = [
@@ -130,8 +131,6 @@ def translate_ssh_errors(host: str, port: int) -> Iterator[None]:
     except (TransferError, FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError):
         raise  # ours, or a plain file error (SFTP, a missing key file): already says what is wrong
     except paramiko.BadHostKeyException as exc:
-        from transfer.hostkeys import fingerprint_of_key
-
         got = fingerprint_of_key(exc.key)
         expected = [fingerprint_of_key(exc.expected_key)]
         raise HostKeyMismatch(where, got, expected, got_type=exc.key.get_name()) from exc

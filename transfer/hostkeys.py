@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -18,13 +17,12 @@ import paramiko
 
 from transfer._log import get_logger
 from transfer.errors import HostKeyMismatch
+from transfer.fingerprints import fingerprint_of_key, fingerprint_sha256
 
 __all__ = [
     "HostKey",
     "HostKeyPins",
     "PinnedHostKeyPolicy",
-    "fingerprint_of_key",
-    "fingerprint_sha256",
     "key_family",
     "known_hosts_host",
     "parse_cloud_init_console",
@@ -61,17 +59,6 @@ FAMILY_ALGORITHMS = {
 def key_family(name: str) -> str:
     """The key family ("ed25519", "rsa", "ecdsa", "dsa") of an algorithm or type name; "" if unknown."""
     return _FAMILIES.get(name.strip("()").lower(), "")
-
-
-def fingerprint_sha256(blob: bytes) -> str:
-    """OpenSSH's SHA256 fingerprint of a raw public key blob: ``SHA256:`` + unpadded base64."""
-    digest = base64.b64encode(hashlib.sha256(blob).digest()).decode("ascii").rstrip("=")
-    return f"SHA256:{digest}"
-
-
-def fingerprint_of_key(key: paramiko.PKey) -> str:
-    """The SHA256 fingerprint of a paramiko key."""
-    return fingerprint_sha256(key.asbytes())
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,12 @@
 Pure builders: :class:`SSHTarget` describes how to reach a host with a pinned host key, and
 :func:`ssh_argv` / :func:`ssh_command` turn it into argv. ``-F /dev/null`` keeps the user's ssh config out,
 ``IdentitiesOnly`` keeps the agent's keys out, and ``StrictHostKeyChecking=yes`` with our own known_hosts
-file (written by :meth:`transfer.SSHShell.openssh_target`) pins the host key.
+file pins the host key.
+
+Every pinned target is made the same way, wherever its files live: :func:`known_hosts_text` is the content
+of the known_hosts file and :func:`pinned_target` the target that checks against it. Both
+:meth:`transfer.SSHShell.openssh_target` (files in a local temp directory: ssh pipes, rsync to or from this
+machine) and :func:`transfer.rsync` between two servers (files on the source server) use that pair.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from transfer.hostkeys import HostKeyPins
 from transfer.shell import join_argv
 
 __all__ = [
@@ -22,7 +28,9 @@ __all__ = [
     "SSHTarget",
     "check_host",
     "fast_ciphers",
+    "known_hosts_text",
     "on_fast_network",
+    "pinned_target",
     "remote_spec",
     "ssh_argv",
     "ssh_command",
@@ -118,6 +126,62 @@ def check_host(host: str) -> str:
     if not host or host.startswith("-") or re.search(r"[\s\x00-\x1f\x7f]", host):
         raise ValueError(f"unsafe host name: {host!r}")
     return host
+
+
+def known_hosts_text(pins: HostKeyPins) -> str:
+    """The known_hosts file of a pinned target: each full key of ``pins`` under :data:`HOST_KEY_ALIAS`.
+
+    Pins known only by fingerprint cannot be written (OpenSSH checks whole keys); a caller that has only
+    fingerprints connects with paramiko first and pins the key it verified (``SSHShell.openssh_pins``).
+    """
+    return "".join(f"{line}\n" for line in pins.known_hosts_lines(HOST_KEY_ALIAS))
+
+
+def pinned_target(
+    host: str,
+    pins: HostKeyPins,
+    *,
+    known_hosts_file: str,
+    port: int = 22,
+    user: str = "root",
+    key_file: str | None = None,
+    connect_timeout: float = 10.0,
+    keepalive: int = 15,
+    jump: SSHTarget | None = None,
+) -> SSHTarget:
+    """The one builder of a pinned target: ssh checks the host's key against ``known_hosts_file``.
+
+    That file holds :func:`known_hosts_text` of the same ``pins``. The host is looked up in it under
+    :data:`HOST_KEY_ALIAS` (so the file does not depend on the address used), only the pinned key types are
+    offered (a server with several host keys shows a pinned one) and the ciphers are :func:`fast_ciphers`.
+
+    Args:
+        host: Address or name to connect to.
+        pins: The keys written to ``known_hosts_file``.
+        known_hosts_file: Path of that file on the machine that runs ssh.
+        port: TCP port.
+        user: Login user.
+        key_file: Private key file on the machine that runs ssh.
+        connect_timeout: Seconds for the TCP connect and handshake.
+        keepalive: ServerAliveInterval in seconds (0: off).
+        jump: A pinned target to hop through.
+
+    Raises:
+        ValueError: ``host`` is unsafe (see :func:`check_host`).
+    """
+    return SSHTarget(
+        host=host,
+        port=port,
+        user=user,
+        key_file=key_file,
+        known_hosts_file=known_hosts_file,
+        host_key_alias=HOST_KEY_ALIAS,
+        host_key_algorithms=tuple(pins.host_key_algorithms()),
+        ciphers=fast_ciphers(),
+        connect_timeout=connect_timeout,
+        keepalive=keepalive,
+        jump=jump,
+    )
 
 
 def ssh_options(target: SSHTarget) -> list[str]:

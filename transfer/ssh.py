@@ -10,6 +10,7 @@ on the host when it is given up) lives in :mod:`transfer.channel`.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import socket
 import subprocess
 import tempfile
@@ -35,18 +36,17 @@ from transfer.errors import (
     translate_ssh_errors,
 )
 from transfer.files import RemoteFiles
+from transfer.fingerprints import fingerprint_of_key
 from transfer.hostkeys import (
-    FAMILY_ALGORITHMS,
     HostKey,
     HostKeyPins,
     PinnedHostKeyPolicy,
     families_to_disable,
-    fingerprint_of_key,
     key_family,
     parse_pin,
 )
 from transfer.keys import load_private_key, load_private_key_file, private_key_text
-from transfer.openssh import HOST_KEY_ALIAS, SSHTarget, check_host, fast_ciphers, ssh_argv
+from transfer.openssh import SSHTarget, check_host, known_hosts_text, pinned_target, ssh_argv
 from transfer.result import CommandResult
 from transfer.shell import (
     Command,
@@ -417,23 +417,31 @@ class SSHShell(RemoteFiles):
         return self._sftp_client
 
     # --- OpenSSH client (rsync, pipes) -------------------------------------------------------------------
-    @contextlib.contextmanager
-    def openssh_target(self, **overrides: Any) -> Iterator[SSHTarget]:
-        """An :class:`SSHTarget` for OpenSSH's client with the same key and pinned host key as this shell.
+    def openssh_pins(self) -> HostKeyPins:
+        """The host keys OpenSSH's client can be pinned to: the full pinned keys plus the key verified here.
 
-        Writes a known_hosts file (and the private key, when it is only in memory) into a private temp
-        directory that is removed when the block ends. If the pins are only fingerprints, connects first so
-        that the verified full key can be written. ``overrides`` replace SSHTarget fields (e.g. ``ciphers``).
+        OpenSSH checks whole keys, not fingerprints: if the pins are only fingerprints, this connects first
+        (paramiko checks the fingerprint) so that the verified full key can be written.
         """
         keys = [k for k in self.pins.keys if k.public_key]
         if self.host_key is None and not keys:
             self.connect()
         if self.host_key is not None and self.host_key.public_key and self.host_key not in keys:
             keys.append(self.host_key)
-        families = sorted({k.family for k in keys})
+        return HostKeyPins(tuple(keys))
+
+    @contextlib.contextmanager
+    def openssh_target(self, **overrides: Any) -> Iterator[SSHTarget]:
+        """An :class:`SSHTarget` for OpenSSH's client with the same key and pinned host key as this shell.
+
+        Writes a known_hosts file (and the private key, when it is only in memory) into a private temp
+        directory that is removed when the block ends; the target is :func:`transfer.openssh.pinned_target`.
+        ``overrides`` replace SSHTarget fields (e.g. ``ciphers``).
+        """
+        pins = self.openssh_pins()
         with tempfile.TemporaryDirectory(prefix="transfer-ssh-") as tmp:
             known_hosts = Path(tmp, "known_hosts")
-            known_hosts.write_text("".join(f"{HOST_KEY_ALIAS} {k.public_key}\n" for k in keys))
+            known_hosts.write_text(known_hosts_text(pins))
             key_file = self.key_filename
             if self._in_memory_key:
                 assert self._pkey is not None
@@ -443,20 +451,18 @@ class SSHShell(RemoteFiles):
                 key_file = str(key_path)
             jump_cm = self.jump.openssh_target() if self.jump is not None else contextlib.nullcontext(None)
             with jump_cm as jump_target:
-                fields: dict[str, Any] = {
-                    "host": self.host,
-                    "port": self.port,
-                    "user": self.user,
-                    "key_file": key_file,
-                    "known_hosts_file": str(known_hosts),
-                    "host_key_algorithms": tuple(a for f in families for a in FAMILY_ALGORITHMS.get(f, ())),
-                    "ciphers": fast_ciphers(),
-                    "connect_timeout": self.connect_timeout,
-                    "keepalive": self.keepalive,
-                    "jump": jump_target,
-                }
-                fields.update(overrides)
-                yield SSHTarget(**fields)
+                target = pinned_target(
+                    self.host,
+                    pins,
+                    known_hosts_file=str(known_hosts),
+                    port=self.port,
+                    user=self.user,
+                    key_file=key_file,
+                    connect_timeout=self.connect_timeout,
+                    keepalive=self.keepalive,
+                    jump=jump_target,
+                )
+                yield dataclasses.replace(target, **overrides)
 
     @contextlib.contextmanager
     def popen(

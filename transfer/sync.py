@@ -17,17 +17,19 @@ import os
 import secrets
 import time
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import PurePosixPath
+from typing import Any, Protocol
 
 from transfer._log import get_logger
 from transfer.errors import RemoteCommandError, TransferError
-from transfer.hostkeys import FAMILY_ALGORITHMS
+from transfer.hostkeys import HostKeyPins
 from transfer.openssh import (
-    HOST_KEY_ALIAS,
     SSHTarget,
     check_host,
-    fast_ciphers,
+    known_hosts_text,
+    pinned_target,
     remote_spec,
     ssh_command,
 )
@@ -42,12 +44,12 @@ from transfer.rsync_build import (
 )
 from transfer.rsync_parse import ProgressParser, RsyncProgress, RsyncStats, parse_stats
 from transfer.shell import LocalShell, Shell, join_argv
-from transfer.ssh import SSHShell
 
 __all__ = [
     "PathArg",
     "RsyncOptions",
     "RsyncResult",
+    "RsyncShell",
     "choose_compression",
     "local_path_arg",
     "remote_source_arg",
@@ -58,6 +60,55 @@ __all__ = [
 log = get_logger(__name__)
 
 _DEFAULTS = RsyncOptions()
+
+
+class RsyncShell(Shell, Protocol):
+    """What :func:`rsync` needs of a remote host's shell; :class:`transfer.SSHShell` has it all.
+
+    rsync reaches the host with OpenSSH's client, pinned to the host keys this shell checks; between two
+    servers it also runs commands and writes the source's known_hosts through the shells.
+    """
+
+    @property
+    def host(self) -> str:
+        """Address or name of the host."""
+        ...
+
+    @property
+    def port(self) -> int:
+        """Its SSH port."""
+        ...
+
+    @property
+    def user(self) -> str:
+        """The login user."""
+        ...
+
+    @property
+    def connect_timeout(self) -> float:
+        """Seconds for connect and handshake."""
+        ...
+
+    @property
+    def keepalive(self) -> int:
+        """Seconds between keepalives (0: off)."""
+        ...
+
+    def describe(self) -> str:
+        """``user@host:port`` for messages."""
+        ...
+
+    def openssh_pins(self) -> HostKeyPins:
+        """The full host keys OpenSSH can be pinned to (:meth:`transfer.SSHShell.openssh_pins`)."""
+        ...
+
+    def openssh_target(self, **overrides: Any) -> AbstractContextManager[SSHTarget]:
+        """A pinned target for OpenSSH's client on this machine, its files kept while the block runs."""
+        ...
+
+    def write_file(self, remote: str, data: bytes | str, *, mode: int = 0o644, sudo: bool = False) -> None:
+        """Write a file on the host atomically."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -93,8 +144,8 @@ def rsync(
     src: PathArg | Sequence[PathArg],
     dest: PathArg,
     *,
-    src_shell: SSHShell | None = None,
-    dest_shell: SSHShell | None = None,
+    src_shell: RsyncShell | None = None,
+    dest_shell: RsyncShell | None = None,
     options: RsyncOptions = _DEFAULTS,
     sudo: bool = False,
     sudo_src: bool = False,
@@ -216,8 +267,8 @@ _REMOVE_KEY = (
 def _rsync_between(
     sources: Sequence[PathArg],
     dest: PathArg,
-    src_shell: SSHShell,
-    dest_shell: SSHShell,
+    src_shell: RsyncShell,
+    dest_shell: RsyncShell,
     *,
     options: RsyncOptions,
     sudo: bool,
@@ -229,11 +280,9 @@ def _rsync_between(
     authorized_keys_file: str,
 ) -> RsyncResult:
     marker = f"transfer-rsync-{secrets.token_hex(8)}"
-    dest_shell.connect()  # verifies the destination's host key, so we know the full key to pin on the source
-    keys = [k for k in dest_shell.pins.keys if k.public_key]
-    if dest_shell.host_key is not None and dest_shell.host_key not in keys:
-        keys.append(dest_shell.host_key)
-    if not keys:
+    # Verifies the destination's host key if needed, so we know the full keys to pin on the source.
+    pins = dest_shell.openssh_pins()
+    if not pins:
         raise TransferError(f"no full host key known for {dest_shell.describe()}")
     # The private key is generated on the source server and never leaves it.
     tmpdir = src_shell.run(["mktemp", "-d", "/tmp/transfer-rsync.XXXXXXXX"]).stdout.strip()
@@ -245,19 +294,18 @@ def _rsync_between(
         log.info("rsync.ephemeral_key_created", source=src_shell.describe(), tmpdir=tmpdir, marker=marker)
         pub = src_shell.run(["cat", "--", key + ".pub"]).stdout.strip()
         known_hosts = str(PurePosixPath(tmpdir, "known_hosts"))
-        src_shell.write_file(known_hosts, "".join(f"{HOST_KEY_ALIAS} {k.public_key}\n" for k in keys))
+        src_shell.write_file(known_hosts, known_hosts_text(pins))
         installed = True
         dest_shell.run(["sh", "-c", _ADD_KEY, "sh", authorized_keys_file, f"restrict {pub}"])
-        families = sorted({k.family for k in keys})
-        target = SSHTarget(
-            host=dest_address,
+        target = pinned_target(
+            dest_address,
+            pins,
+            known_hosts_file=known_hosts,
             port=dest_port,
             user=dest_shell.user,
             key_file=key,
-            known_hosts_file=known_hosts,
-            host_key_algorithms=tuple(a for f in families for a in FAMILY_ALGORITHMS.get(f, ())),
-            ciphers=fast_ciphers(),
             connect_timeout=dest_shell.connect_timeout,
+            keepalive=dest_shell.keepalive,
         )
         compression = choose_compression(dest_address, options)
         argv = rsync_argv(
@@ -289,8 +337,8 @@ def _rsync_between(
 
 
 def _remove_one_time_key(
-    src_shell: SSHShell,
-    dest_shell: SSHShell,
+    src_shell: RsyncShell,
+    dest_shell: RsyncShell,
     tmpdir: str,
     authorized_keys_file: str | None,
     marker: str,

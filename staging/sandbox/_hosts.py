@@ -22,7 +22,7 @@ from staging._log import get_logger
 from staging.sandbox import _shared
 from staging.sandbox._net import netns_pids
 from staging.sandbox._system import run
-from transfer.sshd import SshdServer
+from transfer.testing import SshdServer
 
 log = get_logger(__name__)
 

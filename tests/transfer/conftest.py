@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from transfer.hostkeys import HostKeyPins
-from transfer.sshd import SshdServer
+from transfer.testing import SshdServer
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,7 @@ from transfer.errors import ChecksumMismatch, RemoteCommandError, TransferError
 from transfer.hostkeys import HostKeyPins
 from transfer.shell import LocalShell
 from transfer.ssh import SSHShell
-from transfer.sshd import SshdServer
-from transfer.testing import FakeShell
+from transfer.testing import FakeShell, SshdServer
 
 from .conftest import KeyPair
 

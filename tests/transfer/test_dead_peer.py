@@ -20,7 +20,7 @@ import pytest
 
 from transfer import ConnectError, SSHShell
 from transfer.hostkeys import HostKeyPins
-from transfer.sshd import SshdServer
+from transfer.testing import SshdServer
 
 from .conftest import KeyPair
 

@@ -25,8 +25,7 @@ from transfer.devices import device_candidates, find_block_device, probe_argv
 from transfer.errors import DeviceNotFound
 from transfer.hostkeys import HostKeyPins
 from transfer.ssh import SSHShell
-from transfer.sshd import SshdServer
-from transfer.testing import FakeShell
+from transfer.testing import FakeShell, SshdServer
 
 from .conftest import KeyPair
 

@@ -18,9 +18,10 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import dsa, ed25519
 
 from transfer import AuthenticationError, PrivateKeyError, SSHShell, load_private_key, load_private_key_file
-from transfer.hostkeys import HostKeyPins, fingerprint_of_key
+from transfer.fingerprints import fingerprint_of_key
+from transfer.hostkeys import HostKeyPins
 from transfer.keys import private_key_text
-from transfer.sshd import SshdServer
+from transfer.testing import SshdServer
 
 from .test_ssh import FakeClock
 

@@ -16,8 +16,8 @@ from transfer.hostkeys import HostKeyPins
 from transfer.rsync_parse import RsyncProgress
 from transfer.shell import LocalShell
 from transfer.ssh import SSHShell
-from transfer.sshd import SshdServer
 from transfer.sync import _REMOVE_KEY, RsyncOptions, rsync
+from transfer.testing import SshdServer
 
 from .conftest import KeyPair
 

@@ -30,7 +30,7 @@ from transfer.hostkeys import HostKeyPins
 from transfer.openssh import ssh_argv
 from transfer.shell import LocalShell, missing_tools
 from transfer.ssh import SSHShell, load_private_key
-from transfer.sshd import SshdServer, free_port
+from transfer.testing import SshdServer, free_port
 
 from .conftest import KeyPair
 

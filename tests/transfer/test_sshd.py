@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-import transfer.sshd as sshd_module
+import transfer.testing.sshd as sshd_module
 from transfer.errors import SshdError
 from transfer.hostkeys import HostKeyPins, parse_public_key
 from transfer.ssh import SSHShell
-from transfer.sshd import SshdServer, free_port, render_sshd_config
+from transfer.testing import SshdServer, free_port, render_sshd_config
 
 from .conftest import KeyPair
 
