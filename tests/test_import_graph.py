@@ -139,6 +139,21 @@ def test_type_only_cycles_stay_among_the_ec2_domain_classes() -> None:
     assert not bad, f"import cycles (type-only references included): {bad}"
 
 
+def test_library_modules_never_import_the_test_helpers() -> None:
+    """``transfer.testing`` and ``provisioning.testing`` (fakes, a real sshd for tests) serve tests and the
+    sandbox; no library module leans on them (the ``transfer`` face re-exports ``SshdServer``, public API, and
+    the demo command runs on a local moto server)."""
+    allowed = {"transfer", "scripts.demo"}
+    users = {
+        m
+        for m, deps in RUNTIME.items()
+        if any(d.split(".")[1:2] == ["testing"] for d in deps)
+        and ".testing" not in m
+        and not m.startswith("staging.sandbox")
+    }
+    assert users <= allowed, f"library modules importing test helpers: {sorted(users - allowed)}"
+
+
 def test_checker_sees_cycles(tmp_path: pathlib.Path) -> None:
     """The checker finds a loop through a function-level import and through ``from . import mod``,
     and tells a type-only reference apart (so the tests above cannot pass vacuously)."""
