@@ -4,7 +4,7 @@ Improvements over the original (staging.md §5): the key pair is generated *loca
 public half is imported, so the private key never crosses the API; it is stored 0600 in the dot directory.
 The security group allows tcp/22 from the caller's address alone (an explicit ``ssh_cidr``, or a check-IP
 lookup), is tagged, and is deleted at cleanup, retrying ``DependencyViolation`` until the instances' network
-interfaces are gone.
+interfaces are gone. :class:`RunAccess` holds one run's pair and group from first use to cleanup.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import os
+import secrets
 import time
 import urllib.error
 import urllib.parse
@@ -25,11 +26,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from provisioning import AWSError, NotFoundError
 from staging._log import get_logger
+from staging.context import RunContext
 from staging.errors import StagingError, StagingParameterError
 from staging.tags import ROLE, Role
 
 __all__ = [
     "AWS_CHECKIP_URL",
+    "RunAccess",
     "caller_cidr",
     "check_cidr",
     "checkip_url",
@@ -37,6 +40,7 @@ __all__ = [
     "create_security_group",
     "delete_key_pair",
     "delete_security_group",
+    "dot_directory",
     "find_reusable_key",
     "generate_key",
 ]
@@ -45,6 +49,89 @@ log = get_logger(__name__)
 
 #: AWS's own "what is my address" service (used only when the endpoint is AWS's).
 AWS_CHECKIP_URL = "https://checkip.amazonaws.com/"
+
+
+class RunAccess:
+    """One run's key pair and security group: made on first use, tagged and journaled by the run.
+
+    At the end the manager either removes them (:meth:`delete_group`, :meth:`delete_key`) or, when servers of
+    the run stay stopped or running, hands them over with those servers (:meth:`hand_over`).
+
+    Args:
+        run: The run (façade, tags, journal).
+        dotdir: Where private keys live.
+        reuse_key: Use an existing staging key pair whose private key is in ``dotdir``, and keep it.
+        temporary: The run's servers go at its end (``on_exit="terminate"``): pair and group are tagged to
+            expire; otherwise they are kept (they outlive the run with its servers).
+        ssh_cidr: Who may ssh in (default: the caller's address, looked up on first use).
+    """
+
+    def __init__(
+        self, run: RunContext, dotdir: Path, *, reuse_key: bool, temporary: bool, ssh_cidr: str | None
+    ) -> None:
+        self.run = run
+        self.dotdir = dotdir
+        self.reuse_key = reuse_key
+        self.temporary = temporary
+        self.ssh_cidr = ssh_cidr
+        self._key: tuple[str, Path] | None = None
+        self._key_created = False
+        self._group: str | None = None
+
+    def keypair(self) -> tuple[str, Path]:
+        """The key pair ``(name, private key path)``: reused (``reuse_key``) or new."""
+        if self._key is None:
+            dotdir = dot_directory(self.dotdir)
+            found = find_reusable_key(self.run.ec2, dotdir) if self.reuse_key else None
+            if found is None:
+                name = f"staging-key-{secrets.token_hex(4)}"
+                tags = self.run.run_tags
+                # A new pair expires with the run, unless it is to be reused or stays with the servers.
+                tag_fn = tags.temporary if self.temporary and not self.reuse_key else tags.kept
+                if not self.reuse_key:
+                    self.run.track("key-pair", name)
+                found = (name, create_key_pair(self.run.ec2, dotdir, name, tag_fn(Role.KEY)))
+                self._key_created = True
+            self._key = found
+        return self._key
+
+    def security_group(self) -> str:
+        """The security group id (tcp/22 from ``ssh_cidr`` only), made on first use."""
+        if self._group is None:
+            cidr = self.ssh_cidr or caller_cidr(str(self.run.ec2.endpoint))
+            name = f"staging-{self.run.run_tags.run_id}"
+            tag_fn = self.run.run_tags.temporary if self.temporary else self.run.run_tags.kept
+            self._group = create_security_group(self.run.ec2, name, cidr, tag_fn(Role.GROUP, name))
+            self.run.track("security-group", self._group)
+        return self._group
+
+    def delete_group(self) -> None:
+        """Delete the group (retried while terminated instances still hold it)."""
+        if self._group is not None:
+            delete_security_group(self.run.ec2, self._group)
+            self.run.untrack(self._group)
+            self._group = None
+
+    def delete_key(self) -> None:
+        """Delete the key pair and its private key, when this run made it and does not reuse it."""
+        if self._key is not None and self._key_created and not self.reuse_key:
+            name, keyfile = self._key
+            delete_key_pair(self.run.ec2, name, keyfile)
+            self.run.untrack(name)
+            self._key = None
+
+    def hand_over(self) -> None:
+        """The servers that stay need the pair and group: they leave the journal (no longer temporary)."""
+        if self._group is not None:
+            self.run.untrack(self._group)
+        if self._key is not None:
+            self.run.untrack(self._key[0])
+
+
+def dot_directory(path: Path) -> Path:
+    """``path``, created 0700 on first use (private keys and run journals live there)."""
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return path
 
 
 def generate_key() -> tuple[str, str]:

@@ -2,36 +2,34 @@
 
 One manager is one *run*: it has a run id, tags everything it creates with it at creation, records each
 temporary resource in a local journal before using it, and removes what it made when it closes (``with``,
-``close()``, Ctrl-C, SIGTERM) according to ``on_exit``. Servers and volumes it merely found (``scan_region``)
-are left as they were.
+``close()``, Ctrl-C, SIGTERM) according to ``on_exit``, in the order :mod:`staging.cleanup` gives. Servers
+and volumes it merely found (``scan_region``) are left as they were.
 
-The cleanup order matters: servers first (their volumes are unmounted, then the instances terminated), then
-the temporary volumes, then the security group (retried while terminated instances still hold it), then the
-key pair.
+The manager is the top of the layer. Its servers and volumes, and the modules that hold the bodies of its
+bigger operations (:mod:`staging.server_ops`, :mod:`staging.volume_provision`, :mod:`staging.transfer_ops`,
+:mod:`staging.volume_copy`, :mod:`staging.migrate_image`, :mod:`staging.cleanup`), get it as a Protocol
+(:mod:`staging.context`) and never import this module.
 """
 
 from __future__ import annotations
 
-import contextlib
-import secrets
 import shutil
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 from provisioning import EC2
-from staging import access
+from staging import access, cleanup, migrate, migrate_image, server_ops, volume_copy
 from staging import volume_provision as _provision
 from staging._log import get_logger
 from staging.errors import CleanupIncomplete, StagingError, StagingParameterError
-from staging.images import find_image, login_user
 from staging.interrupts import shielded
 from staging.journal import Journal
 from staging.names import check_name
 from staging.progress import LogReporter, Reporter
 from staging.server import StagingServer
-from staging.tags import FSTYPE, MTPT, NAME, ROLE, USERNAME, Role, RunTags
+from staging.tags import RunTags
 from staging.transfer_ops import block_copy_volumes, rsync_paths
 from staging.volume import StagingVolume
 from staging.volume_provision import MAX_VOLUME_GIB
@@ -120,9 +118,8 @@ class StagingManager:
         self._servers: list[StagingServer] = []
         self._volumes: list[StagingVolume] = []
         self._created: set[str] = set()  # instance ids this run launched
-        self._key: tuple[str, Path] | None = None
-        self._key_created = False
-        self._group: str | None = None
+        self._access = access.RunAccess(self, self.dotdir, reuse_key=self.reuse_key, ssh_cidr=self.ssh_cidr,
+                                        temporary=on_exit == "terminate")  # fmt: skip
         self._closed = False
         #: Managers of other regions this one made for copies (closed with it), by region.
         self.peers: dict[str, StagingManager] = {}
@@ -169,22 +166,7 @@ class StagingManager:
             return
         with shielded(self.leftovers):
             ours = [s for s in self._servers if str(s) in self._created]
-            steps: list[tuple[str, Callable[[], None]]] = [("close other regions", self._close_peers)]
-            if self.on_exit == "terminate":
-                steps.append(("terminate servers", lambda: self.terminate_servers(ours)))
-            elif self.on_exit == "stop":
-                steps.append(("stop servers", lambda: self.stop_servers(ours)))
-            steps.append(("delete temporary volumes", self._delete_temporary_volumes))
-            if self.on_exit == "terminate" or not ours:
-                steps.append(("delete security group", self._delete_group))
-                steps.append(("delete key pair", self._delete_key))
-            else:  # the servers left stopped or running need them: they are no longer temporary
-                steps.append(("keep key pair and security group", self._hand_over_access))
-            for what, step in steps:
-                try:
-                    step()
-                except Exception as exc:
-                    log.error("staging.cleanup_step_failed", step=what, error=str(exc))
+            cleanup.close_run(self, ours, self._access, list(self.peers.values()))
             for server in self._servers:
                 server.close()
             self._closed = True
@@ -193,16 +175,6 @@ class StagingManager:
                 self._journal.close()
             if left:
                 raise CleanupIncomplete(left)
-
-    def _close_peers(self) -> None:
-        failed: list[str] = []
-        for peer in self.peers.values():
-            try:
-                peer.close()
-            except CleanupIncomplete as exc:
-                failed += exc.leftovers
-        if failed:
-            raise CleanupIncomplete(failed)
 
     def leftovers(self) -> list[str]:
         """Temporary resources of this run (and its other regions') that still exist, as the journals know."""
@@ -222,32 +194,6 @@ class StagingManager:
         if self._journal is not None:
             self._journal.remove(resource_id)
 
-    def _delete_temporary_volumes(self) -> None:
-        for volume in [v for v in self._volumes if v.temporary]:
-            if volume.server is not None and volume.mounted:
-                with contextlib.suppress(Exception):
-                    volume.server.unmount_volume(volume)
-            volume.delete()
-
-    def _delete_group(self) -> None:
-        if self._group is not None:
-            access.delete_security_group(self.ec2, self._group)
-            self.untrack(self._group)
-            self._group = None
-
-    def _hand_over_access(self) -> None:
-        if self._group is not None:
-            self.untrack(self._group)
-        if self._key is not None:
-            self.untrack(self._key[0])
-
-    def _delete_key(self) -> None:
-        if self._key is not None and self._key_created and not self.reuse_key:
-            name, keyfile = self._key
-            access.delete_key_pair(self.ec2, name, keyfile)
-            self.untrack(name)
-            self._key = None
-
     # --- waiting -----------------------------------------------------------------------------------------
     def wait_for(self, objects: Any, state: str, what: str, timeout: float | None = None) -> None:
         """Wait for ``objects`` to reach ``state``, reporting ``what`` it waits for.
@@ -262,36 +208,15 @@ class StagingManager:
     # --- access (key pair, security group) ---------------------------------------------------------------
     def dot_directory(self) -> Path:
         """The dot directory, created 0700 on first use."""
-        self.dotdir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        return self.dotdir
+        return access.dot_directory(self.dotdir)
 
     def keypair(self) -> tuple[str, Path]:
         """This run's key pair ``(name, private key path)``: reused (``reuse_key``) or new."""
-        if self._key is None:
-            found = access.find_reusable_key(self.ec2, self.dot_directory()) if self.reuse_key else None
-            if found is None:
-                name = f"staging-key-{secrets.token_hex(4)}"
-                tags = (self.run_tags.temporary if self._temporary_access() else self.run_tags.kept)(Role.KEY)
-                if not self.reuse_key:
-                    self.track("key-pair", name)
-                found = (name, access.create_key_pair(self.ec2, self.dot_directory(), name, tags))
-                self._key_created = True
-            self._key = found
-        return self._key
-
-    def _temporary_access(self) -> bool:
-        """Whether a new key pair is temporary (tagged to expire): not when reused, nor when servers stay."""
-        return not self.reuse_key and self.on_exit == "terminate"
+        return self._access.keypair()
 
     def security_group(self) -> str:
         """This run's security group id (tcp/22 from ``ssh_cidr`` only), made on first use."""
-        if self._group is None:
-            cidr = self.ssh_cidr or access.caller_cidr(str(self.ec2.endpoint))
-            name = f"staging-{self.run_id}"
-            tag_fn = self.run_tags.temporary if self.on_exit == "terminate" else self.run_tags.kept
-            self._group = access.create_security_group(self.ec2, name, cidr, tag_fn(Role.GROUP, name))
-            self.track("security-group", self._group)
-        return self._group
+        return self._access.security_group()
 
     # --- servers -----------------------------------------------------------------------------------------
     def default_zone(self) -> str:
@@ -314,35 +239,11 @@ class StagingManager:
         username: str | None = None,
     ) -> StagingServer:
         """Launch a new staging server and wait until SSH answers (always a new one)."""
-        name = check_name(name or f"server-{secrets.token_hex(4)}", "server")
-        if self.find_server_by_name(name) is not None:
-            raise StagingParameterError(f"a server named {name!r} is already managed (get_server reuses it)")
-        image = find_image(self.ec2, image_name or self.image_name, architecture or self.architecture)
-        user = username or self.username or login_user(image)
-        if not user:
-            raise StagingParameterError(
-                f"cannot tell the login user of {image} ({image.name}); pass username="
-            )
-        zone = availability_zone or self.default_zone()
-        key_name, keyfile = self.keypair()
-        group = self.security_group()
-        tags = {"Name": f"Staging server {name}", USERNAME: user}
-        tag_fn = self.run_tags.temporary if self.on_exit == "terminate" else self.run_tags.kept
-        self.reporter.step(
-            f"launching staging server {name} ({instance_type or self.instance_type}) in {zone}"
-        )
-        instance = self.ec2.run_instances(
-            image,
-            instance_type=instance_type or self.instance_type,
-            key_name=key_name,
-            security_group_ids=[group],
-            zone=zone,
-            tag_specifications=tag_fn(Role.INSTANCE, name, **tags),
-        )[0]
-        self._created.add(str(instance))
-        if self.on_exit == "terminate":
-            self.track("instance", str(instance))
-        server = self.server_class(self, instance, name=name, username=user, keyfile=keyfile)
+        server = server_ops.launch(
+            self, name, zone=availability_zone, instance_type=instance_type,
+            image_name=image_name, architecture=architecture, username=username,
+        )  # fmt: skip
+        self._created.add(str(server))
         self._servers.append(server)
         self.wait_for_servers([server])
         return server
@@ -370,24 +271,13 @@ class StagingManager:
         return self.provision_server(availability_zone=zone, **options)
 
     def _bring_up(self, server: StagingServer) -> bool:
-        """Make a known server run, from its *current* state (it may have been stopped or terminated
-        behind the manager's back); False, and the server forgotten, when it is gone."""
-        server.instance.refresh()
-        state = server.instance.instanceState.name
-        if state in ("shutting-down", "terminated"):
-            server.powered_off(terminated=True)
-            self._servers.remove(server)
-            self.untrack(str(server))
-            return False
-        if state == "stopping":
-            self.wait_for(server.instance, "stopped", f"{server} to stop")
-            state = "stopped"
-        if state == "stopped":
-            server.powered_off()
-            server.start()
-        elif state == "pending":
-            self.wait_for_servers([server])
-        return True
+        """Make a known server run (:func:`staging.server_ops.bring_up`); False, and the server
+        forgotten, when it is gone."""
+        if server_ops.bring_up(self, server):
+            return True
+        self._servers.remove(server)
+        self.untrack(str(server))
+        return False
 
     def find_server_by_instance(self, instance_id: str) -> StagingServer | None:
         """The managed server of that instance id."""
@@ -403,12 +293,7 @@ class StagingManager:
 
     def start_all_servers(self) -> None:
         """Start every stopped server and wait until all answer over SSH."""
-        stopped = [
-            s for s in self._servers if s.instance.refresh() and s.instance.instanceState.name == "stopped"
-        ]
-        if stopped:
-            self.ec2.start_instances([s.instance for s in stopped])
-            self.wait_for_servers(stopped)
+        server_ops.start(self, self._servers)
 
     def stop_all_servers(self) -> None:
         """Stop every server (volumes unmounted first)."""
@@ -416,13 +301,7 @@ class StagingManager:
 
     def stop_servers(self, servers: Iterable[StagingServer]) -> None:
         """Stop ``servers`` at once and wait until they are stopped."""
-        running = [s for s in servers if s.instance.instanceState.name in ("pending", "running")]
-        for server in running:
-            server.unmount_all(forget_devices=True)
-            server.close()
-        if running:
-            self.ec2.stop_instances([s.instance for s in running])
-            self.wait_for([s.instance for s in running], "stopped", "servers to stop")
+        server_ops.stop(self, servers)
 
     def terminate_all_servers(self) -> None:
         """Terminate every server this manager knows (volumes unmounted first; they stay, detached)."""
@@ -436,72 +315,14 @@ class StagingManager:
         self, servers: Iterable[StagingServer], *, wait: bool = True, unmount: bool = True
     ) -> None:
         """Terminate ``servers`` in one call (after unmounting their volumes) and wait until they are gone."""
-        doomed = list(servers)
-        if not doomed:
-            return
-        for server in doomed:
-            if unmount:
-                with contextlib.suppress(Exception):
-                    server.unmount_all()
-            server.close()
-        self.reporter.step("terminating " + ", ".join(str(s) for s in doomed))
-        self.ec2.terminate_instances([s.instance for s in doomed])
-        if wait:
-            self.wait_for([s.instance for s in doomed], "terminated", "servers to terminate")
-        for server in doomed:
-            server.powered_off(terminated=True)  # EC2 detaches the volumes with the instance
+        for server in server_ops.terminate(self, servers, wait=wait, unmount=unmount):
             self._servers.remove(server)
             self.untrack(str(server))
 
     # --- volumes -----------------------------------------------------------------------------------------
-    def provision_volume(
-        self,
-        name: str | None = None,
-        *,
-        size: int | None = None,
-        availability_zone: str | None = None,
-        server: StagingServer | None = None,
-        snapshot_id: str | None = None,
-        volume_id: str | None = None,
-        fstype: str = "ext4",
-        mtpt: str | None = None,
-        mount: bool = True,
-        reuse: bool | None = None,
-        label: str | None = None,
-        uuid: str | None = None,
-        volume_type: str = "gp3",
-        temporary: bool = False,
-    ) -> StagingVolume:
-        """Create (or reuse) a volume, attach it to a server in its zone, format or grow it, and mount it.
-
-        Args:
-            name: Symbolic name (default ``volume-XXXXXXXX``).
-            size: GiB (default: the source's size, else 10). From a snapshot it may be larger (the file
-                system is grown), never smaller.
-            availability_zone: Zone (default: ``server``'s, else the manager's default).
-            server: The server to attach to (default: one in the zone, launched if needed).
-            snapshot_id: Start from this snapshot.
-            volume_id: Use this existing, available volume (same zone).
-            fstype: File system for a new volume (``raw``: none).
-            mtpt: Mount point (default ``/mnt/Staging/<name>``).
-            mount: Mount it (file systems only).
-            reuse: Reuse an available volume, else the newest snapshot, of this name (default
-                ``reuse_volumes``); refused while every volume of that name is in use elsewhere.
-            label: File system label of a new volume (checked against the file system's limit first).
-            uuid: File system UUID of a new volume.
-            volume_type: EBS volume type.
-            temporary: Delete it when the manager closes.
-
-        Raises:
-            StagingParameterError: Bad name or size, a name already managed, a source that does not fit.
-            VolumeInUse: The reused volume is attached elsewhere (another run holds it), or every volume
-                of that name is.
-        """
-        return _provision.provision_volume(
-            self, name, size=size, availability_zone=availability_zone, server=server,
-            snapshot_id=snapshot_id, volume_id=volume_id, fstype=fstype, mtpt=mtpt, mount=mount, reuse=reuse,
-            label=label, uuid=uuid, volume_type=volume_type, temporary=temporary,
-        )  # fmt: skip
+    #: Create (or reuse) a volume, attach it to a server in its zone, format or grow it, and mount it (the
+    #: body, and the documentation of its arguments, are :func:`staging.volume_provision.provision_volume`).
+    provision_volume = _provision.provision_volume
 
     def volume_from_snapshot(
         self, snapshot: Any, *, availability_zone: str, name: str, temporary: bool = False,
@@ -550,30 +371,8 @@ class StagingManager:
     # --- scan ---------------------------------------------------------------------------------------------
     def scan_region(self) -> None:
         """Adopt the staging servers (whose key is in the dot directory) and volumes earlier runs left."""
-        for instance in self.ec2.describe_instances(
-            {f"tag:{ROLE}": Role.INSTANCE, "instance-state-name": ["running", "stopped"]}
-        ):
-            keyfile = self.dotdir / f"{instance.keyName}.pem"
-            if self.find_server_by_instance(str(instance)) or not keyfile.is_file():
-                continue
-            tags = instance.tags
-            user = tags.get(USERNAME) or self.username or "admin"
-            server = self.server_class(self, instance, name=tags.get(NAME, str(instance)), username=user,
-                                       keyfile=keyfile)  # fmt: skip
-            self._servers.append(server)
-        for ebs in self.ec2.describe_volumes({f"tag:{ROLE}": Role.VOLUME}):
-            if self.find_volume_by_volid(str(ebs)) or ebs.status not in ("available", "in-use"):
-                continue
-            tags = ebs.tags
-            volume = self.volume_class(self, ebs, name=tags.get(NAME, str(ebs)), fstype=tags.get(FSTYPE),
-                                       mtpt=tags.get(MTPT))  # fmt: skip
-            attachment = ebs.attachment
-            if attachment is not None:
-                volume.server = self.find_server_by_instance(str(attachment.instanceId))
-                volume.device = str(attachment.device)
-                if volume.server is None:
-                    continue  # attached to a server we cannot reach
-            self._volumes.append(volume)
+        self._servers += server_ops.adopt_servers(self)
+        self._volumes += server_ops.adopt_volumes(self)
 
     # --- data --------------------------------------------------------------------------------------------
     def rsync(self, *args: str, **options: Any) -> Any:
@@ -595,6 +394,29 @@ class StagingManager:
         return all(shutil.which(tool) for tool in ("ssh", "rsync"))
 
     # --- other regions ------------------------------------------------------------------------------------
+    def peer(self, dest: Any) -> StagingManager:
+        """The manager of another region: ``dest`` itself when a manager, else this run's manager for the
+        region it names (made on first use with the same options, its own run id and journal; it closes with
+        this one).
+
+        Raises:
+            StagingParameterError: An unknown region, or this manager's own region.
+        """
+        if isinstance(dest, StagingManager):
+            peer = dest
+        else:
+            region = migrate.known_region(self, dest)
+            peer = self.peers.get(region) or StagingManager(
+                self.ec2.clone(region=region), on_exit=self.on_exit, dotdir=self.dotdir,
+                ssh_cidr=self.ssh_cidr, reporter=self.reporter, instance_type=self.instance_type,
+                username=self.username, architecture=self.architecture, lifetime=self.run_tags.lifetime,
+                image_name=None if (self.image_name or "").startswith("ami-") else self.image_name,
+            )  # fmt: skip
+            self.peers[region] = peer
+        if peer.region == self.region:
+            raise StagingParameterError(f"the destination is the source's own region ({self.region})")
+        return peer
+
     def copy_snapshot(self, snapshot: Any, dest: Any, **options: Any) -> Any:
         """Copy a completed snapshot into another region (CopySnapshot) and wait until it completes.
 
@@ -602,31 +424,19 @@ class StagingManager:
         and description and is the caller's (``gc`` leaves it). Options: ``encrypted``, ``kms_key_id``
         (a key of the destination), ``name`` (tag ``StagingName``). A failure or Ctrl-C deletes the copy.
         """
-        from staging import migrate
-
-        peer = migrate.peer_manager(self, dest)
+        peer = self.peer(dest)
         found = _provision.snapshot_by_id(self, str(snapshot))
         name = str(options.pop("name", None) or found.tags.get("Name") or found)
         (made,) = migrate.copy_snapshots(peer, self.region, [found], name=name, **options)
         migrate.keep(peer, [made])
         return made
 
-    def copy_image(self, image: Any, dest: Any, **options: Any) -> Any:
-        """Copy an EBS-backed image into another region; returns the new image (available).
+    #: Copy an EBS-backed image into another region (:func:`staging.migrate_image.copy_image`).
+    copy_image = migrate_image.copy_image
 
-        ``dest`` is a region name, a region object or another manager. Options: ``block_devices`` (extra
-        mappings such as ``/dev/sdy=ephemeral0``), ``kernel_id``/``ramdisk_id`` (else matched by name),
-        ``name``, ``description``, ``encrypted``, ``kms_key_id``, ``on_name_clash`` (``rename``, the
-        default, or ``refuse``), ``native`` (force or forbid CopyImage), ``limit`` (concurrent snapshot
-        copies). Tags, description, the public flag and launch permissions are carried; a failure or Ctrl-C
-        removes what was made in the destination. See :mod:`staging.migrate`.
-        """
-        from staging import migrate
+    #: A copy of a volume of this manager in another zone or region (:meth:`StagingVolume.copy`).
+    copy_volume = volume_copy.copy_volume
 
-        return migrate.copy_image(self, image, dest, **options)
-
-    def match_kernel(self, kernel: Any, dest: Any, kind: str = "kernel") -> str:
-        """The id of the kernel (or ``kind="ramdisk"``) in ``dest`` equivalent to ``kernel`` here."""
-        from staging import migrate
-
-        return migrate.match_kernel(self, kernel, dest, kind)
+    #: The id of the kernel (or ``kind="ramdisk"``) in ``dest`` like ``kernel`` here
+    #: (:func:`staging.migrate.match_kernel`).
+    match_kernel = migrate.match_kernel

@@ -22,25 +22,22 @@ import secrets
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from provisioning import AWSError, NotFoundError, ParameterError
 from provisioning.conventions import parse_block_device
 from staging._log import get_logger
+from staging.context import RunContext
 from staging.errors import StagingError, StagingParameterError
 from staging.tags import EXPIRES, Role
 
-if TYPE_CHECKING:
-    from staging.manager import StagingManager
-
 __all__ = [
     "COPY_LIMIT",
-    "copy_image",
     "copy_snapshots",
     "forget",
     "keep",
+    "known_region",
     "match_kernel",
-    "peer_manager",
     "user_tags",
 ]
 
@@ -62,38 +59,21 @@ def user_tags(tags: dict[str, str]) -> dict[str, str]:
     return {k: v for k, v in tags.items() if not k.startswith(("Staging", "aws:"))}
 
 
-def peer_manager(manager: StagingManager, dest: Any) -> StagingManager:
-    """The manager of the destination: ``dest`` itself when a manager, else one for the region it names.
-
-    A manager made here belongs to ``manager`` (same options, its own run id and journal); it closes with it.
+def known_region(manager: RunContext, dest: Any) -> str:
+    """The name of region ``dest`` (a name or a region object), checked against the regions ``manager`` sees.
 
     Raises:
-        StagingParameterError: An unknown region, or the source's own region.
+        StagingParameterError: ``dest``, or the manager's own region, is not a region of the cloud.
     """
-    from staging.manager import StagingManager
-
-    if isinstance(dest, StagingManager):
-        peer = dest
-    else:
-        region = str(dest)
-        known = sorted(str(r) for r in manager.ec2.describe_regions())
-        if manager.region not in known:
-            raise StagingParameterError(f"unknown region {manager.region!r}; try one of {', '.join(known)}")
-        if region not in known:
-            raise StagingParameterError(f"unknown region {region!r}; try one of {', '.join(known)}")
-        peer = manager.peers.get(region) or StagingManager(
-            manager.ec2.clone(region=region), on_exit=manager.on_exit, dotdir=manager.dotdir,
-            ssh_cidr=manager.ssh_cidr, reporter=manager.reporter, instance_type=manager.instance_type,
-            username=manager.username, architecture=manager.architecture, lifetime=manager.run_tags.lifetime,
-            image_name=None if (manager.image_name or "").startswith("ami-") else manager.image_name,
-        )  # fmt: skip
-        manager.peers[region] = peer
-    if peer.region == manager.region:
-        raise StagingParameterError(f"the destination is the source's own region ({manager.region})")
-    return peer
+    region = str(dest)
+    known = sorted(str(r) for r in manager.ec2.describe_regions())
+    for name in (manager.region, region):
+        if name not in known:
+            raise StagingParameterError(f"unknown region {name!r}; try one of {', '.join(known)}")
+    return region
 
 
-def forget(peer: StagingManager, kind: str, resource_id: str) -> None:
+def forget(peer: RunContext, kind: str, resource_id: str) -> None:
     """Remove one thing made in the destination (it may be gone already) and drop it from the journal."""
     try:
         with contextlib.suppress(NotFoundError):
@@ -114,7 +94,7 @@ class _Copy:
 
 
 def copy_snapshots(
-    peer: StagingManager,
+    peer: RunContext,
     source_region: str,
     snapshots: Sequence[Any],
     *,
@@ -171,7 +151,7 @@ def copy_snapshots(
 
 
 def _copy_one(
-    peer: StagingManager, region: str, source: Any, name: str, encrypted: bool, kms_key_id: str | None
+    peer: RunContext, region: str, source: Any, name: str, encrypted: bool, kms_key_id: str | None
 ) -> Any:
     tags = {**user_tags(dict(source.tags)), **peer.run_tags.temporary(Role.SNAPSHOT, name)}
     options: dict[str, Any] = {"encrypted": True, "kms_key_id": kms_key_id} if encrypted else {}
@@ -184,7 +164,7 @@ def _copy_one(
     return made
 
 
-def _poll(peer: StagingManager, copies: list[_Copy]) -> None:
+def _poll(peer: RunContext, copies: list[_Copy]) -> None:
     """One DescribeSnapshots for every copy in flight; a copy in ``error`` fails the whole batch."""
     flying = {str(c.made): c for c in copies if c.made is not None and not c.done}
     if not flying:
@@ -197,14 +177,14 @@ def _poll(peer: StagingManager, copies: list[_Copy]) -> None:
             item.made, item.done = snapshot, True
 
 
-def keep(peer: StagingManager, resources: Sequence[Any]) -> None:
+def keep(peer: RunContext, resources: Sequence[Any]) -> None:
     """The run is done with these: they lose ``StagingExpires`` (``gc`` leaves them) and leave the journal."""
     for resource in resources:
         peer.ec2.delete_tags([str(resource)], tags={EXPIRES: None})
         peer.untrack(str(resource))
 
 
-def match_kernel(manager: StagingManager, kernel: Any, dest: Any, kind: str = "kernel") -> str:
+def match_kernel(manager: RunContext, kernel: Any, dest: Any, kind: str = "kernel") -> str:
     """The ``kind`` (``kernel`` or ``ramdisk``) image in ``dest`` matching ``kernel`` of the source region.
 
     Matched by name, then by the file name of its manifest (the original's first two rules; its fuzzy third
@@ -213,7 +193,7 @@ def match_kernel(manager: StagingManager, kernel: Any, dest: Any, kind: str = "k
     Raises:
         StagingParameterError: No such image in the source, or no match in the destination.
     """
-    peer = peer_manager(manager, dest)
+    peer = manager.peer(dest)
     try:
         source = manager.ec2.describe_images(str(kernel))
     except NotFoundError:
@@ -231,7 +211,7 @@ def match_kernel(manager: StagingManager, kernel: Any, dest: Any, kind: str = "k
     return str(found[0])
 
 
-def check_image_in(peer: StagingManager, image_id: str, kind: str) -> str:
+def check_image_in(peer: RunContext, image_id: str, kind: str) -> str:
     """``image_id`` when it is a ``kind`` image of the destination (``--kernel ID``, ``--ramdisk ID``)."""
     try:
         found = peer.ec2.describe_images(image_id)
@@ -242,32 +222,7 @@ def check_image_in(peer: StagingManager, image_id: str, kind: str) -> str:
     return image_id
 
 
-def copy_image(
-    manager: StagingManager,
-    image: Any,
-    dest: Any,
-    *,
-    block_devices: Sequence[str] = (),
-    kernel_id: str | None = None,
-    ramdisk_id: str | None = None,
-    name: str | None = None,
-    description: str | None = None,
-    encrypted: bool = False,
-    kms_key_id: str | None = None,
-    on_name_clash: str = "rename",
-    native: bool | None = None,
-    limit: int = COPY_LIMIT,
-) -> Any:
-    """See :meth:`StagingManager.copy_image`."""
-    from staging import migrate_image
-
-    plan = migrate_image.plan(manager, image, dest, block_devices=block_devices, kernel_id=kernel_id,
-                              ramdisk_id=ramdisk_id, name=name, description=description, encrypted=encrypted,
-                              kms_key_id=kms_key_id, on_name_clash=on_name_clash, native=native)  # fmt: skip
-    return migrate_image.run(plan, limit=limit)
-
-
-def new_name(peer: StagingManager, name: str, on_name_clash: str) -> str:
+def new_name(peer: RunContext, name: str, on_name_clash: str) -> str:
     """``name``, or ``name-xxxxxxxx`` when the destination has an image of that name of ours."""
     if on_name_clash not in ("rename", "refuse"):
         raise StagingParameterError(f"on_name_clash must be rename or refuse, not {on_name_clash!r}")

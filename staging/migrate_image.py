@@ -8,10 +8,11 @@ from __future__ import annotations
 import copy
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from provisioning import AWSError, NotFoundError, ParameterError
 from staging._log import get_logger
+from staging.context import RunContext
 from staging.errors import StagingParameterError
 from staging.migrate import (
     COPY_LIMIT,
@@ -23,15 +24,11 @@ from staging.migrate import (
     keep,
     match_kernel,
     new_name,
-    peer_manager,
     user_tags,
 )
 from staging.tags import Role
 
-if TYPE_CHECKING:
-    from staging.manager import StagingManager
-
-__all__ = ["ImagePlan", "plan", "run"]
+__all__ = ["ImagePlan", "copy_image", "plan", "run"]
 
 log = get_logger(__name__)
 
@@ -71,7 +68,7 @@ class ImagePlan:
     source: Any
     source_region: str
     source_ec2: Any
-    peer: StagingManager
+    peer: RunContext
     name: str
     description: str
     native: bool
@@ -112,7 +109,7 @@ def _spec(mapping: dict[str, Any]) -> str:
     return f"{mapping['DeviceName']}={ebs.get('SnapshotId') or ''}:{ebs.get('VolumeSize') or ''}"
 
 
-def _source_image(manager: StagingManager, image: Any) -> Any:
+def _source_image(manager: RunContext, image: Any) -> Any:
     image_id = str(image)
     try:
         found = manager.ec2.describe_images(image_id)
@@ -144,7 +141,7 @@ def _mapping_dict(device: Any) -> dict[str, Any]:
 
 
 def plan(
-    manager: StagingManager, image: Any, dest: Any, *, block_devices: Sequence[str] = (),
+    manager: RunContext, image: Any, dest: Any, *, block_devices: Sequence[str] = (),
     kernel_id: str | None = None, ramdisk_id: str | None = None, name: str | None = None,
     description: str | None = None, encrypted: bool = False, kms_key_id: str | None = None,
     on_name_clash: str = "rename", native: bool | None = None,
@@ -159,7 +156,7 @@ def plan(
         encrypted = True  # a key means encryption (AWS refuses the key alone)
     extras = block_device_list(block_devices)
     source = _source_image(manager, image)
-    peer = peer_manager(manager, dest)
+    peer = manager.peer(dest)
     mappings = {m["DeviceName"]: m for m in (_mapping_dict(d) for d in source.blockDeviceMapping or [])}
     has_ephemeral = any("VirtualName" in m for m in mappings.values())
     mappings.update({m["DeviceName"]: m for m in extras})
@@ -187,6 +184,21 @@ def plan(
         tags=user_tags(dict(source.tags)), public=any(str(p) == "all" for p in permissions),
         users=[str(p) for p in permissions if str(p) != "all"],
     )  # fmt: skip
+
+
+def copy_image(manager: RunContext, image: Any, dest: Any, *, limit: int = COPY_LIMIT, **options: Any) -> Any:
+    """Copy an EBS-backed image into another region; returns the new image (available).
+
+    ``StagingManager.copy_image`` (``manager``: the manager itself): :func:`plan`, then :func:`run`.
+
+    ``dest`` is a region name, a region object or another manager. Options: ``block_devices`` (extra
+    mappings such as ``/dev/sdy=ephemeral0``), ``kernel_id``/``ramdisk_id`` (else matched by name),
+    ``name``, ``description``, ``encrypted``, ``kms_key_id``, ``on_name_clash`` (``rename``, the
+    default, or ``refuse``), ``native`` (force or forbid CopyImage), ``limit`` (concurrent snapshot
+    copies). Tags, description, the public flag and launch permissions are carried; a failure or Ctrl-C
+    removes what was made in the destination. See :mod:`staging.migrate`.
+    """
+    return run(plan(manager, image, dest, **options), limit=limit)
 
 
 def run(plan: ImagePlan, *, limit: int = COPY_LIMIT) -> Any:

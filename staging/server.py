@@ -18,13 +18,15 @@ from __future__ import annotations
 import os
 import subprocess
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from staging._log import get_logger
+from staging.context import RunContext
 from staging.errors import NoServerAvailable, StagingError, StagingParameterError, VolumeInUse
 from staging.tags import Role
+from staging.volume import StagingVolume
 from transfer import CommandResult, HostKeyPins, SSHShell, find_block_device, missing_tools
 from transfer.commands import (
     e2fsck_argv,
@@ -37,11 +39,7 @@ from transfer.commands import (
 )
 from transfer.openssh import ssh_argv
 
-if TYPE_CHECKING:
-    from staging.manager import StagingManager
-    from staging.volume import StagingVolume
-
-__all__ = ["StagingServer", "default_mtpt"]
+__all__ = ["ServerContext", "StagingServer", "default_mtpt"]
 
 log = get_logger(__name__)
 
@@ -52,6 +50,36 @@ _DEVICE_NAMES = tuple(f"/dev/sd{c}" for c in "fghijklmnop")
 def default_mtpt(name: str) -> str:
     """Where a volume is mounted unless told otherwise: ``/mnt/Staging/<name>`` (the original's place)."""
     return f"/mnt/Staging/{name}"
+
+
+class ServerContext(RunContext, Protocol):
+    """What a server calls on its manager (a :class:`staging.StagingManager`).
+
+    Attributes:
+        ssh_timeout: Seconds to wait for a new server's console host keys and sshd.
+    """
+
+    ssh_timeout: float
+
+    def wait_for_servers(self, servers: Sequence[StagingServer]) -> None:
+        """Wait until ``servers`` run and answer over SSH."""
+
+    def terminate_servers(
+        self, servers: Iterable[StagingServer], *, wait: bool = True, unmount: bool = True
+    ) -> None:
+        """Terminate ``servers`` (their volumes unmounted first)."""
+
+    def volumes(self) -> Sequence[StagingVolume]:
+        """The volumes the manager knows."""
+
+    def provision_volume(self, *args: Any, **options: Any) -> StagingVolume:
+        """Create (or reuse) a volume, attach, format or grow and mount it."""
+
+    def rsync(self, *args: str, **options: Any) -> Any:
+        """rsync between the manager's path forms."""
+
+    def dd(self, source: StagingVolume, dest: StagingVolume, **options: Any) -> Any:
+        """Block copy between two volumes."""
 
 
 class StagingServer:
@@ -68,7 +96,7 @@ class StagingServer:
     """
 
     def __init__(
-        self, manager: StagingManager, instance: Any, *, name: str, username: str, keyfile: Path
+        self, manager: ServerContext, instance: Any, *, name: str, username: str, keyfile: Path
     ) -> None:
         self.manager = manager
         self.instance = instance

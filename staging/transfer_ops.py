@@ -10,18 +10,15 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from staging.errors import StagingParameterError
+from staging.fleet import Fleet
 from staging.paths import Location, parse_location
 from staging.tags import FSTYPE
+from staging.volume import Host, StagingVolume
 from transfer import LocalShell, RsyncOptions, RsyncProgress, block_copy, rsync
 from transfer.rsync_build import local_path_arg, rsync_argv
-
-if TYPE_CHECKING:
-    from staging.manager import StagingManager
-    from staging.server import StagingServer
-    from staging.volume import StagingVolume
 
 __all__ = ["block_copy_volumes", "rsync_paths"]
 
@@ -32,7 +29,7 @@ _OPTION_FIELDS = frozenset(f.name for f in dataclasses.fields(RsyncOptions))
 class _End:
     """One resolved side: a staging server (None: this machine, or ``host`` for a foreign one) and a path."""
 
-    server: StagingServer | None
+    server: Host | None
     path: str
     host: str | None = None
 
@@ -45,7 +42,7 @@ def _volume_path(volume: StagingVolume, path: str) -> str:
     return f"{volume.mtpt}/{rest}" if rest else f"{volume.mtpt}/"
 
 
-def _resolve(manager: StagingManager, where: Location, spec: str) -> _End:
+def _resolve(manager: Fleet, where: Location, spec: str) -> _End:
     if where.kind == "local":
         return _End(None, where.path)
     if where.kind == "host":
@@ -79,7 +76,7 @@ def _resolve(manager: StagingManager, where: Location, spec: str) -> _End:
     )
 
 
-def _peer_address(source: StagingServer | None, dest: StagingServer | None) -> str | None:
+def _peer_address(source: Host | None, dest: Host | None) -> str | None:
     """How a source server reaches a destination server: its private address inside one VPC.
 
     The run's security group lets its own members in; on AWS such a rule matches traffic between private
@@ -101,14 +98,14 @@ def _options(fields: dict[str, Any]) -> RsyncOptions:
 
 
 def rsync_paths(
-    manager: StagingManager,
+    manager: Fleet,
     args: list[str],
     *,
     progress: Callable[[RsyncProgress], None] | None = None,
     timeout: float | None = None,
     **fields: Any,
 ) -> Any:
-    """See :meth:`StagingManager.rsync`."""
+    """See :meth:`StagingManager.rsync` (``args``: its positional arguments)."""
     if len(args) < 2:
         raise StagingParameterError("rsync needs at least one source and a destination")
     options = _options(fields)
@@ -148,9 +145,7 @@ def rsync_paths(
         manager.reporter.transfer_done()
 
 
-def block_copy_volumes(
-    manager: StagingManager, source: StagingVolume, dest: StagingVolume, **options: Any
-) -> Any:
+def block_copy_volumes(manager: Fleet, source: StagingVolume, dest: StagingVolume, **options: Any) -> Any:
     """See :meth:`StagingManager.dd`: both volumes attached and unmounted (they are made so)."""
     if dest.size < source.size:
         raise StagingParameterError(f"{dest} ({dest.size} GiB) is smaller than {source} ({source.size} GiB)")

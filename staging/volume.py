@@ -3,30 +3,101 @@
 Unknown attributes are forwarded to the :class:`provisioning.Volume` (``vol.size``, ``vol.status``,
 ``vol.add_tags``), as the original's AUTOLOAD did. File operations (``ls``, ``mkdir``, ``put``...) run on the
 server it is mounted on, inside its mount point; they need a mounted volume.
+
+A volume knows its server and its manager only through the faces below (:class:`Host`,
+:class:`VolumeContext`): :mod:`staging.server` builds on this module, never the other way round.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import Any, Protocol
 
 from provisioning import NotFoundError
 from staging._log import get_logger
+from staging.context import RunContext
 from staging.errors import NotMounted, StagingError, StagingParameterError
 from staging.tags import Role
-from transfer import CommandResult
+from transfer import CommandResult, SSHShell
 
-if TYPE_CHECKING:
-    from staging.manager import StagingManager
-    from staging.server import StagingServer
-
-__all__ = ["StagingVolume"]
+__all__ = ["Host", "StagingVolume", "VolumeContext"]
 
 log = get_logger(__name__)
 
 #: Runs "$2 ..." inside directory "$1" (paths stay separate argv words: nothing is re-parsed by a shell).
 _IN_DIR = 'cd -- "$1" && shift && exec "$@"'
+
+
+class Host(Protocol):
+    """The server a volume is attached to (a :class:`staging.StagingServer`), as volumes and others see it.
+
+    Attributes:
+        instance: The EC2 instance (:class:`provisioning.Instance`).
+        username: The ssh login user.
+    """
+
+    instance: Any
+    username: str
+
+    @property
+    def zone(self) -> str:
+        """The availability zone the instance runs in."""
+
+    @property
+    def address(self) -> str:
+        """The address the caller reaches it on."""
+
+    @property
+    def connection(self) -> SSHShell:
+        """The pinned SSH shell."""
+
+    def run(
+        self, command: Sequence[str | bytes] | str, *, sudo: bool = False, check: bool = True,
+        input: bytes | None = None, timeout: float | None = None,
+    ) -> CommandResult:  # fmt: skip
+        """Run a command on the server."""
+
+    def mount_volume(self, volume: StagingVolume, mtpt: str | None = None, *, readonly: bool = False) -> str:
+        """Mount ``volume`` (attaching it first when it is elsewhere); the mount point."""
+
+    def unmount_volume(self, volume: StagingVolume) -> None:
+        """Unmount ``volume``."""
+
+    def remount_volume(self, volume: StagingVolume) -> str:
+        """Mount ``volume`` again where it was."""
+
+    def detach_volume(self, volume: StagingVolume, *, wait: bool = True) -> None:
+        """Unmount and detach ``volume``."""
+
+    def grow_filesystem(self, volume: StagingVolume) -> None:
+        """Grow the file system of ``volume`` to fill it."""
+
+    def fstype_of(self, volume: StagingVolume) -> str:
+        """The file system type on ``volume``."""
+
+    def create_snapshot(
+        self, volume: StagingVolume, description: str | None = None, *, freeze: bool = False,
+        tags: dict[str, str] | None = None,
+    ) -> Any:  # fmt: skip
+        """Snapshot a consistent file system of ``volume``."""
+
+
+class VolumeContext(RunContext, Protocol):
+    """What a volume calls on its manager (a :class:`staging.StagingManager`)."""
+
+    def get_server_in_zone(self, availability_zone: str | None = None, **options: Any) -> Host:
+        """A running server of the manager in that zone (launched if needed)."""
+
+    def forget_volume(self, volume: StagingVolume) -> None:
+        """Stop managing ``volume``."""
+
+    def copy_volume(self, *args: Any, **options: Any) -> StagingVolume:
+        """A copy of ``volume`` in another zone or region (:meth:`StagingVolume.copy`)."""
+
+    def rsync(self, *args: str, **options: Any) -> Any:
+        """rsync between the manager's path forms."""
 
 
 class StagingVolume:
@@ -47,7 +118,7 @@ class StagingVolume:
 
     def __init__(
         self,
-        manager: StagingManager,
+        manager: VolumeContext,
         volume: Any,
         *,
         name: str,
@@ -61,7 +132,7 @@ class StagingVolume:
         self.fstype = fstype
         self.mtpt = mtpt
         self.temporary = temporary
-        self.server: StagingServer | None = None
+        self.server: Host | None = None
         self.device: str | None = None
         self.mtdev: str | None = None
         self.mounted = False
@@ -94,7 +165,7 @@ class StagingVolume:
         return int(self.volume.size)
 
     # --- placement ---------------------------------------------------------------------------------------
-    def mount(self, server: StagingServer | None = None, mtpt: str | None = None) -> str:
+    def mount(self, server: Host | None = None, mtpt: str | None = None) -> str:
         """Mount on ``server`` (default: a server of the manager in the volume's zone, launched if needed).
 
         Moves the volume when it is on another server of its zone (unmount, detach, attach). Returns the
@@ -187,13 +258,11 @@ class StagingVolume:
         Returns:
             The copy, managed by the destination's manager (mounted after a file-level copy).
         """
-        from staging.volume_copy import copy_volume
-
-        return copy_volume(self, availability_zone=availability_zone, dest=dest, name=name, size=size,
-                           fstype=fstype)  # fmt: skip
+        return self.manager.copy_volume(self, availability_zone=availability_zone, dest=dest, name=name,
+                                        size=size, fstype=fstype)  # fmt: skip
 
     # --- files -------------------------------------------------------------------------------------------
-    def _server(self) -> StagingServer:
+    def _server(self) -> Host:
         if self.server is None:
             raise NotMounted(f"{self} is not attached to a server")
         return self.server

@@ -14,16 +14,14 @@ copy). A failure or Ctrl-C removes what was made for it.
 from __future__ import annotations
 
 import contextlib
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from staging._log import get_logger
 from staging.errors import StagingParameterError
-from staging.migrate import copy_snapshots, forget, peer_manager
+from staging.fleet import Fleet
+from staging.migrate import copy_snapshots, forget
+from staging.volume import StagingVolume
 from transfer import RsyncOptions, rsync
-
-if TYPE_CHECKING:
-    from staging.manager import StagingManager
-    from staging.volume import StagingVolume
 
 __all__ = ["copy_volume"]
 
@@ -31,6 +29,7 @@ log = get_logger(__name__)
 
 
 def copy_volume(
+    manager: Fleet,
     volume: StagingVolume,
     *,
     availability_zone: str | None = None,
@@ -39,29 +38,28 @@ def copy_volume(
     size: int | None = None,
     fstype: str | None = None,
 ) -> StagingVolume:
-    """See :meth:`StagingVolume.copy`."""
-    manager = volume.manager
-    peer = manager if dest is None or dest is manager or str(dest) == manager.region else None
-    if peer is None:
-        peer = peer_manager(manager, dest)
+    """A copy of ``volume`` in another zone or region: ``StagingManager.copy_volume`` (``manager``: the
+    volume's), which :meth:`StagingVolume.copy` calls; see there."""
+    same = dest is None or dest is manager or str(dest) == manager.region
+    peer = manager if same else manager.peer(dest)
     zone = availability_zone or (volume.zone if peer is manager else peer.default_zone())
     name = name or f"{volume.name}-copy"
     if size is not None and size < volume.size and fstype is None:
         fstype = volume.fstype  # shrinking is a file copy too
     if size is not None or (fstype is not None and fstype != volume.fstype):
-        return _file_copy(volume, peer, zone, name, size or volume.size, fstype or volume.fstype or "ext4")
+        fstype = fstype or volume.fstype or "ext4"
+        return _file_copy(manager, volume, peer, zone, name, size or volume.size, fstype)
     if peer is manager and zone == volume.zone:
         raise StagingParameterError(
             f"{volume} is in {zone} already; give another zone, region, size or fstype"
         )
-    return _block_copy(volume, peer, zone, name)
+    return _block_copy(manager, volume, peer, zone, name)
 
 
-def _block_copy(volume: StagingVolume, peer: StagingManager, zone: str, name: str) -> StagingVolume:
-    manager = volume.manager
+def _block_copy(manager: Fleet, volume: StagingVolume, peer: Fleet, zone: str, name: str) -> StagingVolume:
     snapshot = volume.create_snapshot(f"copy of {volume.name}")
     manager.track("snapshot", str(snapshot))
-    temporary: list[tuple[StagingManager, Any]] = [(manager, snapshot)]
+    temporary: list[tuple[Fleet, Any]] = [(manager, snapshot)]
     try:
         manager.wait_for(snapshot, "completed", f"{snapshot} to complete")
         if peer is not manager:
@@ -74,9 +72,8 @@ def _block_copy(volume: StagingVolume, peer: StagingManager, zone: str, name: st
 
 
 def _file_copy(
-    volume: StagingVolume, peer: StagingManager, zone: str, name: str, size: int, fstype: str
+    manager: Fleet, volume: StagingVolume, peer: Fleet, zone: str, name: str, size: int, fstype: str
 ) -> StagingVolume:
-    manager = volume.manager
     copy = peer.provision_volume(name, size=size, fstype=fstype, availability_zone=zone, reuse=False)
     try:
         volume.mount()
@@ -108,7 +105,7 @@ def _file_copy(
     return copy
 
 
-def _admit(peer: StagingManager, address: str) -> tuple[str, str]:
+def _admit(peer: Fleet, address: str) -> tuple[str, str]:
     """Let ``address`` (the source server) ssh into the destination's servers; the rule, to revoke."""
     group, cidr = peer.security_group(), f"{address}/32"
     peer.ec2.authorize_security_group_ingress(
@@ -120,7 +117,7 @@ def _admit(peer: StagingManager, address: str) -> tuple[str, str]:
     return group, cidr
 
 
-def _revoke(peer: StagingManager, group: str, cidr: str) -> None:
+def _revoke(peer: Fleet, group: str, cidr: str) -> None:
     try:
         peer.ec2.revoke_security_group_ingress(
             group_id=group, ip_permissions=[{"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22,

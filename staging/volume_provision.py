@@ -1,4 +1,4 @@
-"""How ``StagingManager.provision_volume`` gets a volume onto a server (the body of that method).
+"""How ``StagingManager.provision_volume`` gets a volume onto a server (its function is that method).
 
 Where the volume comes from (an existing one by id, a snapshot, one reused by name, or a new one), which
 server it goes to, then format or grow, then mount. A failure part-way lets go of what it made: a volume it
@@ -8,18 +8,16 @@ created is deleted (or kept as temporary for ``close``/``gc`` when that fails), 
 from __future__ import annotations
 
 import secrets
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from staging._log import get_logger
 from staging.errors import StagingParameterError, VolumeInUse
+from staging.fleet import Fleet
 from staging.names import check_name
 from staging.server import StagingServer, default_mtpt
 from staging.tags import FSTYPE, MTPT, NAME, ROLE, Role
 from staging.volume import StagingVolume
 from transfer.commands import check_label, check_uuid
-
-if TYPE_CHECKING:
-    from staging.manager import StagingManager
 
 __all__ = ["MAX_VOLUME_GIB", "create_volume", "provision_volume"]
 
@@ -30,7 +28,7 @@ MAX_VOLUME_GIB = 16384
 
 
 def provision_volume(
-    manager: StagingManager,
+    manager: Fleet,
     name: str | None = None,
     *,
     size: int | None = None,
@@ -47,8 +45,34 @@ def provision_volume(
     volume_type: str = "gp3",
     temporary: bool = False,
 ) -> StagingVolume:
-    """See :meth:`StagingManager.provision_volume` (its body: where the volume comes from, onto which
-    server it goes, format or grow, mount; a failure lets go of what it made)."""
+    """Create (or reuse) a volume, attach it to a server in its zone, format or grow it, and mount it.
+
+    ``StagingManager.provision_volume`` (``manager``: the manager itself). Where the volume comes from, onto
+    which server it goes, format or grow, mount; a failure lets go of what it made.
+
+    Args:
+        name: Symbolic name (default ``volume-XXXXXXXX``).
+        size: GiB (default: the source's size, else 10). From a snapshot it may be larger (the file
+            system is grown), never smaller.
+        availability_zone: Zone (default: ``server``'s, else the manager's default).
+        server: The server to attach to (default: one in the zone, launched if needed).
+        snapshot_id: Start from this snapshot.
+        volume_id: Use this existing, available volume (same zone).
+        fstype: File system for a new volume (``raw``: none).
+        mtpt: Mount point (default ``/mnt/Staging/<name>``).
+        mount: Mount it (file systems only).
+        reuse: Reuse an available volume, else the newest snapshot, of this name (default
+            ``reuse_volumes``); refused while every volume of that name is in use elsewhere.
+        label: File system label of a new volume (checked against the file system's limit first).
+        uuid: File system UUID of a new volume.
+        volume_type: EBS volume type.
+        temporary: Delete it when the manager closes.
+
+    Raises:
+        StagingParameterError: Bad name or size, a name already managed, a source that does not fit.
+        VolumeInUse: The reused volume is attached elsewhere (another run holds it), or every volume
+            of that name is.
+    """
     name = check_name(name or f"volume-{secrets.token_hex(4)}", "volume")
     if manager.find_volume_by_name(name) is not None:
         raise StagingParameterError(f"a volume named {name!r} is already managed")
@@ -107,7 +131,7 @@ def provision_volume(
     return volume
 
 
-def abandon(manager: StagingManager, volume: StagingVolume, *, created: bool) -> None:
+def abandon(manager: Fleet, volume: StagingVolume, *, created: bool) -> None:
     """Undo a half-done provision_volume: delete a volume it created, let go of one it found.
 
     A created volume that cannot be deleted now stays managed as a temporary one (and in the journal),
@@ -130,7 +154,7 @@ def abandon(manager: StagingManager, volume: StagingVolume, *, created: bool) ->
 
 
 def create_volume(
-    manager: StagingManager, name: str, zone: str, size: int | None, snapshot: Any, fstype: str,
+    manager: Fleet, name: str, zone: str, size: int | None, snapshot: Any, fstype: str,
     mtpt: str | None, volume_type: str, temporary: bool,
 ) -> StagingVolume:  # fmt: skip
     """A new EBS volume (from ``snapshot`` when given), tagged and waited for, as a managed volume."""
@@ -158,7 +182,7 @@ def create_volume(
     return volume
 
 
-def existing_volume(manager: StagingManager, volume_id: str, zone: str) -> Any:
+def existing_volume(manager: Fleet, volume_id: str, zone: str) -> Any:
     found = manager.ec2.describe_volumes(volume_id)
     if not found:
         raise StagingParameterError(f"volume {volume_id} not found")
@@ -170,14 +194,14 @@ def existing_volume(manager: StagingManager, volume_id: str, zone: str) -> Any:
     return ebs
 
 
-def snapshot_by_id(manager: StagingManager, snapshot_id: str) -> Any:
+def snapshot_by_id(manager: Fleet, snapshot_id: str) -> Any:
     found = manager.ec2.describe_snapshots(snapshot_id)
     if not found:
         raise StagingParameterError(f"snapshot {snapshot_id} not found")
     return found[0]
 
 
-def reusable_volume(manager: StagingManager, name: str, zone: str) -> Any:
+def reusable_volume(manager: Fleet, name: str, zone: str) -> Any:
     found = manager.ec2.describe_volumes(
         {
             f"tag:{NAME}": name,
@@ -189,7 +213,7 @@ def reusable_volume(manager: StagingManager, name: str, zone: str) -> Any:
     return max(found, key=lambda v: str(v.createTime), default=None)
 
 
-def refuse_if_held(manager: StagingManager, name: str, zone: str) -> None:
+def refuse_if_held(manager: Fleet, name: str, zone: str) -> None:
     """Reuse must not fork a volume another run is writing: when volumes of that name exist but all
     are in use, refuse instead of starting a second one (from an older snapshot, or empty)."""
     held = manager.ec2.describe_volumes(
@@ -203,6 +227,6 @@ def refuse_if_held(manager: StagingManager, name: str, zone: str) -> None:
         )
 
 
-def newest_named_snapshot(manager: StagingManager, name: str) -> Any:
+def newest_named_snapshot(manager: Fleet, name: str) -> Any:
     found = manager.ec2.describe_snapshots(owner="self", filter={f"tag:{NAME}": name, "status": "completed"})
     return max(found, key=lambda s: str(s.startTime), default=None)
