@@ -27,8 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from provisioning import EC2
 from staging import StagingManager
-from staging.sandbox import Faults, Sandbox
-from staging.sandbox._api import ACCESS_KEY, SECRET_KEY
+from staging.sandbox import ACCESS_KEY, SECRET_KEY, Faults, Sandbox
 
 RESULTS = Path(__file__).parent / "results" / "migrate.md"
 SNAPSHOTS = 8

@@ -32,8 +32,7 @@ from bench_sandbox import make_tree, publish
 
 import staging
 from provisioning import EC2
-from staging.sandbox import Sandbox
-from staging.sandbox._api import ACCESS_KEY, SECRET_KEY
+from staging.sandbox import ACCESS_KEY, SECRET_KEY, Sandbox
 
 RESULTS = Path(__file__).parent / "results" / "sync.md"
 

@@ -32,8 +32,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from provisioning import EC2
-from staging.sandbox import Faults, Sandbox
-from staging.sandbox._hosts import by_id_path
+from staging.sandbox import Faults, Sandbox, by_id_path
 
 RESULTS = Path(__file__).parent / "results" / "workload.md"
 

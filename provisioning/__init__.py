@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 
-from . import ec2 as _ec2_classes  # noqa: F401  (registers the EC2 object classes with dispatch)
 from .asynccalls import Future, async_mode
 from .autoscaling import AutoScalingGroup, LaunchConfiguration, ScalingPolicy
 from .dispatch import Dispatch, dispatch
@@ -42,6 +41,7 @@ from .errors import (
     ParameterError,
     ThrottledError,
     UnauthorizedError,
+    UnexpectedState,
     VMEC2Error,
     WaitTimeout,
 )
@@ -51,7 +51,7 @@ from .objects import AWSObject
 from .rds import DBInstance, DBParameterGroup, DBSnapshot
 from .settings import AwsSettings
 from .sts import Credentials, FederatedUser, Policy, SecurityToken
-from .waiters import UnexpectedState, WaitProgress
+from .waiters import WaitProgress
 
 __all__ = [
     "EBS",

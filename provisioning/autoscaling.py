@@ -19,10 +19,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .dispatch import dispatch
-from .ec2._base import Action
-from .objects import TagKeys, tag_spec
-from .services import ServiceObject, action, guarded
+from .ec2._base import Action, EC2Object, guarded
+from .objects import TagKeys, register_class, tag_spec
 
 __all__ = ["AutoScalingGroup", "LaunchConfiguration", "ScalingPolicy"]
 
@@ -30,11 +28,11 @@ _ME = "auto_scaling_group_name"
 
 
 def _group(operation: str, doc: str, *args: str, collect: bool = False) -> Action:
-    return action("autoscaling", operation, doc, me=_ME, args=args, collect=collect)
+    return Action(operation, doc, service="autoscaling", member=_ME, default=None, args=args, collect=collect)
 
 
-@dispatch.register_class("autoscaling", "AutoScalingGroup")
-class AutoScalingGroup(ServiceObject):
+@register_class("autoscaling", "AutoScalingGroup")
+class AutoScalingGroup(EC2Object):
     """An Auto Scaling group; prints as its name."""
 
     primary_field = "AutoScalingGroupName"
@@ -77,7 +75,7 @@ class AutoScalingGroup(ServiceObject):
     def detach_instances(self, *instances: Any, decrement: bool = True) -> list[Any]:
         """Remove instances from the group (they keep running); lowers the desired capacity by default."""
         return list(
-            self._call(
+            self._facade().call(
                 "autoscaling",
                 "DetachInstances",
                 auto_scaling_group_name=self,
@@ -92,20 +90,20 @@ class AutoScalingGroup(ServiceObject):
         name = self.field("LaunchConfigurationName")
         if not name:
             return None
-        found = self._call("autoscaling", "DescribeLaunchConfigurations", name)
+        found = self._facade().call("autoscaling", "DescribeLaunchConfigurations", name)
         return found[0] if found else None
 
     @guarded(empty=list)
     def policies(self) -> list[ScalingPolicy]:
         """The group's scaling policies (an API call)."""
-        return list(self._call("autoscaling", "DescribePolicies", auto_scaling_group_name=self))
+        return list(self._facade().call("autoscaling", "DescribePolicies", auto_scaling_group_name=self))
 
     @guarded
     def put_scaling_policy(
         self, name: str, adjustment: int, adjustment_type: str = "ChangeInCapacity", **kwargs: Any
     ) -> ScalingPolicy:
         """Create or replace a simple scaling policy that changes capacity by ``adjustment``; returns it."""
-        self._call(
+        self._facade().call(
             "autoscaling",
             "PutScalingPolicy",
             auto_scaling_group_name=self,
@@ -114,7 +112,7 @@ class AutoScalingGroup(ServiceObject):
             adjustment_type=adjustment_type,
             **kwargs,
         )
-        policy: ScalingPolicy = self._call(
+        policy: ScalingPolicy = self._facade().call(
             "autoscaling", "DescribePolicies", auto_scaling_group_name=self, policy_names=[name]
         )[0]
         return policy
@@ -136,29 +134,33 @@ class AutoScalingGroup(ServiceObject):
             }
             for k, v in tags.items()
         ]
-        return bool(self._call("autoscaling", "CreateOrUpdateTags", tags=items))
+        return bool(self._facade().call("autoscaling", "CreateOrUpdateTags", tags=items))
 
     @guarded
     def delete_tags(self, *keys: TagKeys, **kv: str | None) -> bool:
         """Remove tags by key."""
         names = list(tag_spec(keys, kv))
         items = [{"ResourceId": str(self), "ResourceType": "auto-scaling-group", "Key": k} for k in names]
-        return bool(self._call("autoscaling", "DeleteTags", tags=items))
+        return bool(self._facade().call("autoscaling", "DeleteTags", tags=items))
 
 
-@dispatch.register_class("autoscaling", "LaunchConfiguration")
-class LaunchConfiguration(ServiceObject):
+@register_class("autoscaling", "LaunchConfiguration")
+class LaunchConfiguration(EC2Object):
     """A launch configuration; prints as its name."""
 
     primary_field = "LaunchConfigurationName"
 
-    delete = action(
-        "autoscaling", "DeleteLaunchConfiguration", "Delete the configuration (no group may use it)."
+    delete = Action(
+        "DeleteLaunchConfiguration",
+        "Delete the configuration (no group may use it).",
+        service="autoscaling",
+        default=None,
+        args=(),
     )
 
 
-@dispatch.register_class("autoscaling", "ScalingPolicy")
-class ScalingPolicy(ServiceObject):
+@register_class("autoscaling", "ScalingPolicy")
+class ScalingPolicy(EC2Object):
     """A scaling policy of a group; prints as its name."""
 
     primary_field = "PolicyName"
@@ -173,7 +175,7 @@ class ScalingPolicy(ServiceObject):
     def execute(self, honor_cooldown: bool = False, **kwargs: Any) -> bool:
         """Run the policy now."""
         return bool(
-            self._call(
+            self._facade().call(
                 "autoscaling",
                 "ExecutePolicy",
                 policy_name=self,
@@ -187,7 +189,7 @@ class ScalingPolicy(ServiceObject):
     def delete(self) -> bool:
         """Delete the policy."""
         return bool(
-            self._call(
+            self._facade().call(
                 "autoscaling",
                 "DeletePolicy",
                 policy_name=self,

@@ -9,6 +9,8 @@ Rules, in order:
    scalar or scalar list -> it as is; several members -> one generic object over the whole output;
 3. objects are of the class registered for the structure's *shape name* (``("ec2", "Instance")``), else
    :class:`AWSObject`, so every operation returns something useful before any class is written for it.
+   The class registry itself lives beside :class:`AWSObject` (:class:`~provisioning.objects.ClassRegistry`);
+   :meth:`Dispatch.register_class` and :meth:`Dispatch.class_for` are its spellings here.
 
 Users may register their own classes and handlers; the last registration wins (VM::EC2's ``replace``).
 """
@@ -22,7 +24,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from botocore.model import ListShape, OperationModel, Shape, StructureShape
 
-from .objects import AWSObject
+from .objects import AWSObject, ClassRegistry, classes
 
 if TYPE_CHECKING:
     from .facade import Facade
@@ -91,11 +93,16 @@ def output_plan(operation: OperationModel) -> OutputPlan:
 
 
 class Dispatch:
-    """The registry of response handlers and object classes."""
+    """The registry of response handlers, and the object classes it wraps answers in.
 
-    def __init__(self) -> None:
+    Args:
+        classes: The class registry to use (default: a private, empty one; the process-wide
+            :data:`dispatch` uses :data:`provisioning.objects.classes`).
+    """
+
+    def __init__(self, classes: ClassRegistry | None = None) -> None:
         self._handlers: dict[tuple[str, str], Handler | type[AWSObject]] = {}
-        self._classes: dict[tuple[str, str], type[AWSObject]] = {}
+        self.classes = classes if classes is not None else ClassRegistry()
 
     # --- registration ---------------------------------------------------------------------------------
 
@@ -120,24 +127,19 @@ class Dispatch:
         return handler
 
     def register_class(self, service: str, *shape_names: str) -> Callable[[C], C]:
-        """Class decorator: ``@dispatch.register_class("ec2", "Instance")`` wraps that shape in the class."""
-
-        def decorate(cls: C) -> C:
-            for name in shape_names:
-                self._classes[(service, name)] = cls
-            return cls
-
-        return decorate
+        """Class decorator: ``@dispatch.register_class("ec2", "Instance")`` wraps that shape in the class
+        (:meth:`~provisioning.objects.ClassRegistry.register` of this dispatcher's class registry)."""
+        return self.classes.register(service, *shape_names)
 
     def class_for(self, service: str, shape_name: str) -> type[AWSObject]:
         """The class registered for a shape name, else :class:`AWSObject`."""
-        return self._classes.get((service, shape_name), AWSObject)
+        return self.classes.class_for(service, shape_name)
 
     # --- use ------------------------------------------------------------------------------------------
 
     def wrap(self, service: str, shape: Shape, data: Mapping[str, Any], facade: Facade | None) -> AWSObject:
         """One structure as an object of the class registered for its shape name."""
-        return self.class_for(service, shape.name)(data, facade, shape, service)
+        return self.classes.wrap(service, shape, data, facade)
 
     def handle(
         self, service: str, operation: OperationModel, response: Mapping[str, Any], facade: Facade | None
@@ -179,8 +181,9 @@ def _strip(response: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in response.items() if k not in IGNORED_OUTPUT}
 
 
-#: The process-wide registry; object modules register into it at import.
-dispatch = Dispatch()
+#: The process-wide dispatcher; object modules register their handlers into it at import, and it wraps
+#: answers in the classes of :data:`provisioning.objects.classes`.
+dispatch = Dispatch(classes)
 
 
 def _flatten_reservations(
@@ -208,7 +211,7 @@ def _flatten_reservations(
     for res in reservations:
         parent = AWSObject({k: v for k, v in res.items() if k != "Instances"}, facade, res_shape, "ec2")
         for data in res.get("Instances", []):
-            obj = dispatch.wrap("ec2", inst_list.member, data, facade)
+            obj = classes.wrap("ec2", inst_list.member, data, facade)
             obj._parent = parent
             instances.append(obj)
     return instances

@@ -19,10 +19,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .dispatch import dispatch
-from .ec2._base import Action
-from .objects import TagKeys, tag_spec
-from .services import ServiceObject, action, guarded
+from .ec2._base import Action, EC2Object, guarded
+from .objects import TagKeys, register_class, tag_spec
 
 __all__ = ["InstanceState", "LoadBalancer"]
 
@@ -30,11 +28,11 @@ _ME = "load_balancer_name"
 
 
 def _lb(operation: str, doc: str, *args: str, collect: bool = False) -> Action:
-    return action("elb", operation, doc, me=_ME, args=args, collect=collect)
+    return Action(operation, doc, service="elb", member=_ME, default=None, args=args, collect=collect)
 
 
-@dispatch.register_class("elb", "LoadBalancerDescription")
-class LoadBalancer(ServiceObject):
+@register_class("elb", "LoadBalancerDescription")
+class LoadBalancer(EC2Object):
     """A classic load balancer; prints as its name."""
 
     primary_field = "LoadBalancerName"
@@ -177,17 +175,23 @@ class LoadBalancer(ServiceObject):
     @guarded
     def modify_attributes(self, **attributes: Any) -> Any:
         """Change attributes: ``modify_attributes(cross_zone_load_balancing={"Enabled": True})``."""
-        return self._call("elb", "ModifyLoadBalancerAttributes", self, load_balancer_attributes=attributes)
+        return self._facade().call(
+            "elb", "ModifyLoadBalancerAttributes", self, load_balancer_attributes=attributes
+        )
 
     @guarded
     def healthy_instances(self) -> list[str]:
         """The ids of the registered instances that are ``InService`` (an API call)."""
-        return [str(s) for s in self._call("elb", "DescribeInstanceHealth", self) if s.State == "InService"]
+        return [
+            str(s)
+            for s in self._facade().call("elb", "DescribeInstanceHealth", self)
+            if s.State == "InService"
+        ]
 
     @guarded
     def current_tags(self) -> dict[str, str]:
         """The balancer's tags now (one DescribeTags call)."""
-        found = self._call("elb", "DescribeTags", load_balancer_names=[str(self)])
+        found = self._facade().call("elb", "DescribeTags", load_balancer_names=[str(self)])
         return found[0].tags if found else {}
 
     @property
@@ -199,18 +203,20 @@ class LoadBalancer(ServiceObject):
     def add_tags(self, tags: Mapping[str, str] | None = None, /, **kv: str) -> bool:
         """Tag the balancer (ELB's AddTags)."""
         return bool(
-            self._call("elb", "AddTags", load_balancer_names=[str(self)], tags={**(tags or {}), **kv})
+            self._facade().call(
+                "elb", "AddTags", load_balancer_names=[str(self)], tags={**(tags or {}), **kv}
+            )
         )
 
     @guarded
     def delete_tags(self, *keys: TagKeys, **kv: str | None) -> bool:
         """Remove tags by key (ELB's RemoveTags ignores values)."""
         names = list(tag_spec(keys, kv))
-        return bool(self._call("elb", "RemoveTags", load_balancer_names=[str(self)], tags=names))
+        return bool(self._facade().call("elb", "RemoveTags", load_balancer_names=[str(self)], tags=names))
 
 
-@dispatch.register_class("elb", "InstanceState")
-class InstanceState(ServiceObject):
+@register_class("elb", "InstanceState")
+class InstanceState(EC2Object):
     """An instance's health behind a balancer; prints as the instance id, ``state`` is ``InService``..."""
 
     primary_field = "InstanceId"
@@ -218,5 +224,5 @@ class InstanceState(ServiceObject):
     @guarded
     def instance(self) -> Any:
         """The EC2 instance (an API call)."""
-        found = self._call("ec2", "DescribeInstances", self.field("InstanceId"))
+        found = self._facade().call("ec2", "DescribeInstances", self.field("InstanceId"))
         return found[0] if found else None

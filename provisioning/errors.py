@@ -11,7 +11,8 @@ Tree::
      ├── ParameterError            bad arguments, found before anything is sent (also a ValueError)
      ├── CredentialsError          no usable credentials
      ├── EndpointError             the endpoint cannot be reached or is malformed
-     └── WaitTimeout               a waiter's deadline passed (also a TimeoutError)
+     ├── WaitTimeout               a waiter's deadline passed (also a TimeoutError)
+     └── UnexpectedState           a waited object reached a state the awaited one cannot follow
 
 Every ``AWSError`` keeps ``code``, ``message``, ``operation``, ``request_id`` and ``status`` and prints as
 ``"message [code]"``, like VM::EC2::Error. :func:`translate` is the single boundary that maps botocore's
@@ -21,7 +22,7 @@ exceptions onto this tree, always with ``raise ... from exc`` so the original st
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -37,6 +38,7 @@ __all__ = [
     "ParameterError",
     "ThrottledError",
     "UnauthorizedError",
+    "UnexpectedState",
     "VMEC2Error",
     "WaitTimeout",
     "translate",
@@ -122,6 +124,22 @@ class EndpointError(VMEC2Error):
 
 class WaitTimeout(VMEC2Error, TimeoutError):
     """A wait for a resource state passed its deadline."""
+
+
+class UnexpectedState(VMEC2Error):
+    """An object reached a state from which the awaited one cannot follow (``failed``, ``terminated``...).
+
+    Attributes:
+        object_id: The object's id.
+        state: The state it reached.
+        wanted: The states that were awaited.
+    """
+
+    def __init__(self, object_id: str, state: str, wanted: Collection[str]) -> None:
+        super().__init__(f"{object_id} is {state!r}; it cannot become {' or '.join(map(repr, wanted))}")
+        self.object_id = object_id
+        self.state = state
+        self.wanted = tuple(wanted)
 
 
 _THROTTLE_CODES = frozenset(

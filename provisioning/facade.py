@@ -31,17 +31,20 @@ from typing import Any, ClassVar
 from botocore.config import Config
 from botocore.model import OperationModel
 
+from . import catalog  # noqa: F401  (every object class and answer handler registered before any call)
 from ._log import get_logger
 from .asynccalls import note_failure
 from .clients import ClientPool, core_session
 from .consistency import Consistency
 from .errors import AWSError, ParameterError, VMEC2Error, translate
+from .extras import ExtrasMixin
 from .naming import SERVICES, VMEC2_RENAMED, normalize, operation_index, operation_model, snake
 from .operations import Operation, make_operation
 from .pagers import PagersMixin
-from .services import ServicesMixin
 from .settings import AwsSettings
+from .sts import Credentials
 from .waiters import WaitersMixin
+from .waiting import WaitPolicy
 
 __all__ = ["EBS", "EC2", "ELB", "RDS", "STS", "AutoScaling", "Facade"]
 
@@ -88,6 +91,9 @@ class Facade:
 
     #: The services whose operations this façade exposes, in name-resolution order.
     services: ClassVar[tuple[str, ...]] = SERVICES
+    #: How this façade waits (deadline, clock, sleep, grace); ``clone()`` keeps it. The EC2 façade's
+    #: ``wait_for_timeout``... settings replace it (:class:`~provisioning.waiters.WaitersMixin`).
+    wait_policy: WaitPolicy = WaitPolicy()
 
     def __init__(
         self,
@@ -427,9 +433,7 @@ class Facade:
         base.update(overrides)
         clone = type(self)(**base)
         clone._consistency = self._consistency  # a copy made through the clone is still "ours"
-        for name in ("_wait_timeout", "wait_clock", "wait_sleep", "wait_not_found_grace"):
-            if name in self.__dict__:  # the waiting policy set on this façade carries over
-                clone.__dict__[name] = self.__dict__[name]
+        clone.wait_policy = self.wait_policy  # frozen: the clone waits as this façade does
         return clone
 
     @classmethod
@@ -500,7 +504,7 @@ class EBS(Facade):
     services = ("ebs",)
 
 
-class EC2(PagersMixin, WaitersMixin, ServicesMixin, Facade):
+class EC2(PagersMixin, WaitersMixin, ExtrasMixin, Facade):
     """The VM::EC2 object: every VM::EC2 method, and every operation of ec2, elb, autoscaling, rds, sts, ebs.
 
     Example::
@@ -536,3 +540,7 @@ class EC2(PagersMixin, WaitersMixin, ServicesMixin, Facade):
     def ebs(self) -> EBS:
         """The EBS direct APIs (snapshot blocks), on the same connection settings."""
         return self._proxy(EBS)  # type: ignore[return-value]
+
+
+# Credentials that no façade made build an EC2 façade in ``new_ec2`` (sts.py does not import this module).
+Credentials._facade_class = EC2

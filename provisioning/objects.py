@@ -3,7 +3,11 @@
 An :class:`AWSObject` holds the dict botocore returned and the shape that describes it. Fields are read by
 any of VM::EC2's or boto3's spellings, all derived from the shape: the boto3 member (``PublicDnsName``), its
 snake form (``public_dns_name``), the XML tag VM::EC2 used (``dnsName``) and its snake form (``dns_name``).
-Nested structures come back as objects too (chosen by shape name through :mod:`provisioning.dispatch`).
+Nested structures come back as objects too, of the class registered for their shape name.
+
+The class registry lives here, beside the base class it falls back to: :func:`register_class` (a class
+decorator, ``@register_class("ec2", "Instance")``) and :func:`class_for`. Object modules register their
+classes when they are imported; :mod:`provisioning.catalog` imports every one of them by name.
 
 Objects are snapshots: reading a field never calls AWS. :meth:`AWSObject.refresh` re-describes explicitly.
 ``str(obj)`` is the resource id, as VM::EC2's objects stringified to theirs; equality and hashing use
@@ -14,9 +18,9 @@ lives in underscore attributes plus the one public handle ``ec2``.
 from __future__ import annotations
 
 import pprint
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from functools import cache
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from botocore.model import ListShape, Shape, StructureShape
 
@@ -26,7 +30,16 @@ from .naming import member_keys, normalize, snake
 if TYPE_CHECKING:
     from .facade import Facade
 
-__all__ = ["AWSObject", "TagKeys", "tag_dict", "tag_spec"]
+__all__ = [
+    "AWSObject",
+    "ClassRegistry",
+    "TagKeys",
+    "class_for",
+    "classes",
+    "register_class",
+    "tag_dict",
+    "tag_spec",
+]
 
 
 @cache
@@ -194,12 +207,10 @@ class AWSObject:
         return value
 
     def _wrap(self, shape: Shape, value: Any) -> Any:
-        from .dispatch import dispatch  # dispatch imports this module
-
         if isinstance(shape, StructureShape) and isinstance(value, Mapping):
-            return dispatch.wrap(self._service, shape, value, self.ec2)
+            return classes.wrap(self._service, shape, value, self.ec2)
         if isinstance(shape, ListShape) and isinstance(shape.member, StructureShape):
-            return [dispatch.wrap(self._service, shape.member, v, self.ec2) for v in value]
+            return [classes.wrap(self._service, shape.member, v, self.ec2) for v in value]
         return value
 
     def fields(self) -> list[str]:
@@ -299,3 +310,43 @@ class AWSObject:
         """Replace this object's data in place with a fresher description (refresh, waits); fields read
         from now on come from ``data``."""
         self._data, self._cache, self._parent = data, {}, parent
+
+
+C = TypeVar("C", bound=type[AWSObject])
+
+
+class ClassRegistry:
+    """Which :class:`AWSObject` subclass wraps each structure, by ``(service, shape name)``.
+
+    Unregistered shapes get :class:`AWSObject` itself, so every structure is an object before any class
+    is written for it. The last registration wins, so users may put their own subclasses in place
+    (VM::EC2::Dispatch's ``replace``).
+    """
+
+    def __init__(self) -> None:
+        self._classes: dict[tuple[str, str], type[AWSObject]] = {}
+
+    def register(self, service: str, *shape_names: str) -> Callable[[C], C]:
+        """Class decorator: ``@register_class("ec2", "Instance")`` wraps that shape in the class."""
+
+        def decorate(cls: C) -> C:
+            for name in shape_names:
+                self._classes[(service, name)] = cls
+            return cls
+
+        return decorate
+
+    def class_for(self, service: str, shape_name: str) -> type[AWSObject]:
+        """The class registered for a shape name, else :class:`AWSObject`."""
+        return self._classes.get((service, shape_name), AWSObject)
+
+    def wrap(self, service: str, shape: Shape, data: Mapping[str, Any], ec2: Facade | None) -> AWSObject:
+        """One structure as an object of the class registered for its shape name."""
+        return self.class_for(service, shape.name)(data, ec2, shape, service)
+
+
+#: The process-wide registry: object modules register into it at import, nested structures are wrapped
+#: from it, and :data:`provisioning.dispatch.dispatch` uses it for whole answers.
+classes = ClassRegistry()
+register_class = classes.register
+class_for = classes.class_for

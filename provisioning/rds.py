@@ -18,14 +18,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .dispatch import dispatch
-from .objects import TagKeys, tag_spec
-from .services import ServiceObject, action, guarded
+from .ec2._base import Action, EC2Object, guarded
+from .objects import TagKeys, register_class, tag_spec
 
 __all__ = ["DBEndpoint", "DBInstance", "DBParameter", "DBParameterGroup", "DBSnapshot"]
 
 
-class _RDSTagged(ServiceObject):
+def _rds(operation: str, doc: str) -> Action:
+    """A declared RDS method taking keywords only; it returns the operation's answer (None on failure
+    under ``raise_error=False``)."""
+    return Action(operation, doc, service="rds", default=None, args=())
+
+
+class _RDSTagged(EC2Object):
     """Tagging through the resource's ARN, and ``current_status()`` (re-describe, then the status field)."""
 
     arn_field = ""
@@ -42,7 +47,7 @@ class _RDSTagged(ServiceObject):
 
         operation, member = self.describe_by
         try:
-            found = self._call("rds", operation, **{member: str(self)})
+            found = self._facade().call("rds", operation, **{member: str(self)})
         except NotFoundError:
             return False
         if not found:
@@ -54,19 +59,21 @@ class _RDSTagged(ServiceObject):
     def add_tags(self, tags: Mapping[str, str] | None = None, /, **kv: str) -> bool:
         """Tag the resource (RDS AddTagsToResource)."""
         arn = self.field(self.arn_field)
-        return bool(self._call("rds", "AddTagsToResource", resource_name=arn, tags={**(tags or {}), **kv}))
+        return bool(
+            self._facade().call("rds", "AddTagsToResource", resource_name=arn, tags={**(tags or {}), **kv})
+        )
 
     @guarded
     def delete_tags(self, *keys: TagKeys, **kv: str | None) -> bool:
         """Remove tags by key (RDS RemoveTagsFromResource ignores values)."""
         names = list(tag_spec(keys, kv))
         arn = self.field(self.arn_field)
-        return bool(self._call("rds", "RemoveTagsFromResource", resource_name=arn, tag_keys=names))
+        return bool(self._facade().call("rds", "RemoveTagsFromResource", resource_name=arn, tag_keys=names))
 
     @guarded
     def current_tags(self) -> dict[str, str]:
         """The resource's tags now (one ListTagsForResource call)."""
-        found = self._call("rds", "ListTagsForResource", resource_name=self.field(self.arn_field))
+        found = self._facade().call("rds", "ListTagsForResource", resource_name=self.field(self.arn_field))
         return {str(t.Key): str(t.Value) for t in found}
 
     @guarded
@@ -77,8 +84,8 @@ class _RDSTagged(ServiceObject):
         return None if status is None else str(status)
 
 
-@dispatch.register_class("rds", "Endpoint")
-class DBEndpoint(ServiceObject):
+@register_class("rds", "Endpoint")
+class DBEndpoint(EC2Object):
     """Where to connect; prints as ``address:port`` (VM::EC2::DB::Endpoint)."""
 
     def __vmec2_id__(self) -> str | None:
@@ -86,7 +93,7 @@ class DBEndpoint(ServiceObject):
         return None if address is None else f"{address}:{self._data.get('Port')}"
 
 
-@dispatch.register_class("rds", "DBInstance")
+@register_class("rds", "DBInstance")
 class DBInstance(_RDSTagged):
     """A database instance; prints as its identifier."""
 
@@ -95,15 +102,14 @@ class DBInstance(_RDSTagged):
     status_field = "DBInstanceStatus"
     describe_by = ("DescribeDBInstances", "db_instance_identifier")
 
-    reboot = action("rds", "RebootDBInstance", "Reboot the database; returns its new description.")
-    start = action("rds", "StartDBInstance", "Start a stopped database; returns its new description.")
-    stop = action("rds", "StopDBInstance", "Stop the database; returns its new description.")
-    modify = action(
-        "rds",
+    reboot = _rds("RebootDBInstance", "Reboot the database; returns its new description.")
+    start = _rds("StartDBInstance", "Start a stopped database; returns its new description.")
+    stop = _rds("StopDBInstance", "Stop the database; returns its new description.")
+    modify = _rds(
         "ModifyDBInstance",
         "Change settings: ``modify(allocated_storage=50, apply_immediately=True)``; returns the description.",
     )
-    promote = action("rds", "PromoteReadReplica", "Make this read replica a standalone database.")
+    promote = _rds("PromoteReadReplica", "Make this read replica a standalone database.")
     promote_read_replica = promote
 
     @guarded
@@ -113,12 +119,12 @@ class DBInstance(_RDSTagged):
             kwargs.setdefault("skip_final_snapshot", True)
         else:
             kwargs["final_db_snapshot_identifier"] = final_snapshot
-        return self._call("rds", "DeleteDBInstance", self, **kwargs)
+        return self._facade().call("rds", "DeleteDBInstance", self, **kwargs)
 
     @guarded
     def create_snapshot(self, name: str, **kwargs: Any) -> DBSnapshot:
         """Snapshot the database as ``name``."""
-        snapshot: DBSnapshot = self._call(
+        snapshot: DBSnapshot = self._facade().call(
             "rds", "CreateDBSnapshot", db_snapshot_identifier=name, db_instance_identifier=self, **kwargs
         )
         return snapshot
@@ -126,7 +132,7 @@ class DBInstance(_RDSTagged):
     @guarded
     def create_read_replica(self, name: str, **kwargs: Any) -> DBInstance:
         """A read replica of this database named ``name``."""
-        replica: DBInstance = self._call(
+        replica: DBInstance = self._facade().call(
             "rds", "CreateDBInstanceReadReplica", name, source_db_instance_identifier=self, **kwargs
         )
         return replica
@@ -134,16 +140,16 @@ class DBInstance(_RDSTagged):
     @guarded(empty=list)
     def snapshots(self, **kwargs: Any) -> list[DBSnapshot]:
         """This database's snapshots (an API call; ``snapshot_type="manual"`` leaves out automated ones)."""
-        return list(self._call("rds", "DescribeDBSnapshots", db_instance_identifier=self, **kwargs))
+        return list(self._facade().call("rds", "DescribeDBSnapshots", db_instance_identifier=self, **kwargs))
 
     @guarded
     def parameter_groups(self) -> list[DBParameterGroup]:
         """The parameter groups this database uses (an API call per group)."""
         names = [g.DBParameterGroupName for g in self.field("DBParameterGroups") or ()]
-        return [self._call("rds", "DescribeDBParameterGroups", n)[0] for n in names]
+        return [self._facade().call("rds", "DescribeDBParameterGroups", n)[0] for n in names]
 
 
-@dispatch.register_class("rds", "DBSnapshot")
+@register_class("rds", "DBSnapshot")
 class DBSnapshot(_RDSTagged):
     """A database snapshot; prints as its identifier."""
 
@@ -152,12 +158,12 @@ class DBSnapshot(_RDSTagged):
     status_field = "Status"
     describe_by = ("DescribeDBSnapshots", "db_snapshot_identifier")
 
-    delete = action("rds", "DeleteDBSnapshot", "Delete the snapshot; returns its last description.")
+    delete = _rds("DeleteDBSnapshot", "Delete the snapshot; returns its last description.")
 
     @guarded
     def copy(self, name: str, **kwargs: Any) -> DBSnapshot:
         """Copy the snapshot as ``name`` (cross-region: call on the target region's façade with the ARN)."""
-        copied: DBSnapshot = self._call(
+        copied: DBSnapshot = self._facade().call(
             "rds",
             "CopyDBSnapshot",
             source_db_snapshot_identifier=self,
@@ -169,14 +175,14 @@ class DBSnapshot(_RDSTagged):
     @guarded
     def restore(self, name: str, **kwargs: Any) -> DBInstance:
         """A new database ``name`` restored from this snapshot."""
-        restored: DBInstance = self._call(
+        restored: DBInstance = self._facade().call(
             "rds", "RestoreDBInstanceFromDBSnapshot", name, db_snapshot_identifier=self, **kwargs
         )
         return restored
 
 
-@dispatch.register_class("rds", "Parameter")
-class DBParameter(ServiceObject):
+@register_class("rds", "Parameter")
+class DBParameter(EC2Object):
     """One database parameter; prints as its name, ``as_string()`` gives ``name=value``."""
 
     primary_field = "ParameterName"
@@ -186,18 +192,18 @@ class DBParameter(ServiceObject):
         return f"{self._data.get('ParameterName')}={self._data.get('ParameterValue', '')}"
 
 
-@dispatch.register_class("rds", "DBParameterGroup")
-class DBParameterGroup(ServiceObject):
+@register_class("rds", "DBParameterGroup")
+class DBParameterGroup(EC2Object):
     """A database parameter group; prints as its name."""
 
     primary_field = "DBParameterGroupName"
 
-    delete = action("rds", "DeleteDBParameterGroup", "Delete the group (no database may use it).")
+    delete = _rds("DeleteDBParameterGroup", "Delete the group (no database may use it).")
 
     @guarded(empty=list)
     def parameters(self, **kwargs: Any) -> list[DBParameter]:
         """The group's parameters (an API call; ``source="user"`` for the ones set by hand)."""
-        return list(self._call("rds", "DescribeDBParameters", self, **kwargs))
+        return list(self._facade().call("rds", "DescribeDBParameters", self, **kwargs))
 
     @guarded
     def set_parameters(self, values: Mapping[str, Any], apply_method: str = "immediate") -> bool:
@@ -206,12 +212,12 @@ class DBParameterGroup(ServiceObject):
             {"ParameterName": k, "ParameterValue": str(v), "ApplyMethod": apply_method}
             for k, v in values.items()
         ]
-        return bool(self._call("rds", "ModifyDBParameterGroup", self, parameters=params))
+        return bool(self._facade().call("rds", "ModifyDBParameterGroup", self, parameters=params))
 
     @guarded
     def reset(self, *names: str, apply_method: str = "immediate") -> bool:
         """Reset the named parameters to their defaults, or every parameter when none is named."""
         if not names:
-            return bool(self._call("rds", "ResetDBParameterGroup", self, reset_all_parameters=True))
+            return bool(self._facade().call("rds", "ResetDBParameterGroup", self, reset_all_parameters=True))
         params = [{"ParameterName": n, "ApplyMethod": apply_method} for n in names]
-        return bool(self._call("rds", "ResetDBParameterGroup", self, parameters=params))
+        return bool(self._facade().call("rds", "ResetDBParameterGroup", self, parameters=params))

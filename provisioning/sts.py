@@ -22,13 +22,14 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 from ._log import get_logger
 from .dispatch import dispatch
+from .ec2._base import EC2Object
 from .errors import EndpointError, ParameterError
 from .naming import normalize, operation_index, service_model
-from .services import ServiceObject
+from .objects import register_class
 
 __all__ = [
     "FEDERATION_URL",
@@ -51,14 +52,19 @@ CONSOLE_URL = "https://console.aws.amazon.com/"
 _FIELDS = ("AccessKeyId", "SecretAccessKey", "SessionToken", "Expiration")
 
 
-@dispatch.register_class("sts", "Credentials")
-class Credentials(ServiceObject):
+@register_class("sts", "Credentials")
+class Credentials(EC2Object):
     """Temporary credentials (VM::EC2::Security::Credentials); prints as the access key id.
 
     Pass one (or the :class:`SecurityToken` holding it) as ``EC2(security_token=...)``.
     """
 
     primary_field = "AccessKeyId"
+    #: What :meth:`new_ec2` builds for credentials no façade made (from the instance metadata or a
+    #: serialized string): the ``EC2`` façade, which :mod:`provisioning.facade` names here when it is
+    #: imported, as a higher layer adds itself through ``Facade.register_method``; so this module never
+    #: imports the façade that imports it.
+    _facade_class: ClassVar[Callable[..., Any] | None] = None
 
     @property
     def access_key_id(self) -> str:
@@ -126,19 +132,19 @@ class Credentials(ServiceObject):
         """An ``EC2`` façade using these credentials, on the endpoint and region of the one that made them."""
         if self.ec2 is not None:
             return self.ec2.clone(security_token=self, access_key=None, secret_key=None, **kwargs)
-        from .facade import EC2
+        if self._facade_class is None:
+            raise ParameterError("new_ec2 needs the façade: import provisioning first")
+        return self._facade_class(security_token=self, **kwargs)
 
-        return EC2(security_token=self, **kwargs)
 
-
-@dispatch.register_class("sts", "FederatedUser")
-class FederatedUser(ServiceObject):
+@register_class("sts", "FederatedUser")
+class FederatedUser(EC2Object):
     """The federated user a federation token stands for; prints as its ARN."""
 
     primary_field = "Arn"
 
 
-class SecurityToken(ServiceObject):
+class SecurityToken(EC2Object):
     """The answer of ``get_federation_token``/``get_session_token`` (VM::EC2::Security::Token).
 
     Prints as its session token; ``access_key_id``, ``secret_access_key`` and ``session_token`` read through

@@ -29,22 +29,24 @@ states. Each returns ``{id: final_state}``. How it behaves:
 
 botocore's own waiters (``instance_running``...) are not used: they poll at a fixed delay, cannot report
 progress or per-object final states, and treat an impossible state only as a generic failure.
-``wait_clock`` and ``wait_sleep`` are injectable (tests replace them, so nothing really sleeps).
+The deadline, clock, sleep and grace form the façade's :class:`~provisioning.waiting.WaitPolicy`
+(``ec2.wait_policy``); ``wait_for_timeout``, ``wait_clock``, ``wait_sleep`` and ``wait_not_found_grace`` read
+it, and setting one replaces the policy (tests replace the clock and sleep, so nothing really sleeps).
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Iterable, Mapping
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, cast
 
 from ._log import get_logger
 from .arguments import flatten
-from .errors import NotFoundError, VMEC2Error, WaitTimeout
+from .errors import NotFoundError, UnexpectedState, WaitTimeout
+from .waiting import Poll, WaitPolicy, backoff
 
 if TYPE_CHECKING:
-    from .ec2._base import Poll, Resource
+    from .ec2._base import Resource
     from .facade import Facade
 
 __all__ = ["UnexpectedState", "WaitProgress", "WaitersMixin", "backoff"]
@@ -73,22 +75,6 @@ IMPOSSIBLE: Mapping[str, Mapping[str, frozenset[str]]] = {
 }
 
 
-class UnexpectedState(VMEC2Error):
-    """An object reached a state from which the awaited one cannot follow (``failed``, ``terminated``...).
-
-    Attributes:
-        object_id: The object's id.
-        state: The state it reached.
-        wanted: The states that were awaited.
-    """
-
-    def __init__(self, object_id: str, state: str, wanted: Collection[str]) -> None:
-        super().__init__(f"{object_id} is {state!r}; it cannot become {' or '.join(map(repr, wanted))}")
-        self.object_id = object_id
-        self.state = state
-        self.wanted = tuple(wanted)
-
-
 @dataclass(frozen=True)
 class WaitProgress:
     """What a progress callback receives after each polling round.
@@ -106,34 +92,47 @@ class WaitProgress:
     pending: tuple[str, ...]
 
 
-def backoff(initial: float = 1.0, factor: float = 1.5, maximum: float = 15.0) -> Iterator[float]:
-    """Delays between polling rounds: ``initial``, then growing by ``factor`` up to ``maximum``."""
-    delay = initial
-    while True:
-        yield delay
-        delay = min(delay * factor, maximum)
-
-
 class WaitersMixin:
     """Waiter methods of the EC2 façade (``wait_for_instances``, ``wait_for_terminal_state``, ...)."""
 
-    #: The clock waits read (monotonic seconds); replace it in tests together with :attr:`wait_sleep`.
-    wait_clock: Callable[[], float] = staticmethod(time.monotonic)
-    #: How waits sleep between rounds.
-    wait_sleep: Callable[[float], None] = staticmethod(time.sleep)
-    #: Seconds an object may stay invisible to describe calls (eventual consistency after a create).
-    wait_not_found_grace: float = 30.0
+    #: How this façade waits (declared with its default on :class:`~provisioning.facade.Facade`).
+    wait_policy: WaitPolicy
 
     @property
     def wait_for_timeout(self) -> float:
         """Default deadline of every wait in seconds (600); 0 waits forever. Settable."""
-        return float(self.__dict__.get("_wait_timeout", 600.0))
+        return self.wait_policy.timeout
 
     @wait_for_timeout.setter
     def wait_for_timeout(self, seconds: float) -> None:
-        if seconds < 0:
-            raise ValueError("wait_for_timeout must be >= 0 (0 waits forever)")
-        self.__dict__["_wait_timeout"] = float(seconds)
+        self.wait_policy = replace(self.wait_policy, timeout=float(seconds))
+
+    @property
+    def wait_clock(self) -> Callable[[], float]:
+        """The clock waits read (monotonic seconds); replace it in tests together with :attr:`wait_sleep`."""
+        return self.wait_policy.clock
+
+    @wait_clock.setter
+    def wait_clock(self, clock: Callable[[], float]) -> None:
+        self.wait_policy = replace(self.wait_policy, clock=clock)
+
+    @property
+    def wait_sleep(self) -> Callable[[float], None]:
+        """How waits sleep between rounds. Settable."""
+        return self.wait_policy.sleep
+
+    @wait_sleep.setter
+    def wait_sleep(self, sleep: Callable[[float], None]) -> None:
+        self.wait_policy = replace(self.wait_policy, sleep=sleep)
+
+    @property
+    def wait_not_found_grace(self) -> float:
+        """Seconds an object may stay invisible to describe calls after its creation (30). Settable."""
+        return self.wait_policy.not_found_grace
+
+    @wait_not_found_grace.setter
+    def wait_not_found_grace(self, seconds: float) -> None:
+        self.wait_policy = replace(self.wait_policy, not_found_grace=float(seconds))
 
     # --- public waits ---------------------------------------------------------------------------------
 
@@ -249,8 +248,9 @@ class WaitersMixin:
         progress: Callable[[WaitProgress], Any] | None,
     ) -> dict[str, str]:
         """The waiting loop (always raises on failure); see :meth:`wait_for_terminal_state`."""
-        clock, sleep = self.wait_clock, self.wait_sleep
-        limit = self.wait_for_timeout if timeout is None else timeout
+        policy = self.wait_policy
+        clock, sleep = policy.clock, policy.sleep
+        limit = policy.timeout if timeout is None else timeout
         start = clock()
         deadline = start + limit if limit else None
         pending = {str(obj): obj for obj in objects}
@@ -266,7 +266,7 @@ class WaitersMixin:
             for key, obj in list(pending.items()):
                 state = seen.get(key)
                 if state is None:
-                    state = self._missing(obj, states, now - start)
+                    state = self._missing(obj, states, now - start, policy.not_found_grace)
                     if state is None:
                         continue
                 found[key] = state
@@ -293,13 +293,13 @@ class WaitersMixin:
             sleep(delay)
         return {k: str(v) for k, v in found.items()}
 
-    def _missing(self, obj: Resource, states: tuple[str, ...], elapsed: float) -> str | None:
+    def _missing(self, obj: Resource, states: tuple[str, ...], elapsed: float, grace: float) -> str | None:
         """The state of an object absent from the describe answer, or None to keep waiting for it."""
         gone = getattr(obj, "gone_state", None)
         young = cast("Facade", self).consistency.recent([str(obj)])  # not visible yet, rather than gone
         if gone is not None and gone in states and not young:
             return str(gone)
-        if elapsed > self.wait_not_found_grace:
+        if elapsed > grace:
             raise NotFoundError(
                 "NotFound", f"{obj} does not exist (not seen for {elapsed:.0f} s)", operation="wait"
             )

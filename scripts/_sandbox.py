@@ -15,8 +15,7 @@ from typing import TextIO
 
 from provisioning import EC2
 from staging import StagingError, StagingParameterError
-from staging.sandbox import DEFAULT_REGIONS, EnvironmentProblem, Sandbox, SandboxError
-from staging.sandbox._api import ACCESS_KEY, SECRET_KEY
+from staging.sandbox import ACCESS_KEY, DEFAULT_REGIONS, SECRET_KEY, EnvironmentProblem, Sandbox, SandboxError
 
 __all__ = ["sandbox_cloud", "state_dir"]
 

@@ -10,8 +10,9 @@
 * :class:`EC2Object` adds ``error``/``error_str``, VM::EC2's mixedCase spelling of our snake_case methods
   and properties (``bd.snapshotId`` -> ``bd.snapshot_id``), and the ``_async``/``_sync`` suffixes on any
   method (``vol.current_status_async()`` returns a future).
-* :class:`Resource` adds ``current_status()`` (a documented API call) and what waits need: a :class:`Poll`
-  rule (one batched describe per round), failed states and the state of an object that has vanished.
+* :class:`Resource` adds ``current_status()`` (a documented API call) and what waits need: a
+  :class:`~provisioning.waiting.Poll` rule (one batched describe per round), failed states and the state
+  of an object that has vanished.
 * :func:`rewrap` gives a create call's answer the class of what it created (``CreateSecurityGroup``).
 * :class:`Setting` is a value that can be called to change it, VM::EC2's accessor-setters
   (``attachment.deleteOnTermination`` reads, ``attachment.deleteOnTermination(True)`` writes).
@@ -23,14 +24,14 @@ import copy
 import functools
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast, overload
 
 from ..asynccalls import wrap_mode
-from ..dispatch import IGNORED_OUTPUT, dispatch
+from ..dispatch import IGNORED_OUTPUT
 from ..errors import NotFoundError, ParameterError, VMEC2Error
 from ..naming import normalize, service_model
-from ..objects import AWSObject
+from ..objects import AWSObject, classes
+from ..waiting import Poll
 
 if TYPE_CHECKING:
     from ..facade import Facade
@@ -38,7 +39,6 @@ if TYPE_CHECKING:
 __all__ = [
     "Action",
     "EC2Object",
-    "Poll",
     "Resource",
     "Setting",
     "fail",
@@ -242,42 +242,6 @@ class Setting:
         return repr(self.value)
 
 
-@dataclass(frozen=True)
-class Poll:
-    """How waits find the current state of many objects of one class with one describe call.
-
-    Attributes:
-        operation: The describe action (``DescribeInstances``).
-        filter: The filter naming objects by id (``instance-id``); filters, unlike id lists, leave out
-            objects that do not exist yet instead of failing the whole call.
-        service: Our short service name.
-        key: The id used in the filter for a waited object (default: its id).
-        fresh_key: The id of a described object, matched against ``key``.
-        state: The state of a waited object given its fresh description.
-        update: Brings a waited object up to date, in place, from its fresh description (so objects are
-            current after a wait, as VM::EC2's were, without another describe). By default an object of
-            the same shape takes the fresh data; others are left as they were.
-    """
-
-    operation: str
-    filter: str
-    service: str = "ec2"
-    key: Callable[[AWSObject], str] = field(default=lambda obj: str(obj.__vmec2_id__()))
-    fresh_key: Callable[[AWSObject], str] = field(default=lambda obj: str(obj.__vmec2_id__()))
-    state: Callable[[AWSObject, AWSObject], str | None] = field(
-        default=lambda waited, fresh: fresh.recorded_status() if isinstance(fresh, Resource) else None
-    )
-    update: Callable[[AWSObject, AWSObject], None] = field(default=lambda w, f: adopt_same_shape(w, f))
-
-
-def adopt_same_shape(waited: AWSObject, fresh: AWSObject) -> None:
-    """``waited`` takes ``fresh``'s data when both describe the same kind of structure (the default update
-    of :class:`Poll`; a subclass of Instance takes a fresh Instance's data)."""
-    same = waited._shape is not None and fresh._shape is not None and waited._shape.name == fresh._shape.name
-    if same or type(waited) is type(fresh):
-        waited._replace(fresh._data, fresh._parent)
-
-
 def rewrap(shape_name: str, service: str = "ec2") -> Callable[[Mapping[str, Any], Any, Any], AWSObject]:
     """A dispatch handler giving an operation's answer the shape (and class) of the resource it made.
 
@@ -288,7 +252,7 @@ def rewrap(shape_name: str, service: str = "ec2") -> Callable[[Mapping[str, Any]
     def handler(response: Mapping[str, Any], facade: Any, operation: Any) -> AWSObject:
         shape = service_model(service).shape_for(shape_name)
         data = {k: v for k, v in response.items() if k not in IGNORED_OUTPUT}
-        return dispatch.wrap(service, shape, data, facade)
+        return classes.wrap(service, shape, data, facade)
 
     return handler
 
@@ -330,8 +294,19 @@ class EC2Object(AWSObject):
         return "" if self.ec2 is None else self.ec2.error_str
 
     def _facade(self) -> Facade:
-        assert self.ec2 is not None, "object is not bound to a façade"
+        """The façade that made this object, through which its methods call AWS (always raising).
+
+        Raises:
+            ParameterError: the object was made without one (``AWSObject(data, None)``).
+        """
+        if self.ec2 is None:
+            raise ParameterError(f"{self!r} is not bound to a façade")
         return self.ec2
+
+    def _refresh_or_raise(self) -> None:
+        """``refresh()``, raising ``NotFoundError`` when the resource no longer exists."""
+        if not self.refresh():
+            raise NotFoundError("NotFound", f"{self} does not exist", operation="refresh")
 
 
 class Resource(EC2Object):
@@ -362,6 +337,5 @@ class Resource(EC2Object):
         Raises:
             NotFoundError: the object no longer exists.
         """
-        if not self.refresh():
-            raise NotFoundError("NotFound", f"{self} does not exist", operation="current_status")
+        self._refresh_or_raise()
         return self.recorded_status()

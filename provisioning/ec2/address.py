@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..dispatch import dispatch
+from ..objects import register_class
 from ._base import EC2Object, rewrap, vmec2_method
 
 if TYPE_CHECKING:
@@ -13,7 +14,7 @@ if TYPE_CHECKING:
 __all__ = ["ElasticAddress"]
 
 
-@dispatch.register_class("ec2", "Address")
+@register_class("ec2", "Address")
 class ElasticAddress(EC2Object):
     """An elastic IP address; ``str(address)`` is the public IP, as in VM::EC2.
 

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..dispatch import dispatch
-from ..errors import ParameterError
-from ..waiters import UnexpectedState
-from ._base import Action, EC2Object, Poll, Resource, Setting, vmec2_method
-from .instance import _first
+from ..errors import ParameterError, UnexpectedState
+from ..objects import register_class
+from ..waiting import Poll, describe_created
+from ._base import Action, EC2Object, Resource, Setting, vmec2_method
 
 if TYPE_CHECKING:
     from .instance import Instance
@@ -17,7 +16,7 @@ if TYPE_CHECKING:
 __all__ = ["BlockDevice", "Image", "InstanceBlockDevice", "Permission"]
 
 
-@dispatch.register_class("ec2", "Image")
+@register_class("ec2", "Image")
 class Image(Resource):
     """An AMI. ``image.architecture``, ``image.description`` and ``image.blockDeviceMapping`` are fields."""
 
@@ -72,7 +71,7 @@ class Image(Resource):
             description=description,
             **kwargs,
         )
-        copy: Image = _first(dest.call("ec2", "DescribeImages", new_id), new_id)
+        copy: Image = describe_created(dest, "DescribeImages", new_id)
         if wait:
             source.wait_for_images(copy, state="available")  # our timeout and clock, polled in dest
         return copy
@@ -111,7 +110,7 @@ class Image(Resource):
         return done
 
 
-@dispatch.register_class("ec2", "LaunchPermission", "CreateVolumePermission")
+@register_class("ec2", "LaunchPermission", "CreateVolumePermission")
 class Permission(EC2Object):
     """Who may launch an image or make volumes of a snapshot (VM::EC2::Image::LaunchPermission,
     VM::EC2::Snapshot::CreateVolumePermission): ``userId`` or ``group``; prints as the one given."""
@@ -121,7 +120,7 @@ class Permission(EC2Object):
         return None if value is None else str(value)
 
 
-@dispatch.register_class("ec2", "BlockDeviceMapping")
+@register_class("ec2", "BlockDeviceMapping")
 class BlockDevice(EC2Object):
     """One device of an image or launch request; prints in VM::EC2's block-device syntax.
 
@@ -178,7 +177,7 @@ class BlockDevice(EC2Object):
         return f"<BlockDevice {self}>"
 
 
-@dispatch.register_class("ec2", "InstanceBlockDeviceMapping")
+@register_class("ec2", "InstanceBlockDeviceMapping")
 class InstanceBlockDevice(EC2Object):
     """A device of a running instance (VM::EC2::BlockDevice::Mapping): ``device_name`` and the EBS volume."""
 

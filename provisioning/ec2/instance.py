@@ -14,10 +14,10 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from .._log import get_logger
-from ..dispatch import dispatch
 from ..errors import NotFoundError, ParameterError
-from ..objects import AWSObject
-from ._base import Action, EC2Object, Poll, Resource, vmec2_method
+from ..objects import AWSObject, register_class
+from ..waiting import Poll, describe_created, member_id
+from ._base import Action, EC2Object, Resource, vmec2_method
 
 if TYPE_CHECKING:
     from .address import ElasticAddress
@@ -53,14 +53,7 @@ def _decrypt(data: str, private_key: str | bytes) -> str:
         raise ParameterError(f"cannot decrypt the password with this key: {exc}") from exc
 
 
-def _first(found: list[Any], wanted: str) -> Any:
-    """The first object described, else NotFoundError (an id list may come back empty just after a create)."""
-    if not found:
-        raise NotFoundError("NotFound", f"{wanted} is not visible yet", operation="describe")
-    return found[0]
-
-
-@dispatch.register_class("ec2", "Instance")
+@register_class("ec2", "Instance")
 class Instance(Resource):
     """An EC2 instance (VM::EC2::Instance).
 
@@ -85,8 +78,9 @@ class Instance(Resource):
         changes = facade.call("ec2", operation, self, **kwargs)
         log.info("instance.state_change", instance=str(self), operation=operation, wait=wait)
         if wait:
-            # The wait brings this object up to date from its last describe: no refresh() needed.
-            facade._wait([self], (target,), None, frozenset(), None)  # type: ignore[attr-defined]
+            # The wait brings this object up to date from its last describe: no refresh() needed. Inside
+            # this method's guard it raises, so a failed wait is reported once, by the method.
+            facade.wait_for_terminal_state([self], target)
         return changes[0] if isinstance(changes, list) and changes else changes
 
     @vmec2_method()
@@ -209,7 +203,7 @@ class Instance(Resource):
         image_id = facade.call(
             "ec2", "CreateImage", self, name, description=description, no_reboot=no_reboot, **kwargs
         )
-        image: Image = _first(facade.call("ec2", "DescribeImages", image_id), image_id)
+        image: Image = describe_created(facade, "DescribeImages", image_id)
         return image
 
     @vmec2_method()
@@ -292,7 +286,7 @@ class PasswordData(ConsoleOutput):
         return str(self)
 
 
-@dispatch.register_class("ec2", "Placement")
+@register_class("ec2", "Placement")
 class Placement(EC2Object):
     """Where an instance runs (VM::EC2::Instance::Placement): prints as its availability zone, so
     ``create_volume(availability_zone=instance.placement)`` puts the volume next to the instance."""
@@ -300,7 +294,7 @@ class Placement(EC2Object):
     primary_field = "AvailabilityZone"
 
 
-@dispatch.register_class("ec2", "InstanceStatusSummary")
+@register_class("ec2", "InstanceStatusSummary")
 class StatusSummary(EC2Object):
     """An instance or system status check (VM::EC2::Instance::Status): prints as ``ok``, ``impaired``...;
     ``details`` lists the individual checks."""
@@ -308,7 +302,13 @@ class StatusSummary(EC2Object):
     primary_field = "Status"
 
 
-@dispatch.register_class("ec2", "InstanceStateChange")
+def _adopt_current_state(change: AWSObject, instance: AWSObject) -> None:
+    """A state change takes its instance's fresh state as ``CurrentState`` (the update of its poll rule)."""
+    current = instance._data.get("State", change._data.get("CurrentState"))
+    change._replace({**change._data, "CurrentState": current}, change._parent)
+
+
+@register_class("ec2", "InstanceStateChange")
 class InstanceStateChange(Resource):
     """The answer of Start/Stop/TerminateInstances for one instance (VM::EC2::Instance::State::Change).
 
@@ -316,15 +316,7 @@ class InstanceStateChange(Resource):
     """
 
     kind = "instance"
-    poll = Poll(
-        "DescribeInstances",
-        "instance-id",
-        key=lambda obj: str(obj.InstanceId),
-        update=lambda change, instance: change._replace(
-            {**change._data, "CurrentState": instance._data.get("State", change._data.get("CurrentState"))},
-            change._parent,
-        ),
-    )
+    poll = Poll("DescribeInstances", "instance-id", key=member_id("InstanceId"), update=_adopt_current_state)
     failed_states = Instance.failed_states
     gone_state = "terminated"
 

@@ -23,7 +23,8 @@ from botocore.model import OperationModel
 
 from .._log import get_logger
 from ..dispatch import dispatch
-from ..services import ServiceObject, guarded
+from ..objects import classes, register_class
+from ._base import EC2Object, Resource, guarded
 
 __all__ = ["InternetGateway", "Route", "RouteTable", "Subnet", "Vpc", "register_unwrap", "route_target"]
 
@@ -41,7 +42,7 @@ def register_unwrap(operation: str, member: str, *, service: str = "ec2") -> Non
         value = response.get(member)
         shape = op.output_shape.members[member]
         if isinstance(value, Mapping):
-            return dispatch.wrap(service, shape, value, facade)
+            return classes.wrap(service, shape, value, facade)
         return value
 
     dispatch.register(operation, handler, service=service)
@@ -84,25 +85,18 @@ def route_target(target: Any) -> dict[str, str]:
     raise ParameterError(f"route target {tid!r}: expected a gateway, instance, ENI, peering or NAT id")
 
 
-class _StateMixin(ServiceObject):
-    @guarded
-    def current_state(self) -> str | None:
-        """Re-describe the resource (an API call) and return its ``state``."""
-        self._refresh_or_raise()
-        state = self.field("State")
-        return None if state is None else str(state)
-
-    current_status = current_state
-
-
-@dispatch.register_class("ec2", "Vpc")
-class Vpc(_StateMixin):
+@register_class("ec2", "Vpc")
+class Vpc(Resource):
     """A virtual private cloud (VM::EC2::VPC)."""
+
+    status_field = "State"
+    #: VM::EC2's name for :meth:`current_status`.
+    current_state = Resource.current_status
 
     @guarded
     def create_subnet(self, cidr_block: str, availability_zone: str | None = None, **kwargs: Any) -> Any:
         """Create a subnet of this VPC (``vpc.create_subnet("10.0.0.0/24", "us-east-1a")``)."""
-        return self._call(
+        return self._facade().call(
             "ec2",
             "CreateSubnet",
             vpc_id=self,
@@ -114,11 +108,11 @@ class Vpc(_StateMixin):
     @guarded
     def create_internet_gateway(self) -> Any:
         """Create an internet gateway and attach it to this VPC; the gateway is deleted if attaching fails."""
-        gateway = self._call("ec2", "CreateInternetGateway")
+        gateway = self._facade().call("ec2", "CreateInternetGateway")
         try:
-            self._call("ec2", "AttachInternetGateway", gateway, self)
+            self._facade().call("ec2", "AttachInternetGateway", gateway, self)
         except Exception:
-            self._call("ec2", "DeleteInternetGateway", gateway)
+            self._facade().call("ec2", "DeleteInternetGateway", gateway)
             raise
         log.info("vpc.gateway_attached", vpc=str(self), gateway=str(gateway))
         gateway.refresh()
@@ -127,20 +121,20 @@ class Vpc(_StateMixin):
     @guarded
     def attach_internet_gateway(self, gateway: Any) -> bool:
         """Attach an existing gateway (object or id) to this VPC."""
-        return bool(self._call("ec2", "AttachInternetGateway", gateway, self))
+        return bool(self._facade().call("ec2", "AttachInternetGateway", gateway, self))
 
     @guarded
     def detach_internet_gateway(self, gateway: Any = None) -> bool:
         """Detach ``gateway`` (default: the first one attached) from this VPC."""
         gateway = gateway or self._first_gateway()
-        return bool(self._call("ec2", "DetachInternetGateway", gateway, self))
+        return bool(self._facade().call("ec2", "DetachInternetGateway", gateway, self))
 
     @guarded
     def delete_internet_gateway(self, gateway: Any = None) -> bool:
         """Detach ``gateway`` (default: the first one attached), then delete it."""
         gateway = gateway or self._first_gateway()
-        self._call("ec2", "DetachInternetGateway", gateway, self)
-        return bool(self._call("ec2", "DeleteInternetGateway", gateway))
+        self._facade().call("ec2", "DetachInternetGateway", gateway, self)
+        return bool(self._facade().call("ec2", "DeleteInternetGateway", gateway))
 
     def _first_gateway(self) -> Any:
         from ..errors import NotFoundError
@@ -153,22 +147,22 @@ class Vpc(_StateMixin):
     @guarded(empty=list)
     def internet_gateways(self) -> list[Any]:
         """The internet gateways attached to this VPC (an API call)."""
-        return list(self._call("ec2", "DescribeInternetGateways", {"attachment.vpc-id": str(self)}))
+        return list(self._facade().call("ec2", "DescribeInternetGateways", {"attachment.vpc-id": str(self)}))
 
     @guarded(empty=list)
     def subnets(self) -> list[Any]:
         """This VPC's subnets (an API call)."""
-        return list(self._call("ec2", "DescribeSubnets", {"vpc-id": str(self)}))
+        return list(self._facade().call("ec2", "DescribeSubnets", {"vpc-id": str(self)}))
 
     @guarded(empty=list)
     def route_tables(self) -> list[Any]:
         """This VPC's route tables, the main one included (an API call)."""
-        return list(self._call("ec2", "DescribeRouteTables", {"vpc-id": str(self)}))
+        return list(self._facade().call("ec2", "DescribeRouteTables", {"vpc-id": str(self)}))
 
     @guarded(empty=list)
     def network_acls(self) -> list[Any]:
         """This VPC's network ACLs, the default one included (an API call)."""
-        return list(self._call("ec2", "DescribeNetworkAcls", {"vpc-id": str(self)}))
+        return list(self._facade().call("ec2", "DescribeNetworkAcls", {"vpc-id": str(self)}))
 
     @guarded
     def dhcp_options(self) -> Any:
@@ -176,46 +170,50 @@ class Vpc(_StateMixin):
         options_id = self.field("DhcpOptionsId")
         if not options_id or options_id == "default":
             return None
-        found = self._call("ec2", "DescribeDhcpOptions", options_id)
+        found = self._facade().call("ec2", "DescribeDhcpOptions", options_id)
         return found[0] if found else None
 
     @guarded
     def set_dhcp_options(self, options: Any = "default") -> bool:
         """Use a DHCP option set (object or id), or ``"default"`` for none."""
-        return bool(self._call("ec2", "AssociateDhcpOptions", dhcp_options_id=options, vpc_id=self))
+        return bool(self._facade().call("ec2", "AssociateDhcpOptions", dhcp_options_id=options, vpc_id=self))
 
     @guarded
     def delete(self) -> bool:
         """Delete the VPC (its subnets, gateways and non-main route tables must be gone)."""
-        return bool(self._call("ec2", "DeleteVpc", self))
+        return bool(self._facade().call("ec2", "DeleteVpc", self))
 
 
-@dispatch.register_class("ec2", "Subnet")
-class Subnet(_StateMixin):
+@register_class("ec2", "Subnet")
+class Subnet(Resource):
     """A VPC subnet (VM::EC2::VPC::Subnet)."""
+
+    status_field = "State"
+    #: VM::EC2's name for :meth:`current_status`.
+    current_state = Resource.current_status
 
     @guarded
     def vpc(self) -> Any:
         """The subnet's VPC (an API call)."""
-        return self._call("ec2", "DescribeVpcs", self.field("VpcId"))[0]
+        return self._facade().call("ec2", "DescribeVpcs", self.field("VpcId"))[0]
 
     @guarded
     def zone(self) -> Any:
         """The subnet's availability zone object (an API call)."""
-        return self._call("ec2", "DescribeAvailabilityZones", self.field("AvailabilityZone"))[0]
+        return self._facade().call("ec2", "DescribeAvailabilityZones", self.field("AvailabilityZone"))[0]
 
     @guarded
     def create_route_table(self) -> RouteTable:
         """Create a route table in the subnet's VPC and associate it with this subnet."""
-        table: RouteTable = self._call("ec2", "CreateRouteTable", vpc_id=self.field("VpcId"))
-        self._call("ec2", "AssociateRouteTable", table, self)
+        table: RouteTable = self._facade().call("ec2", "CreateRouteTable", vpc_id=self.field("VpcId"))
+        self._facade().call("ec2", "AssociateRouteTable", table, self)
         table.refresh()
         return table
 
     @guarded
     def associate_route_table(self, table: Any) -> str:
         """Associate a route table (object or id) with this subnet; returns the association id."""
-        return str(self._call("ec2", "AssociateRouteTable", table, self))
+        return str(self._facade().call("ec2", "AssociateRouteTable", table, self))
 
     @guarded
     def disassociate_route_table(self, table: Any = None) -> bool:
@@ -223,16 +221,18 @@ class Subnet(_StateMixin):
         filters = {"association.subnet-id": str(self)}
         if table is not None:
             filters["route-table-id"] = str(table)
-        for found in self._call("ec2", "DescribeRouteTables", filters):
+        for found in self._facade().call("ec2", "DescribeRouteTables", filters):
             for assoc in found.field("Associations") or ():
                 if assoc.field("SubnetId") == str(self):
-                    return bool(self._call("ec2", "DisassociateRouteTable", assoc.RouteTableAssociationId))
+                    return bool(
+                        self._facade().call("ec2", "DisassociateRouteTable", assoc.RouteTableAssociationId)
+                    )
         return False
 
     @guarded
     def network_acl(self) -> Any:
         """The network ACL this subnet uses (an API call)."""
-        return self._call("ec2", "DescribeNetworkAcls", {"association.subnet-id": str(self)})[0]
+        return self._facade().call("ec2", "DescribeNetworkAcls", {"association.subnet-id": str(self)})[0]
 
     @guarded
     def associate_network_acl(self, acl: Any) -> str:
@@ -241,7 +241,7 @@ class Subnet(_StateMixin):
         for assoc in current.field("Associations") or ():
             if assoc.field("SubnetId") == str(self):
                 return str(
-                    self._call(
+                    self._facade().call(
                         "ec2",
                         "ReplaceNetworkAclAssociation",
                         association_id=assoc.NetworkAclAssociationId,
@@ -255,7 +255,7 @@ class Subnet(_StateMixin):
     @guarded
     def disassociate_network_acl(self) -> str:
         """Move this subnet back to its VPC's default network ACL; returns the new association id."""
-        default = self._call(
+        default = self._facade().call(
             "ec2", "DescribeNetworkAcls", {"vpc-id": self.field("VpcId"), "default": "true"}
         )[0]
         return str(self.associate_network_acl(default))
@@ -263,17 +263,17 @@ class Subnet(_StateMixin):
     @guarded
     def delete(self) -> bool:
         """Delete the subnet."""
-        return bool(self._call("ec2", "DeleteSubnet", self))
+        return bool(self._facade().call("ec2", "DeleteSubnet", self))
 
 
-@dispatch.register_class("ec2", "InternetGateway")
-class InternetGateway(ServiceObject):
+@register_class("ec2", "InternetGateway")
+class InternetGateway(EC2Object):
     """An internet gateway (VM::EC2::VPC::InternetGateway)."""
 
     @guarded
     def attach(self, vpc: Any) -> bool:
         """Attach the gateway to ``vpc`` and refresh this object."""
-        self._call("ec2", "AttachInternetGateway", self, vpc)
+        self._facade().call("ec2", "AttachInternetGateway", self, vpc)
         return self.refresh()
 
     @guarded
@@ -286,17 +286,17 @@ class InternetGateway(ServiceObject):
 
                 raise AWSError("Gateway.NotAttached", f"{self} is not attached to a VPC")
             vpc = attached[0]
-        self._call("ec2", "DetachInternetGateway", self, vpc)
+        self._facade().call("ec2", "DetachInternetGateway", self, vpc)
         return self.refresh()
 
     @guarded
     def delete(self) -> bool:
         """Delete the gateway (it must be detached)."""
-        return bool(self._call("ec2", "DeleteInternetGateway", self))
+        return bool(self._facade().call("ec2", "DeleteInternetGateway", self))
 
 
-@dispatch.register_class("ec2", "Route")
-class Route(ServiceObject):
+@register_class("ec2", "Route")
+class Route(EC2Object):
     """One route of a route table; prints as its destination CIDR."""
 
     primary_field = "DestinationCidrBlock"
@@ -316,8 +316,8 @@ class Route(ServiceObject):
         return None
 
 
-@dispatch.register_class("ec2", "RouteTable")
-class RouteTable(ServiceObject):
+@register_class("ec2", "RouteTable")
+class RouteTable(EC2Object):
     """A route table (VM::EC2::VPC::RouteTable)."""
 
     @property
@@ -328,13 +328,13 @@ class RouteTable(ServiceObject):
     @guarded
     def vpc(self) -> Any:
         """The table's VPC (an API call)."""
-        return self._call("ec2", "DescribeVpcs", self.field("VpcId"))[0]
+        return self._facade().call("ec2", "DescribeVpcs", self.field("VpcId"))[0]
 
     @guarded
     def create_route(self, destination: str, target: Any, **kwargs: Any) -> bool:
         """Add a route to ``destination`` (CIDR) via ``target`` (gateway, instance, ENI, peering, NAT)."""
         return bool(
-            self._call(
+            self._facade().call(
                 "ec2",
                 "CreateRoute",
                 route_table_id=self,
@@ -348,7 +348,7 @@ class RouteTable(ServiceObject):
     def replace_route(self, destination: str, target: Any, **kwargs: Any) -> bool:
         """Point the route to ``destination`` at a new ``target``."""
         return bool(
-            self._call(
+            self._facade().call(
                 "ec2",
                 "ReplaceRoute",
                 route_table_id=self,
@@ -361,12 +361,14 @@ class RouteTable(ServiceObject):
     @guarded
     def delete_route(self, destination: str) -> bool:
         """Remove the route to ``destination``."""
-        return bool(self._call("ec2", "DeleteRoute", route_table_id=self, destination_cidr_block=destination))
+        return bool(
+            self._facade().call("ec2", "DeleteRoute", route_table_id=self, destination_cidr_block=destination)
+        )
 
     @guarded
     def associate(self, subnet: Any) -> str:
         """Associate this table with ``subnet``; returns the association id."""
-        return str(self._call("ec2", "AssociateRouteTable", self, subnet))
+        return str(self._facade().call("ec2", "AssociateRouteTable", self, subnet))
 
     @guarded
     def disassociate(self, subnet: Any) -> bool:
@@ -377,7 +379,9 @@ class RouteTable(ServiceObject):
         """
         for assoc in self.field("Associations") or ():
             if assoc.field("SubnetId") == str(subnet):
-                return bool(self._call("ec2", "DisassociateRouteTable", assoc.RouteTableAssociationId))
+                return bool(
+                    self._facade().call("ec2", "DisassociateRouteTable", assoc.RouteTableAssociationId)
+                )
         from ..errors import NotFoundError
 
         raise NotFoundError("InvalidAssociationID.NotFound", f"{self} is not associated with {subnet}")
@@ -385,4 +389,4 @@ class RouteTable(ServiceObject):
     @guarded
     def delete(self) -> bool:
         """Delete the route table (it must have no subnet associations)."""
-        return bool(self._call("ec2", "DeleteRouteTable", self))
+        return bool(self._facade().call("ec2", "DeleteRouteTable", self))

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from ..dispatch import dispatch
+from ..objects import register_class
 from ._base import Action, Resource
 
 __all__ = ["PlacementGroup"]
 
 
-@dispatch.register_class("ec2", "PlacementGroup")
+@register_class("ec2", "PlacementGroup")
 class PlacementGroup(Resource):
     """A placement group; ``str(group)`` is its name, as in VM::EC2; ``current_status()`` its state."""
 

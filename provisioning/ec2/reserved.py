@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from ..dispatch import dispatch
+from ..objects import register_class
 from ._base import EC2Object, Resource, vmec2_method
 
 __all__ = ["ReservedInstance", "ReservedInstancesOffering"]
 
 
-@dispatch.register_class("ec2", "ReservedInstancesOffering")
+@register_class("ec2", "ReservedInstancesOffering")
 class ReservedInstancesOffering(EC2Object):
     """An offering from DescribeReservedInstancesOfferings; :meth:`purchase` buys it."""
 
@@ -23,7 +23,7 @@ class ReservedInstancesOffering(EC2Object):
         return str(facade.call("ec2", "PurchaseReservedInstancesOffering", id=self, count=count))
 
 
-@dispatch.register_class("ec2", "ReservedInstances")
+@register_class("ec2", "ReservedInstances")
 class ReservedInstance(Resource):
     """Purchased reserved instances; ``current_status()`` is payment-pending, active or retired."""
 

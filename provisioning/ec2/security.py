@@ -16,7 +16,7 @@ from .._log import get_logger
 from ..dispatch import dispatch
 from ..errors import NotFoundError, ParameterError
 from ..naming import service_model
-from ..objects import AWSObject
+from ..objects import AWSObject, classes, register_class
 from ._base import Action, EC2Object, rewrap, vmec2_method
 
 __all__ = ["Group", "GroupPermission", "IpPermission", "IpRange", "KeyPair", "SecurityGroup", "permission"]
@@ -134,7 +134,7 @@ def permission(
     return spec
 
 
-@dispatch.register_class("ec2", "IpPermission")
+@register_class("ec2", "IpPermission")
 class IpPermission(EC2Object):
     """One firewall rule; prints as ``tcp(80..80) FROM CIDR 0.0.0.0/0`` or ``... GRPNAME web``."""
 
@@ -173,7 +173,7 @@ class IpPermission(EC2Object):
         return {k: self.payload[k] for k in keep if self.payload.get(k) not in (None, [])}
 
 
-@dispatch.register_class("ec2", "IpRange", "Ipv6Range")
+@register_class("ec2", "IpRange", "Ipv6Range")
 class IpRange(EC2Object):
     """A source or destination network of a rule; prints as its CIDR (VM::EC2's ``ipRanges`` were strings)."""
 
@@ -182,7 +182,7 @@ class IpRange(EC2Object):
         return None if value is None else str(value)
 
 
-@dispatch.register_class("ec2", "UserIdGroupPair")
+@register_class("ec2", "UserIdGroupPair")
 class GroupPermission(EC2Object):
     """A source group of a rule (VM::EC2::SecurityGroup::GroupPermission): ``userId``, ``groupId``,
     ``groupName``. Prints as its name, ``account/name`` for another account's group, else its id."""
@@ -207,7 +207,7 @@ class GroupPermission(EC2Object):
         return found[0] if found else None
 
 
-@dispatch.register_class("ec2", "SecurityGroup")
+@register_class("ec2", "SecurityGroup")
 class SecurityGroup(EC2Object):
     """A security group (VM::EC2::SecurityGroup): ``str(group)`` is its id, ``ipPermissions`` its rules."""
 
@@ -244,7 +244,7 @@ class SecurityGroup(EC2Object):
         else:
             queue.append((verb, direction, spec))
         shape = service_model("ec2").shape_for("IpPermission")
-        recorded = dispatch.wrap("ec2", shape, spec, self.ec2)
+        recorded = classes.wrap("ec2", shape, spec, self.ec2)
         assert isinstance(recorded, IpPermission)
         recorded.owner_id = self.field("OwnerId")
         return recorded
@@ -369,7 +369,7 @@ def _args(
     return {"protocol": protocol, "port": port, "source_ip": source_ip, "group": group}
 
 
-@dispatch.register_class("ec2", "GroupIdentifier")
+@register_class("ec2", "GroupIdentifier")
 class Group(EC2Object):
     """A security group named by an instance (VM::EC2::Group): ``groupId`` and ``groupName``."""
 
@@ -380,7 +380,7 @@ class Group(EC2Object):
         return found[0] if found else None
 
 
-@dispatch.register_class("ec2", "KeyPairInfo", "KeyPair")
+@register_class("ec2", "KeyPairInfo", "KeyPair")
 class KeyPair(EC2Object):
     """A key pair: ``name``, ``fingerprint`` and, right after ``create_key_pair``, ``private_key``."""
 

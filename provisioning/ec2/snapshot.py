@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .._log import get_logger
-from ..dispatch import dispatch
-from ._base import Action, Poll, Resource, vmec2_method
-from .instance import _first
+from ..objects import register_class
+from ..waiting import Poll, describe_created
+from ._base import Action, Resource, vmec2_method
 
 if TYPE_CHECKING:
     from .image import Image
@@ -18,7 +18,7 @@ __all__ = ["Snapshot"]
 log = get_logger(__name__)
 
 
-@dispatch.register_class("ec2", "Snapshot")
+@register_class("ec2", "Snapshot")
 class Snapshot(Resource):
     """An EBS snapshot; ``snap.progress`` (``"100%"``) and ``snap.volumeSize`` are fields."""
 
@@ -81,7 +81,7 @@ class Snapshot(Resource):
             **kwargs,
         )
         log.info("snapshot.copy", snapshot=str(self), copy=str(new_id), region=dest.region)
-        copy: Snapshot = _first(dest.call("ec2", "DescribeSnapshots", new_id), new_id)
+        copy: Snapshot = describe_created(dest, "DescribeSnapshots", new_id)
         if wait:
             source.wait_for_snapshots(copy, state="completed")  # our timeout and clock, polled in dest
         return copy
@@ -115,7 +115,7 @@ class Snapshot(Resource):
             block_device_mappings=devices,
             **kwargs,
         )
-        image: Image = _first(facade.call("ec2", "DescribeImages", image_id), image_id)
+        image: Image = describe_created(facade, "DescribeImages", image_id)
         return image
 
     # --- sharing ------------------------------------------------------------------------------------

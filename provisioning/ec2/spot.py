@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..dispatch import dispatch
 from ..errors import NotFoundError
-from ._base import Action, Poll, Resource, vmec2_method
+from ..objects import register_class
+from ..waiting import Poll
+from ._base import Action, Resource, vmec2_method
 
 if TYPE_CHECKING:
     from .instance import Instance
@@ -14,7 +15,7 @@ if TYPE_CHECKING:
 __all__ = ["SpotInstanceRequest"]
 
 
-@dispatch.register_class("ec2", "SpotInstanceRequest")
+@register_class("ec2", "SpotInstanceRequest")
 class SpotInstanceRequest(Resource):
     """A spot request. ``state`` is open, active, closed, cancelled or failed; ``status.code`` says why."""
 

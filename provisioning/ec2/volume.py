@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..dispatch import dispatch
 from ..errors import NotFoundError
-from ..objects import AWSObject
-from ._base import Action, Poll, Resource, Setting, vmec2_method
+from ..objects import AWSObject, register_class
+from ..waiting import Poll, member_id
+from ._base import Action, Resource, Setting, vmec2_method
 
 if TYPE_CHECKING:
     from .instance import Instance
@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 __all__ = ["Attachment", "Volume", "set_delete_on_termination"]
 
 
-@dispatch.register_class("ec2", "Volume")
+@register_class("ec2", "Volume")
 class Volume(Resource):
     """An EBS volume: ``vol.zone`` (``availabilityZone``) and ``vol.size`` are fields, ``str(vol)`` its id."""
 
@@ -130,7 +130,7 @@ def _adopt_attachment(waited: AWSObject, volume: AWSObject) -> None:
     waited._replace({**waited._data, "State": "detached"}, waited._parent)
 
 
-@dispatch.register_class("ec2", "VolumeAttachment")
+@register_class("ec2", "VolumeAttachment")
 class Attachment(Resource):
     """A volume's attachment to an instance; prints as ``vol-...=>i-...``; its id is the volume's."""
 
@@ -139,7 +139,7 @@ class Attachment(Resource):
     poll = Poll(
         "DescribeVolumes",
         "volume-id",
-        key=lambda a: str(a.VolumeId),
+        key=member_id("VolumeId"),
         state=_attachment_state,
         update=_adopt_attachment,
     )

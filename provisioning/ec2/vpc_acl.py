@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..dispatch import dispatch
-from ..services import ServiceObject, guarded
+from ..objects import register_class
+from ._base import EC2Object, guarded
 
 __all__ = ["NetworkAcl", "NetworkAclEntry"]
 
 
-@dispatch.register_class("ec2", "NetworkAclEntry")
-class NetworkAclEntry(ServiceObject):
+@register_class("ec2", "NetworkAclEntry")
+class NetworkAclEntry(EC2Object):
     """One numbered rule of a network ACL; prints as its rule number."""
 
     primary_field = "RuleNumber"
@@ -27,8 +27,8 @@ class NetworkAclEntry(ServiceObject):
         return (self._data.get("PortRange") or {}).get("To")
 
 
-@dispatch.register_class("ec2", "NetworkAcl")
-class NetworkAcl(ServiceObject):
+@register_class("ec2", "NetworkAcl")
+class NetworkAcl(EC2Object):
     """A VPC network ACL.
 
     Entry methods take CreateNetworkAclEntry's arguments in any spelling (``rule_number``, ``protocol``,
@@ -46,7 +46,9 @@ class NetworkAcl(ServiceObject):
         """Add a rule: ``acl.create_entry(100, protocol="6", rule_action="allow", port_from=22, ...)``."""
         kwargs.setdefault("egress", False)
         return bool(
-            self._call("ec2", "CreateNetworkAclEntry", network_acl_id=self, rule_number=rule_number, **kwargs)
+            self._facade().call(
+                "ec2", "CreateNetworkAclEntry", network_acl_id=self, rule_number=rule_number, **kwargs
+            )
         )
 
     @guarded
@@ -54,7 +56,7 @@ class NetworkAcl(ServiceObject):
         """Replace rule ``rule_number`` with a new definition (same arguments as :meth:`create_entry`)."""
         kwargs.setdefault("egress", False)
         return bool(
-            self._call(
+            self._facade().call(
                 "ec2", "ReplaceNetworkAclEntry", network_acl_id=self, rule_number=rule_number, **kwargs
             )
         )
@@ -66,7 +68,7 @@ class NetworkAcl(ServiceObject):
             egress = bool(rule_number.field("Egress")) if egress is None else egress
             rule_number = int(str(rule_number))
         return bool(
-            self._call(
+            self._facade().call(
                 "ec2",
                 "DeleteNetworkAclEntry",
                 network_acl_id=self,
@@ -78,12 +80,12 @@ class NetworkAcl(ServiceObject):
     @guarded
     def associate(self, subnet: Any) -> str:
         """Make ``subnet`` use this ACL; returns the new association id."""
-        current = self._call("ec2", "DescribeNetworkAcls", {"association.subnet-id": str(subnet)})
+        current = self._facade().call("ec2", "DescribeNetworkAcls", {"association.subnet-id": str(subnet)})
         for acl in current:
             for assoc in acl.field("Associations") or ():
                 if assoc.field("SubnetId") == str(subnet):
                     return str(
-                        self._call(
+                        self._facade().call(
                             "ec2",
                             "ReplaceNetworkAclAssociation",
                             association_id=assoc.NetworkAclAssociationId,
@@ -105,7 +107,7 @@ class NetworkAcl(ServiceObject):
 
         if self.default:
             raise ParameterError(f"{self} is the default network ACL; associate the subnet with another ACL")
-        default = self._call(
+        default = self._facade().call(
             "ec2", "DescribeNetworkAcls", {"vpc-id": self.field("VpcId"), "default": "true"}
         )[0]
         return str(default.associate(subnet))
@@ -113,4 +115,4 @@ class NetworkAcl(ServiceObject):
     @guarded
     def delete(self) -> bool:
         """Delete the ACL (it must not be the default one nor associated with a subnet)."""
-        return bool(self._call("ec2", "DeleteNetworkAcl", self))
+        return bool(self._facade().call("ec2", "DeleteNetworkAcl", self))

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..dispatch import dispatch
-from ..services import ServiceObject, action, guarded
+from ..objects import register_class
+from ._base import Action, EC2Object, guarded
 
 __all__ = [
     "InternetGatewayAttachment",
@@ -19,13 +19,13 @@ __all__ = [
 ]
 
 
-class _Part(ServiceObject):
+class _Part(EC2Object):
     def _one(self, operation: str, member: str) -> Any:
-        found = self._call("ec2", operation, self.field(member))
+        found = self._facade().call("ec2", operation, self.field(member))
         return found[0] if found else None
 
 
-@dispatch.register_class("ec2", "RouteTableAssociation")
+@register_class("ec2", "RouteTableAssociation")
 class RouteTableAssociation(_Part):
     """A route table's association with a subnet (or its VPC, for the main table)."""
 
@@ -40,7 +40,7 @@ class RouteTableAssociation(_Part):
         return self._one("DescribeSubnets", "SubnetId") if self.field("SubnetId") else None
 
 
-@dispatch.register_class("ec2", "NetworkAclAssociation")
+@register_class("ec2", "NetworkAclAssociation")
 class NetworkAclAssociation(_Part):
     """A network ACL's association with a subnet."""
 
@@ -55,7 +55,7 @@ class NetworkAclAssociation(_Part):
         return self._one("DescribeSubnets", "SubnetId")
 
 
-@dispatch.register_class("ec2", "InternetGatewayAttachment")
+@register_class("ec2", "InternetGatewayAttachment")
 class InternetGatewayAttachment(_Part):
     """A gateway's attachment to a VPC; prints as the VPC id, as in VM::EC2."""
 
@@ -67,18 +67,21 @@ class InternetGatewayAttachment(_Part):
         return self._one("DescribeVpcs", "VpcId")
 
 
-@dispatch.register_class("ec2", "VpcPeeringConnection")
-class VpcPeeringConnection(ServiceObject):
+@register_class("ec2", "VpcPeeringConnection")
+class VpcPeeringConnection(EC2Object):
     """A peering connection between two VPCs (VM::EC2::VPC::PeeringConnection)."""
 
     primary_field = "VpcPeeringConnectionId"
     describe = ("ec2", "DescribeVpcPeeringConnections", "VpcPeeringConnectionIds")
 
-    accept = action(
-        "ec2", "AcceptVpcPeeringConnection", "Accept the request; returns the connection's new state."
+    accept = Action(
+        "AcceptVpcPeeringConnection",
+        "Accept the request; returns the connection's new state.",
+        default=None,
+        args=(),
     )
-    reject = action("ec2", "RejectVpcPeeringConnection", "Reject the request.")
-    delete = action("ec2", "DeleteVpcPeeringConnection", "Delete the connection.")
+    reject = Action("RejectVpcPeeringConnection", "Reject the request.", default=None, args=())
+    delete = Action("DeleteVpcPeeringConnection", "Delete the connection.", default=None, args=())
 
     @property
     def status_code(self) -> str | None:

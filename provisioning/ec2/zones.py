@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..dispatch import dispatch
+from ..objects import register_class
 from ._base import EC2Object, vmec2_method
 
 __all__ = ["AvailabilityZone", "Region", "Tag"]
 
 
-@dispatch.register_class("ec2", "Region")
+@register_class("ec2", "Region")
 class Region(EC2Object):
     """A region; ``str(region)`` is its name (``eu-west-1``), ``region.regionEndpoint`` its endpoint."""
 
@@ -25,7 +25,7 @@ class Region(EC2Object):
         return zones
 
 
-@dispatch.register_class("ec2", "AvailabilityZone")
+@register_class("ec2", "AvailabilityZone")
 class AvailabilityZone(EC2Object):
     """An availability zone; ``str(zone)`` is its name (``us-east-1a``), ``zone.zoneState`` its state."""
 
@@ -44,7 +44,7 @@ class AvailabilityZone(EC2Object):
         return found[0] if found else None
 
 
-@dispatch.register_class("ec2", "TagDescription")
+@register_class("ec2", "TagDescription")
 class Tag(EC2Object):
     """One tag as DescribeTags lists it: ``resource_id``, ``resource_type``, ``key``, ``value``.
 

@@ -12,8 +12,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from staging.sandbox._api import Sandbox
-from staging.sandbox._preflight import check_environment
+from staging.sandbox.client.api import Sandbox
+from staging.sandbox.client.preflight import check_environment
 from staging.sandbox.errors import EnvironmentProblem
 
 

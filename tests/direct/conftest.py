@@ -12,8 +12,7 @@ from types import ModuleType
 import pytest
 
 from provisioning import EC2
-from staging.sandbox import Sandbox
-from staging.sandbox._api import ACCESS_KEY, SECRET_KEY
+from staging.sandbox import ACCESS_KEY, SECRET_KEY, Sandbox
 
 
 def _scripts_helpers() -> ModuleType:

@@ -19,8 +19,7 @@ import pytest
 
 from provisioning import EC2
 from staging import StagingManager
-from staging.sandbox import Sandbox
-from staging.sandbox._api import ACCESS_KEY, SECRET_KEY
+from staging.sandbox import ACCESS_KEY, SECRET_KEY, Sandbox
 from staging.sandbox.pytest_plugin import sandbox_cloud as plugin_cloud  # noqa: F401  (a fixture)
 
 SOURCE, DEST = "us-east-1", "us-west-2"

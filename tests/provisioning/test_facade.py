@@ -147,17 +147,14 @@ def test_custom_classes_by_shape_and_operation(ec2: EC2) -> None:
         def gigabytes(self) -> int:
             return int(self.size)
 
-    saved = dispatch._classes.get(("ec2", "Volume"))
+    saved = dispatch.class_for("ec2", "Volume")
     dispatch.register_class("ec2", "Volume")(MyVolume)
     try:
         vol = ec2.create_volume(zone="us-east-1a", size=3)
         assert isinstance(vol, MyVolume) and vol.gigabytes() == 3
         assert isinstance(ec2.describe_volumes()[0], MyVolume)
     finally:
-        if saved is None:
-            dispatch._classes.pop(("ec2", "Volume"), None)
-        else:
-            dispatch._classes[("ec2", "Volume")] = saved
+        dispatch.register_class("ec2", "Volume")(saved)
 
 
 def test_describe_calls_follow_every_page(ec2: EC2) -> None:

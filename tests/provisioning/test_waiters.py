@@ -7,6 +7,7 @@ fake clock whose sleep only advances it (nothing really sleeps).
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import FrozenInstanceError, replace
 from typing import Any
 
 import pytest
@@ -19,6 +20,7 @@ from provisioning.ec2.instance import Instance
 from provisioning.ec2.snapshot import Snapshot
 from provisioning.naming import service_model
 from provisioning.waiters import UnexpectedState, WaitProgress, backoff
+from provisioning.waiting import WaitPolicy
 
 
 class FakeTime:
@@ -314,6 +316,19 @@ def test_clone_keeps_the_waiting_policy(ec2: EC2, clock: FakeTime) -> None:
     west = ec2.clone(region="us-west-2")
     assert west.wait_for_timeout == 42
     assert west.wait_clock == clock.clock and west.wait_sleep == clock.sleep
+    assert west.wait_policy is ec2.wait_policy  # one frozen policy, copied whole
+
+
+def test_wait_settings_replace_the_frozen_policy(ec2: EC2) -> None:
+    """Each wait_* setting replaces the façade's WaitPolicy; a policy never changes under a clone's feet."""
+    before = ec2.wait_policy
+    ec2.wait_not_found_grace = 5
+    assert ec2.wait_policy is not before and before.not_found_grace == 30
+    assert ec2.wait_policy == replace(before, not_found_grace=5.0)
+    with pytest.raises(FrozenInstanceError):
+        ec2.wait_policy.timeout = 1  # type: ignore[misc]
+    with pytest.raises(ValueError):
+        WaitPolicy(not_found_grace=-1)
 
 
 # --- objects are current after a wait (VM::EC2's were) -------------------------------------------------

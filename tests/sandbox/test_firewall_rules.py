@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from staging.sandbox._firewall import TABLE, Permission, ruleset
+from staging.sandbox.machine.firewall import TABLE, Permission, ruleset
 
 
 def rules(*permissions: Permission) -> list[str]:
@@ -49,7 +49,7 @@ def test_a_rule_without_sources_allows_nothing() -> None:
 def test_importing_the_sandbox_does_not_import_moto() -> None:
     """moto reads its settings (AMI validation, ...) at import: only the daemon may import it, after setting
     them, so the public package and the cloud model must not."""
-    code = "import sys, staging.sandbox, staging.sandbox._cloud\n"
+    code = "import sys, staging.sandbox, staging.sandbox.daemon.cloud\n"
     code += "print(any(m.startswith('moto') for m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"

@@ -15,8 +15,8 @@ import boto3
 import pytest
 
 from staging.sandbox import EnvironmentProblem, Sandbox, SandboxError, by_id_path
-from staging.sandbox import _preflight as preflight
 from staging.sandbox._state import read_state
+from staging.sandbox.client import preflight
 
 pytestmark = [pytest.mark.root, pytest.mark.slow]
 
@@ -226,7 +226,7 @@ def test_legacy_device_names(needs_sandbox: None, tmp_path: Path) -> None:
 
 def test_is_daemon_matches_the_state_dir_exactly(tmp_path: Path) -> None:
     """A daemon of /x/cloud2 is not the daemon of /x/cloud; a symlinked spelling of the same dir is."""
-    from staging.sandbox._teardown import is_daemon
+    from staging.sandbox.client.teardown import is_daemon
 
     (tmp_path / "cloud").mkdir()
     (tmp_path / "cloud2").mkdir()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from staging.sandbox._cloud import snapshot_progress
+from staging.sandbox.daemon.hooks.volumes import snapshot_progress
 
 
 def test_progress_rises_over_the_pending_time() -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from staging.sandbox import _shared
+from staging.sandbox.machine import shared as _shared
 
 
 @pytest.fixture

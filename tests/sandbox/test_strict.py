@@ -195,7 +195,7 @@ def test_a_moto_crash_is_an_ec2_error(east: Any) -> None:
 
 def test_user_data_limit_counts_raw_bytes() -> None:
     """The 16 KB limit applies to the raw user data, before base64 (pure check)."""
-    from staging.sandbox._limits import user_data_problem
+    from staging.sandbox.daemon.limits import user_data_problem
 
     def params(raw: bytes) -> dict[str, list[str]]:
         return {"Action": ["RunInstances"], "UserData": [base64.b64encode(raw).decode()]}

@@ -23,8 +23,7 @@ import pytest
 import structlog
 
 from provisioning import EC2
-from staging.sandbox import EnvironmentProblem, Sandbox, check_environment
-from staging.sandbox._api import ACCESS_KEY, SECRET_KEY
+from staging.sandbox import ACCESS_KEY, SECRET_KEY, EnvironmentProblem, Sandbox, check_environment
 
 
 def _allow_network(cidr: str) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from provisioning.redact import redact
-from staging.sandbox._api import SECRET_KEY
+from staging.sandbox import SECRET_KEY
 
 pytestmark = [pytest.mark.root, pytest.mark.slow]
 

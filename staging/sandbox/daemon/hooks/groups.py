@@ -1,9 +1,9 @@
 """Security groups as AWS has them: enforced on the hosts, and not deletable while something uses them.
 
-* Every host's packet filter (:mod:`staging.sandbox._firewall`) is computed from the ingress rules of its
-  instance's groups (the union over its network interfaces, the VPC's ``default`` group when none was named)
-  and re-applied after every call that can change a rule or a membership, so authorize/revoke take effect on
-  running hosts. A rule naming a source group allows the addresses of that group's members.
+* Every host's packet filter (:mod:`staging.sandbox.machine.firewall`) is computed from the ingress rules of
+  its instance's groups (the union over its network interfaces, the VPC's ``default`` group when none was
+  named) and re-applied after every call that can change a rule or a membership, so authorize/revoke take
+  effect on running hosts. A rule naming a source group allows the addresses of that group's members.
 * ``DeleteSecurityGroup`` is refused with ``DependencyViolation`` while a network interface uses the group: an
   instance that is not terminated, a detached interface, or an instance terminated less than
   :attr:`~staging.sandbox.faults.Faults.eni_linger_for` seconds ago (AWS removes the network interface of a
@@ -14,16 +14,41 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from typing import Any
 
 from moto.ec2.exceptions import EC2ClientError
 
-from staging.sandbox._firewall import group_ids, refresh_firewalls
-from staging.sandbox._hosts import Host
-from staging.sandbox._patch import Fn, arg, wrap
+from staging.sandbox.daemon.cloud import SandboxCloud
+from staging.sandbox.daemon.hooks.patch import Fn, arg, wrap
+from staging.sandbox.machine.firewall import Rule, SecurityView
 
 Moto = Any
+
+
+def group_ids(instance: Moto) -> frozenset[str]:
+    """Ids of every security group on the instance's network interfaces."""
+    return frozenset(
+        group.id for nic in instance.nics.values() for group in nic.group_set if group is not None
+    )
+
+
+def security_view(backend: Moto) -> SecurityView:
+    """The groups of ``backend``'s region as the hosts' filters need them (terminated instances aside)."""
+    instances = {i.id: group_ids(i) for i in backend.all_instances() if i.state != "terminated"}
+    rules: dict[str, tuple[Rule, ...]] = {}
+    for gid in sorted({gid for groups in instances.values() for gid in groups}):
+        group = backend.get_security_group_from_id(gid)
+        rules[gid] = tuple(
+            Rule(
+                str(rule.ip_protocol),
+                rule.from_port,
+                rule.to_port,
+                rule.cidr_ipv4 or None,
+                (rule.source_group or {}).get("GroupId") or None,
+            )
+            for rule in (group.ingress_rules if group is not None else [])
+        )
+    return SecurityView(instances, rules)
 
 
 def refuse_delete_in_use(backend: Moto, group: Moto, terminated_at: dict[str, float], linger: float) -> None:
@@ -51,10 +76,9 @@ def refuse_delete_in_use(backend: Moto, group: Moto, terminated_at: dict[str, fl
             raise in_use
 
 
-def install(
-    hosts: dict[str, Host], terminated_at: dict[str, float], linger: Callable[[], float], lock: Any
-) -> None:
+def install(cloud: SandboxCloud) -> None:
     """Patch moto: deletion checks, and a firewall refresh after every call that changes rules or members."""
+    lock = cloud.lock
 
     def delete_security_group(
         original: Fn, backend: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
@@ -65,13 +89,13 @@ def install(
         )
         with lock:
             if group is not None:  # else moto raises InvalidGroup.NotFound
-                refuse_delete_in_use(backend, group, terminated_at, linger())
+                refuse_delete_in_use(backend, group, cloud.terminated_at, cloud.faults.eni_linger_for)
             return original(backend, *args, **kwargs)
 
     def refreshing(original: Fn, backend: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         with lock:
             result = original(backend, *args, **kwargs)
-            refresh_firewalls(hosts, backend)
+            cloud.refresh_firewalls(security_view(backend))
             return result
 
     def modify_instance_security_groups(
@@ -81,7 +105,7 @@ def install(
             instance = original(backend, *args, **kwargs)
             # moto keeps the launch groups on the primary interface (its group set is a union): replace them.
             instance.nics[0]._group_set = list(instance.security_groups)
-            refresh_firewalls(hosts, backend)
+            cloud.refresh_firewalls(security_view(backend))
             return instance
 
     wrap("delete_security_group", delete_security_group)

@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 
 from staging._log import get_logger
-from staging.sandbox._system import run
+from staging.sandbox.machine.system import run
 
 log = get_logger(__name__)
 

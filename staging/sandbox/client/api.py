@@ -18,9 +18,9 @@ from typing import Any
 from provisioning.errors import ParameterError
 from provisioning.settings import check_region
 from staging._log import get_logger
-from staging.sandbox._preflight import check_environment
 from staging.sandbox._state import DAEMON_LOG, read_state
-from staging.sandbox._teardown import is_daemon, teardown
+from staging.sandbox.client.preflight import check_environment
+from staging.sandbox.client.teardown import is_daemon, teardown
 from staging.sandbox.errors import SandboxError
 from staging.sandbox.faults import Faults
 

@@ -8,6 +8,9 @@ the daemon is gone), so a graceful stop, an aborted start and a crash are cleane
 
 from __future__ import annotations
 
+import argparse
+import json
+import logging
 import os
 import secrets
 import signal
@@ -16,8 +19,11 @@ from pathlib import Path
 from typing import Any
 
 from staging._log import get_logger
-from staging.sandbox import _shared
-from staging.sandbox._net import (
+from staging.sandbox._logging import configure_logging
+from staging.sandbox._state import StateFile
+from staging.sandbox.faults import Faults
+from staging.sandbox.machine import shared as _shared
+from staging.sandbox.machine.net import (
     choose_network,
     create_bridge,
     gateway,
@@ -25,9 +31,7 @@ from staging.sandbox._net import (
     list_netns,
     used_networks,
 )
-from staging.sandbox._state import StateFile
-from staging.sandbox._system import become_subreaper, machine_lock
-from staging.sandbox.faults import Faults
+from staging.sandbox.machine.system import become_subreaper, machine_lock
 
 log = get_logger(__name__)
 
@@ -38,6 +42,16 @@ MOTO_ENV = {
     "MOTO_ENABLE_KEYPAIR_VALIDATION": "1",
     "MOTO_EC2_LOAD_DEFAULT_AMIS": "false",
 }
+
+
+def main(argv: list[str], prog: str) -> int:
+    """The internal ``daemon`` sub-command: serve the cloud until stopped (output goes to daemon.log)."""
+    parser = argparse.ArgumentParser(prog=f"{prog} daemon", description="internal: run a sandbox's daemon")
+    parser.add_argument("--state-dir", type=Path, required=True)
+    parser.add_argument("--config", required=True)
+    args = parser.parse_args(argv)
+    configure_logging(logging.INFO)
+    return run_daemon(args.state_dir.absolute(), json.loads(args.config))
 
 
 def run_daemon(state_dir: Path, config: dict[str, Any]) -> int:
@@ -93,11 +107,10 @@ def _bring_up(
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
     from werkzeug.serving import make_server
 
-    from staging.sandbox import _hooks, _strict
-    from staging.sandbox._amis import register_kernels
-    from staging.sandbox._cloud import SandboxCloud
-    from staging.sandbox._images import register_images
-    from staging.sandbox._wsgi import SandboxMiddleware
+    from staging.sandbox.daemon.cloud import SandboxCloud
+    from staging.sandbox.daemon.ebs import EBSDirect
+    from staging.sandbox.daemon.hooks.install import install
+    from staging.sandbox.daemon.wsgi import SandboxMiddleware
 
     with machine_lock():
         # The bridge name claims the token: every other name (namespaces, veths, shared reference) derives
@@ -108,7 +121,7 @@ def _bring_up(
         net = choose_network(used_networks())
         state.update(token=token, network={"cidr": str(net), "bridge": bridge, "gateway": gateway(net)})
         create_bridge(bridge, net)
-    from staging.sandbox._images import login_users
+    from staging.sandbox.daemon.images import login_users
 
     users = list(dict.fromkeys([user, *login_users(user).values()]))
     state.update(shared=users)
@@ -123,11 +136,10 @@ def _bring_up(
         faults=Faults.from_dict(config.get("faults") or {}),
         legacy_devices=bool(config.get("legacy_devices")),
     )
-    _hooks.install(cloud)
-    _strict.install(cloud)  # after the hooks: its checks run before them
-    images = register_images(cloud, ec2_backends[DEFAULT_ACCOUNT_ID], regions)
-    register_kernels(cloud, ec2_backends[DEFAULT_ACCOUNT_ID], regions)
-    app = SandboxMiddleware(DomainDispatcherApplication(create_backend_app), cloud)
+    hooked = install(cloud, ec2_backends[DEFAULT_ACCOUNT_ID], regions)
+    images = hooked.images
+    direct = EBSDirect(cloud, hooked.snapshots)
+    app = SandboxMiddleware(DomainDispatcherApplication(create_backend_app), cloud, direct)
     server = make_server("127.0.0.1", int(config.get("port") or 0), app, threaded=True)
     host, port = str(server.server_address[0]), int(server.server_address[1])
     state.update(

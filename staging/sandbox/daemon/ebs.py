@@ -2,7 +2,7 @@
 
 moto's EBS backend reports 512-byte blocks, leaves a stray EC2 volume, marks the snapshot completed at once,
 validates no put and keeps the blocks in memory. Here every call is answered by this module (the
-:class:`~staging.sandbox._wsgi.SandboxMiddleware` routes requests signed for the ``ebs`` service to
+:class:`~staging.sandbox.daemon.wsgi.SandboxMiddleware` routes requests signed for the ``ebs`` service to
 :func:`handle`):
 
 - StartSnapshot makes a ``pending`` EC2 snapshot (``VolumeId`` ``vol-ffffffff`` as on AWS, no volume) whose
@@ -26,25 +26,21 @@ import hashlib
 import json
 import os
 import re
-import types
+import time
 from collections.abc import Iterator
-from datetime import timedelta
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import parse_qs
 
-from moto.core.models import DEFAULT_ACCOUNT_ID
-from moto.core.utils import utcnow
-from moto.ec2.exceptions import EC2ClientError
-from moto.ec2.models import ec2_backends
-from moto.ec2.models.elastic_block_store import Snapshot
-from moto.ec2.utils import random_snapshot_id
-
-from staging.sandbox._cloud import SandboxCloud
+from staging.sandbox.daemon.cloud import SandboxCloud
+from staging.sandbox.daemon.facts import SnapshotState
 
 #: The block size of the EBS direct APIs (bytes).
 BLOCK = 512 * 1024
 GIB = 1024**3
+#: Seconds the block tokens of a listing stay valid (AWS: 7 days).
+LISTING_EXPIRY = 7 * 86400.0
 _SCOPE = re.compile(r"Credential=[^/]+/\d{8}/([a-z0-9-]+)/ebs/aws4_request")
 _BLOCK_PATH = re.compile(r"^/snapshots/(snap-[0-9a-f]+)/blocks/([^/]+)$")
 
@@ -80,8 +76,39 @@ def ebs_region(environ: dict[str, Any]) -> str | None:
     return match.group(1) if match else None
 
 
-class _DirectVolume(types.SimpleNamespace):
-    """What a snapshot made by StartSnapshot has for a volume: AWS shows ``vol-ffffffff`` and the size."""
+@dataclass(frozen=True)
+class SnapshotInfo:
+    """What the EBS direct calls read of an EC2 snapshot."""
+
+    id: str
+    status: str
+    volume_size: int
+    encrypted: bool
+    owner_id: str
+    start_time: float
+    description: str
+
+
+class Snapshots(Protocol):
+    """The EC2 snapshots the EBS direct calls work on (moto's, through the hooks)."""
+
+    def find(self, region: str, snapshot_id: str) -> SnapshotInfo | None:
+        """The snapshot, or None when the region has no such snapshot."""
+
+    def new_id(self) -> str:
+        """A fresh snapshot id."""
+
+    def start(
+        self,
+        region: str,
+        snapshot_id: str,
+        size: int,
+        description: str,
+        encrypted: bool,
+        kms_key: str | None,
+        tags: dict[str, str],
+    ) -> SnapshotInfo:
+        """Record a new ``pending`` snapshot of a volume of ``size`` GiB (``vol-ffffffff``, as on AWS)."""
 
 
 def checksum(data: bytes) -> str:
@@ -127,21 +154,22 @@ def read_block(path: Path, index: int) -> bytes:
 class EBSDirect:
     """The six EBS direct calls over one sandbox's EC2 snapshots and their files."""
 
-    def __init__(self, cloud: SandboxCloud) -> None:
+    def __init__(self, cloud: SandboxCloud, snapshots: Snapshots) -> None:
         self.cloud = cloud
+        self.snapshots = snapshots
         #: Blocks put into each pending snapshot (what CompleteSnapshot's count is checked against).
         self.put: dict[str, set[int]] = {}
 
-    def _snapshot(self, region: str, snapshot_id: str) -> Any:
-        try:
-            return ec2_backends[DEFAULT_ACCOUNT_ID][region].get_snapshot(snapshot_id)
-        except EC2ClientError:
+    def _snapshot(self, region: str, snapshot_id: str) -> SnapshotInfo:
+        snapshot = self.snapshots.find(region, snapshot_id)
+        if snapshot is None:
             raise EBSError(
                 404,
                 "ResourceNotFoundException",
                 f"The snapshot '{snapshot_id}' does not exist.",
                 "SNAPSHOT_NOT_FOUND",
-            ) from None
+            )
+        return snapshot
 
     # --- writing ----------------------------------------------------------------------------------------
     def start(self, region: str, request: dict[str, Any]) -> dict[str, Any]:
@@ -154,7 +182,6 @@ class EBSDirect:
             raise invalid("Timeout must be from 10 to 4320 minutes.")
         if request.get("KmsKeyArn") and not request.get("Encrypted"):
             raise invalid("KmsKeyArn requires Encrypted.", "INVALID_CUSTOMER_KEY")
-        backend = ec2_backends[DEFAULT_ACCOUNT_ID][region]
         parent_id = request.get("ParentSnapshotId")
         parent = self._snapshot(region, parent_id) if parent_id else None
         if parent is not None:
@@ -168,34 +195,30 @@ class EBSDirect:
         tags = request.get("Tags") or []
         if any(not isinstance(t, dict) or not t.get("Key") for t in tags):
             raise invalid("Every tag needs a Key.", "INVALID_TAG")
-        snapshot_id = random_snapshot_id()
-        volume = _DirectVolume(id="vol-ffffffff", size=size)
+        snapshot_id = self.snapshots.new_id()
         encrypted = bool(request.get("Encrypted") or (parent is not None and parent.encrypted))
-        snapshot = Snapshot(
-            backend,
-            snapshot_id,
-            volume,
-            request.get("Description") or "",
-            encrypted,
-            request.get("KmsKeyArn"),
-        )
-        snapshot.status = "pending"
         path = self.cloud.store.snapshot_file(snapshot_id)
         if parent is not None:
             self.cloud.store.copy_snapshot(parent.id, snapshot_id)
         with path.open("ab") as f:
             f.truncate(max(size * GIB, path.stat().st_size))
-        backend.snapshots[snapshot_id] = snapshot
-        if tags:
-            snapshot.add_tags({t["Key"]: t.get("Value", "") for t in tags})
+        snapshot = self.snapshots.start(
+            region,
+            snapshot_id,
+            size,
+            request.get("Description") or "",
+            encrypted,
+            request.get("KmsKeyArn"),
+            {t["Key"]: t.get("Value", "") for t in tags},
+        )
         self.put[snapshot_id] = set()
-        self.cloud._note_created(snapshot_id)
-        self.cloud._later(timeout * 60.0, lambda: self._expire(snapshot))
+        self.cloud.note_created(snapshot_id)
+        self.cloud.later(timeout * 60.0, lambda: self._expire(snapshot_id))
         answer = {
             "SnapshotId": snapshot_id,
-            "OwnerId": DEFAULT_ACCOUNT_ID,
+            "OwnerId": snapshot.owner_id,
             "Status": "pending",
-            "StartTime": snapshot.start_time.timestamp(),
+            "StartTime": snapshot.start_time,
             "VolumeSize": size,
             "BlockSize": BLOCK,
             "Tags": [{"Key": t["Key"], "Value": t.get("Value", "")} for t in tags],
@@ -208,11 +231,10 @@ class EBSDirect:
             answer["KmsKeyArn"] = request["KmsKeyArn"]
         return answer
 
-    def _expire(self, snapshot: Any) -> None:
+    def _expire(self, snapshot_id: str) -> None:
         """A snapshot not completed within its Timeout goes to ``error`` (AWS)."""
-        if snapshot.status == "pending":
-            snapshot.status = "error"
-            self.put.pop(snapshot.id, None)
+        if self.cloud.publish(SnapshotState(snapshot_id, "error", only_if="pending")):
+            self.put.pop(snapshot_id, None)
 
     def put_block(
         self, region: str, snapshot_id: str, index_text: str, headers: dict[str, str], body: bytes
@@ -251,17 +273,18 @@ class EBSDirect:
         if snapshot.status != "pending" or snapshot_id not in self.put:
             raise invalid(f"The snapshot '{snapshot_id}' is not pending.", "INVALID_SNAPSHOT_ID")
         written = self.put.pop(snapshot_id)
-        snapshot.status = "completed" if int(count) == len(written) else "error"
-        return {"Status": snapshot.status}
+        status = "completed" if int(count) == len(written) else "error"
+        self.cloud.publish(SnapshotState(snapshot_id, status))
+        return {"Status": status}
 
     # --- reading ----------------------------------------------------------------------------------------
-    def _index(self, snapshot: Any, text: str) -> int:
+    def _index(self, snapshot: SnapshotInfo, text: str) -> int:
         blocks = int(snapshot.volume_size) * GIB // BLOCK
         if not text.isdigit() or int(text) >= blocks:
             raise invalid(f"BlockIndex must be from 0 to {blocks - 1}.", "INVALID_BLOCK")
         return int(text)
 
-    def _readable(self, region: str, snapshot_id: str) -> Any:
+    def _readable(self, region: str, snapshot_id: str) -> SnapshotInfo:
         snapshot = self._snapshot(region, snapshot_id)
         if snapshot.status != "completed":
             raise invalid(f"The snapshot '{snapshot_id}' is not completed.", "INVALID_SNAPSHOT_ID")
@@ -324,9 +347,9 @@ class EBSDirect:
         answer["ChangedBlocks"] = blocks
         return answer
 
-    def _listing(self, snapshot: Any, next_index: int | None) -> dict[str, Any]:
+    def _listing(self, snapshot: SnapshotInfo, next_index: int | None) -> dict[str, Any]:
         answer: dict[str, Any] = {
-            "ExpiryTime": (utcnow() + timedelta(days=7)).timestamp(),
+            "ExpiryTime": time.time() + LISTING_EXPIRY,
             "VolumeSize": int(snapshot.volume_size),
             "BlockSize": BLOCK,
         }

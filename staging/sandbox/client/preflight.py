@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from staging.sandbox._system import which
 from staging.sandbox.errors import EnvironmentProblem
+from staging.sandbox.machine.system import which
 
 #: Each tool the sandbox runs, and the Debian package that ships it.
 REQUIRED_TOOLS: dict[str, str] = {

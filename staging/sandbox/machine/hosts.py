@@ -1,6 +1,6 @@
 """One sandbox host per running instance: a network namespace, a private mount table and a real sshd.
 
-sshd is started (through :class:`transfer.sshd.SshdServer`) as ``ip netns exec NS unshare -m --propagation
+sshd is started (through :class:`transfer.testing.SshdServer`) as ``ip netns exec NS unshare -m --propagation
 private sh -c SETUP sshd ...``: SETUP mounts a tmpfs on ``/dev/disk`` (and on ``/mnt``), binds the host's own
 home over ``/home/<user>``, then execs sshd, so the pid we hold is sshd's and ``nsenter -t <pid> -m`` enters
 exactly this host's mount table. Stopping the instance kills every process in the namespace, which also drops
@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from staging._log import get_logger
-from staging.sandbox import _shared
-from staging.sandbox._net import netns_pids
-from staging.sandbox._system import run
+from staging.sandbox.machine import shared as _shared
+from staging.sandbox.machine.net import netns_pids
+from staging.sandbox.machine.system import run
 from transfer.testing import SshdServer
 
 log = get_logger(__name__)

@@ -1,13 +1,8 @@
-"""Façade methods that are not API operations, and the error-mode guard for hand-written methods.
+"""The EC2 façade's VM::EC2 methods that are not API operations, mixed into :class:`~provisioning.facade.EC2`.
 
-``ServicesMixin`` is mixed into :class:`~provisioning.facade.EC2`: ``instance_metadata()`` (the IMDSv2
-client), ``get_signin_token()`` and ``login_url()`` (the console federation sign-in URL).
-
-:class:`action` declares methods of the VPC, ELB, Auto Scaling, RDS and STS objects that call one operation;
-they and the hand-written ones run under the façade's error mode through :func:`~.ec2._base.guarded`.
-
-Importing this module also imports the VPC, ELB, Auto Scaling, RDS and STS object modules (at the bottom),
-so their dispatch registrations are in place whenever the façade is.
+* ``instance_metadata()``: a client of the instance metadata service (IMDSv2) of the machine this runs on;
+* ``update_security_group(group)``: send a security group's recorded authorize/revoke changes;
+* ``get_signin_token()`` and ``login_url()``: the console federation sign-in URL for temporary credentials.
 """
 
 from __future__ import annotations
@@ -15,66 +10,17 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from .ec2._base import Action, EC2Object, guarded
 from .errors import ParameterError
 
 if TYPE_CHECKING:
     from .metadata import InstanceMetadata
     from .sts import Credentials
 
-__all__ = ["ServiceObject", "ServicesMixin", "action", "guarded"]
+__all__ = ["ExtrasMixin"]
 
 
-def action(
-    service: str,
-    operation: str,
-    doc: str,
-    *,
-    me: str | None = None,
-    args: tuple[str, ...] = (),
-    collect: bool = False,
-) -> Action:
-    """A declared method of a VPC, ELB, Auto Scaling, RDS or STS object (an :class:`~.ec2._base.Action`).
-
-    ``register_instances = action("elb", "RegisterInstancesWithLoadBalancer", "...", me="load_balancer_name",
-    args=("instances",), collect=True)`` makes ``lb.register_instances(i1, i2, **extra)`` call the operation
-    with ``load_balancer_name=lb, instances=[i1, i2]``; it returns the operation's result, or None on
-    failure under ``raise_error=False``.
-
-    Args:
-        service: Our short service name.
-        operation: The API action.
-        doc: The method's docstring.
-        me: The keyword the object fills (None: it fills the operation's first positional slot).
-        args: The keywords that positional arguments fill, in order.
-        collect: All positionals form one list for ``args[0]``.
-    """
-    return Action(operation, doc, member=me, service=service, default=None, args=args, collect=collect)
-
-
-class ServiceObject(EC2Object):
-    """Base of the VPC, ELB, Auto Scaling, RDS and STS classes.
-
-    From ``EC2Object``: VM::EC2's spellings of our methods (``vpc.createSubnet``), ``_async`` methods and
-    ``error``/``error_str``; here: a typed ``_call`` to the façade.
-    """
-
-    def _call(self, service: str, operation: str, /, *args: Any, **kwargs: Any) -> Any:
-        """``ec2.call(...)`` on the façade that made this object (always raises)."""
-        if self.ec2 is None:
-            raise ParameterError(f"{self!r} is not bound to a façade")
-        return self.ec2.call(service, operation, *args, **kwargs)
-
-    def _refresh_or_raise(self) -> None:
-        """``refresh()``, raising ``NotFoundError`` when the resource no longer exists."""
-        from .errors import NotFoundError
-
-        if not self.refresh():
-            raise NotFoundError("NotFound", f"{self} does not exist", operation="refresh")
-
-
-class ServicesMixin:
-    """Extra VM::EC2 methods that are not API operations (``instance_metadata``, ``login_url``)."""
+class ExtrasMixin:
+    """The EC2 façade's VM::EC2 methods that are not API operations (see the module)."""
 
     def instance_metadata(self, **options: Any) -> InstanceMetadata:
         """A client of the instance metadata service (IMDSv2) of the machine this runs on.
@@ -150,8 +96,3 @@ class ServicesMixin:
                 raise ParameterError("login_url needs credentials= or token=")
             token = self.get_signin_token(credentials, duration=duration, fetch=fetch)
         return build_login_url(token, issuer=issuer, destination=destination)
-
-
-# Object modules register their classes and handlers with dispatch at import (kept last: they import us).
-from . import autoscaling, elb, rds, sts  # noqa: E402, F401
-from .ec2 import network  # noqa: E402, F401

@@ -21,12 +21,12 @@ from urllib.parse import parse_qs
 from xml.sax.saxutils import escape
 
 from staging._log import get_logger
-from staging.sandbox._cloud import SandboxCloud
-from staging.sandbox._ebs import EBSDirect, EBSError, ebs_region, handle, throttled
-from staging.sandbox._limits import request_problem
-from staging.sandbox._net import gateway
-from staging.sandbox._system import reap_orphans
+from staging.sandbox.daemon.cloud import SandboxCloud
+from staging.sandbox.daemon.ebs import EBSDirect, EBSError, ebs_region, handle, throttled
+from staging.sandbox.daemon.limits import request_problem
 from staging.sandbox.faults import Faults
+from staging.sandbox.machine.net import gateway
+from staging.sandbox.machine.system import reap_orphans
 
 log = get_logger(__name__)
 
@@ -56,11 +56,11 @@ def error_body(code: str, message: str) -> bytes:
 class SandboxMiddleware:
     """Wrap moto's WSGI app with faults, serialisation and the control API."""
 
-    def __init__(self, app: WSGIApp, cloud: SandboxCloud) -> None:
+    def __init__(self, app: WSGIApp, cloud: SandboxCloud, direct: EBSDirect) -> None:
         self.app = app
         self.cloud = cloud
         self._dice = random.Random(cloud.faults.seed)
-        self.direct = EBSDirect(cloud)
+        self.direct = direct
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from staging._log import get_logger
-from staging.sandbox._system import machine_lock, run
+from staging.sandbox.machine.system import machine_lock, run
 
 log = get_logger(__name__)
 

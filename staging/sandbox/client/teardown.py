@@ -10,12 +10,12 @@ import time
 from pathlib import Path
 
 from staging._log import get_logger
-from staging.sandbox import _shared
-from staging.sandbox._net import delete_host_net, delete_link, list_netns, netns_pids
 from staging.sandbox._state import DAEMON_LOG, STATE_FILE, read_state
-from staging.sandbox._system import pid_alive, pid_argv, run, terminate_pid
-from staging.sandbox._volumes import loop_detach, loops_backed_under
 from staging.sandbox.errors import EnvironmentProblem, SandboxError
+from staging.sandbox.machine import shared as _shared
+from staging.sandbox.machine.net import delete_host_net, delete_link, list_netns, netns_pids
+from staging.sandbox.machine.system import pid_alive, pid_argv, run, terminate_pid
+from staging.sandbox.machine.volumes import loop_detach, loops_backed_under
 
 log = get_logger(__name__)
 

@@ -16,8 +16,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from staging._log import get_logger
-from staging.sandbox._system import run
 from staging.sandbox.errors import SandboxError
+from staging.sandbox.machine.system import run
 
 log = get_logger(__name__)
 

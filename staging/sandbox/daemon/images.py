@@ -8,14 +8,13 @@ image's owner:
   ``/dev/xvda``, login user the sandbox's (``admin`` by default, as on Debian's images);
 * ``ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-server-20250101``: owner ``099720109477`` (Canonical),
   root ``/dev/sda1``, login user ``ubuntu``.
+
+They are registered in moto by :func:`staging.sandbox.daemon.hooks.mappings.register_images`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
-
-from staging.sandbox._cloud import SandboxCloud, _mapping
 
 DEBIAN_OWNER = "136693071363"
 CANONICAL_OWNER = "099720109477"
@@ -62,30 +61,3 @@ IMAGES = {spec.name: spec.description for spec in SPECS}
 def login_users(default_user: str) -> dict[str, str]:
     """``{image name: login user}`` for a sandbox whose own login user is ``default_user``."""
     return {spec.name: spec.login_user or default_user for spec in SPECS}
-
-
-def register_images(cloud: SandboxCloud, backends: Any, regions: list[str]) -> dict[str, dict[str, str]]:
-    """Register :data:`SPECS` in every region; returns ``{region: {name: image_id}}``."""
-    out: dict[str, dict[str, str]] = {}
-    users = login_users(cloud.user)
-    for region in regions:
-        backend = backends[region]
-        for spec in SPECS:
-            ami = backend.register_image(spec.name, spec.description)
-            ami.owner_id = spec.owner
-            ami.architecture = "x86_64"
-            ami.virtualization_type = "hvm"
-            ami.root_device_type = "ebs"
-            ami.root_device_name = spec.root_device
-            ami.hypervisor = "xen"
-            ami.launch_permissions.append({"Group": "all"})
-            volume = backend.create_volume(size=8, zone_name=f"{region}a")
-            snapshot = backend.create_snapshot(volume.id, f"root of {spec.name}", owner_id=spec.owner)
-            backend.delete_volume(volume.id)
-            cloud.set_image_mappings(backend, ami, [_mapping(spec.root_device, snapshot.id, 8, True)])
-            cloud.image_users[ami.id] = users[spec.name]
-            # Published long before the sandbox started: never "too new to be found" (not_found_for).
-            for resource_id in (ami.id, ami.ebs_snapshot.id):
-                cloud.created_at.pop(resource_id, None)
-            out.setdefault(region, {})[spec.name] = ami.id
-    return out

@@ -18,7 +18,6 @@
 from __future__ import annotations
 
 import copy
-import secrets
 from typing import Any
 
 from moto.core.responses import ActionResult
@@ -26,23 +25,13 @@ from moto.ec2.exceptions import EC2ClientError
 from moto.ec2.models.amis import Ami
 from moto.ec2.responses import EC2Response
 
-from staging.sandbox._cloud import SandboxCloud
-from staging.sandbox._limits import device_problem
-from staging.sandbox._patch import Fn
-from staging.sandbox._patch import arg as _arg
-from staging.sandbox._patch import wrap as _wrap
+from staging.sandbox.daemon.cloud import SandboxCloud
+from staging.sandbox.daemon.hooks.mappings import set_image_mappings
+from staging.sandbox.daemon.hooks.patch import Fn
+from staging.sandbox.daemon.hooks.patch import arg as _arg
+from staging.sandbox.daemon.hooks.patch import wrap as _wrap
+from staging.sandbox.daemon.limits import device_problem
 
-AMAZON_OWNER = "137112412989"
-#: (id prefix, image type, name, manifest) of the kernel and ramdisk images each region has.
-KERNELS = (
-    (
-        "aki",
-        "kernel",
-        "pv-grub-hd0_1.05-x86_64.gz",
-        "ec2-public-images/pv-grub-hd0_1.05-x86_64.gz.manifest.xml",
-    ),
-    ("ari", "ramdisk", "initrd-2.6.32-x86_64", "ec2-public-images/initrd-2.6.32-x86_64.manifest.xml"),
-)
 _ORIGINAL_FILTER = Ami.get_filter_value
 
 
@@ -169,7 +158,8 @@ def install(cloud: SandboxCloud) -> None:
             ami.boot_mode = self._get_param("BootMode") or ami.boot_mode
             if root:
                 ami.root_device_name = root
-            cloud.set_image_mappings(backend, ami, kept)
+            cloud.image_registered(ami.id, cloud.user)
+            set_image_mappings(cloud, backend, ami, kept)
             if kept and not any(m.get("Ebs", {}).get("SnapshotId") for m in kept):
                 ami.sandbox_mappings = kept  # empty EBS volumes only: keep them as given
             ami.add_tags(tags.get("image", {}))  # tagged at creation, as TagSpecifications promise
@@ -217,8 +207,8 @@ def install(cloud: SandboxCloud) -> None:
                 if kms_key:
                     new["Ebs"]["KmsKeyId"] = kms_key
                 mappings.append(new)
-            cloud.image_users[ami.id] = cloud.image_users.get(source.id, cloud.user)
-            cloud.set_image_mappings(backend, ami, mappings)
+            cloud.image_registered(ami.id, cloud.login_user_of(source.id))
+            set_image_mappings(cloud, backend, ami, mappings)
             if copy_tags:
                 ami.add_tags({t["key"]: t["value"] for t in source.get_tags()})
             ami.add_tags(tags.get("image", {}))
@@ -283,26 +273,8 @@ def _pending_until_snapshots(cloud: SandboxCloud, ami: Any, snapshots: list[Any]
         if ami.state != "pending":
             return
         if any(s.status == "pending" for s in snapshots):
-            cloud._later(0.1, check)
+            cloud.later(0.1, check)
         else:
             ami.state = "available"
 
-    cloud._later(0.1, check)
-
-
-def register_kernels(cloud: SandboxCloud, backends: Any, regions: list[str]) -> None:
-    """A public kernel (``aki-``) and ramdisk (``ari-``) image of Amazon's in every region."""
-    for region in regions:
-        backend = backends[region]
-        for prefix, kind, name, manifest in KERNELS:
-            image_id = f"{prefix}-{secrets.token_hex(8)}"
-            ami = Ami(backend, image_id, name=name, description=f"{kind} {name}", owner_id=AMAZON_OWNER,
-                      owner_alias="amazon", public=True, architecture="x86_64", image_type=kind,
-                      image_location=manifest, root_device_type="instance-store", hypervisor="xen",
-                      virtualization_type="paravirtual")  # fmt: skip
-            placeholder = ami.ebs_snapshot
-            backend.snapshots.pop(placeholder.id, None)
-            cloud.store.delete_snapshot(placeholder.id)
-            ami.sandbox_mappings = []  # type: ignore[attr-defined]
-            backend.amis[image_id] = ami
-            cloud.created_at.pop(image_id, None)
+    cloud.later(0.1, check)

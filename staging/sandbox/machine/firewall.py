@@ -6,7 +6,8 @@ dropped. As on AWS the filter is stateful (replies to the host's own connections
 traffic is never filtered. Egress rules are not enforced (hosts have no route off the sandbox network anyway).
 
 The rules come from the instance's security groups (the union over its network interfaces, the VPC's
-``default`` group when none was named); a rule naming a source group allows its members' addresses. The
+``default`` group when none was named), read from the API by the hooks into a :class:`SecurityView`; a rule
+naming a source group allows its members' addresses. The
 table is built by a pure function (:func:`ruleset`) and replaced atomically (``nft -f`` of "add, delete,
 define" in one transaction), so a rule change never leaves a host open or closed in between. The table lives
 in the host's network namespace and goes with it.
@@ -17,12 +18,9 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
-from staging.sandbox._hosts import Host
-from staging.sandbox._system import run
-
-Moto = Any  # moto's model objects (read duck-typed: this module must not import moto, see _daemon)
+from staging.sandbox.machine.hosts import Host
+from staging.sandbox.machine.system import run
 
 #: The nftables table (family inet) holding a host's security-group filter.
 TABLE = "vmec2_sandbox_sg"
@@ -43,6 +41,38 @@ class Permission:
     from_port: int | None
     to_port: int | None
     sources: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One ingress rule of a security group as the API has it: a CIDR or a source group (or both).
+
+    Attributes:
+        protocol: ``tcp``, ``udp``, ``icmp``, ``-1`` (all traffic) or an IP protocol number.
+        from_port: First port or ICMP type (None or -1: all).
+        to_port: Last port or ICMP code (None or -1: all).
+        cidr: The IPv4 source CIDR, if any.
+        source_group: The id of the source security group, if any (its members' addresses are allowed).
+    """
+
+    protocol: str
+    from_port: int | None
+    to_port: int | None
+    cidr: str | None = None
+    source_group: str | None = None
+
+
+@dataclass(frozen=True)
+class SecurityView:
+    """The security groups of one region, as the packet filters need them (read from the API by the hooks).
+
+    Attributes:
+        instances: Every instance of the region that is not terminated -> the ids of its groups.
+        rules: Each of those groups -> its ingress rules.
+    """
+
+    instances: dict[str, frozenset[str]]
+    rules: dict[str, tuple[Rule, ...]]
 
 
 def _match(permission: Permission) -> str:
@@ -104,36 +134,31 @@ def apply(netns: str, script: str) -> None:
     run(["ip", "netns", "exec", netns, "nft", "-f", "-"], input=script.encode())
 
 
-def group_ids(instance: Moto) -> set[str]:
-    """Ids of every security group on the instance's network interfaces."""
-    return {group.id for nic in instance.nics.values() for group in nic.group_set if group is not None}
-
-
-def permissions(backend: Moto, groups: set[str], members: dict[str, list[str]]) -> list[Permission]:
+def permissions(
+    view: SecurityView, groups: frozenset[str], members: dict[str, list[str]]
+) -> list[Permission]:
     """The ingress permissions of ``groups``; a source group stands for its members' addresses."""
     out = []
     for gid in sorted(groups):
-        group = backend.get_security_group_from_id(gid)
-        for rule in group.ingress_rules if group is not None else []:
+        for rule in view.rules.get(gid, ()):
             sources: list[str] = []
-            if rule.cidr_ipv4:
-                sources.append(rule.cidr_ipv4)
-            source_group = (rule.source_group or {}).get("GroupId")
-            if source_group:
-                sources += [f"{address}/32" for address in members.get(source_group, [])]
-            out.append(Permission(str(rule.ip_protocol), rule.from_port, rule.to_port, tuple(sources)))
+            if rule.cidr:
+                sources.append(rule.cidr)
+            if rule.source_group:
+                sources += [f"{address}/32" for address in members.get(rule.source_group, [])]
+            out.append(Permission(rule.protocol, rule.from_port, rule.to_port, tuple(sources)))
     return out
 
 
-def refresh_firewalls(hosts: dict[str, Host], backend: Moto) -> None:
-    """Bring every host of ``backend``'s region in line with its groups' current ingress rules."""
-    live = [(i, hosts[i.id]) for i in backend.all_instances() if i.id in hosts and i.state != "terminated"]
+def refresh_firewalls(hosts: dict[str, Host], view: SecurityView) -> None:
+    """Bring every host of ``view``'s region in line with its groups' current ingress rules."""
+    live = [(iid, hosts[iid], groups) for iid, groups in view.instances.items() if iid in hosts]
     members: dict[str, list[str]] = {}
-    for instance, host in live:
-        for gid in group_ids(instance):
+    for _iid, host, groups in live:
+        for gid in groups:
             members.setdefault(gid, []).append(host.address)
-    for instance, host in live:
-        script = ruleset(permissions(backend, group_ids(instance), members))
+    for _iid, host, groups in live:
+        script = ruleset(permissions(view, groups, members))
         if script != host.firewall:
             apply(host.netns, script)
             host.firewall = script

@@ -21,9 +21,9 @@ from moto.ec2.exceptions import EC2ClientError
 from moto.ec2.models.instances import Instance
 from moto.ec2.responses import EC2Response
 
-from staging.sandbox._cloud import SandboxCloud
-from staging.sandbox._limits import Problem, user_data_size_problem, volume_size_problem
-from staging.sandbox._patch import Fn, arg, wrap
+from staging.sandbox.daemon.cloud import SandboxCloud
+from staging.sandbox.daemon.hooks.patch import Fn, arg, wrap
+from staging.sandbox.daemon.limits import Problem, user_data_size_problem, volume_size_problem
 
 _INITIALIZING = {"Details": [{"Name": "reachability", "Status": "initializing"}], "Status": "initializing"}
 
@@ -38,7 +38,7 @@ def _zones(backend: Any) -> set[str]:
 
 
 def install(cloud: SandboxCloud) -> None:
-    """Patch moto (after :func:`staging.sandbox._hooks.install`, so these checks run first)."""
+    """Patch moto (after :func:`staging.sandbox.daemon.hooks.install.install`, so these checks run first)."""
 
     def modify_volume(original: Fn, backend: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         volume = backend.get_volume(arg(args, kwargs, 0, "volume_id"))
@@ -124,8 +124,7 @@ def _install_answers(cloud: SandboxCloud) -> None:
         return ActionResult({"Snapshots": snapshots})
 
     def ready(instance: Any) -> bool:
-        host = cloud.hosts.get(instance.id)
-        return host is not None and host.pid is not None
+        return cloud.host_up(instance.id)
 
     real_instance_status = Instance.instance_status.fget  # type: ignore[attr-defined]
     real_system_status = Instance.system_status.fget  # type: ignore[attr-defined]
