@@ -239,7 +239,7 @@ class Facade:
         *,
         page: Page | None = None,
     ) -> Any:
-        """THE path of every API call made through this façade (botocore's ``_make_api_call``); it raises.
+        """The one path of every API call made through this façade (botocore's ``_make_api_call``); it raises.
 
         Operations (``ec2.describe_volumes(...)``, through :meth:`_guarded`), ``call()``, the pagers and the
         objects' methods all come here, synchronously or on the async pool:
