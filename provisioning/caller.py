@@ -3,7 +3,9 @@
 Objects keep the façade that returned them (``obj.ec2``) and call back through it. They depend on this small
 Protocol, not on :mod:`provisioning.facade` (the top of the package, which imports them): the same
 arrangement as ``structlog.typing``, where the parts name the interfaces they use and nothing above them.
-Every façade (:class:`~provisioning.facade.EC2` and the per-service ones) is a ``Caller``.
+The :class:`~provisioning.facade.EC2` façade is a ``Caller``, and so are its per-service proxies
+(``ec2.elb``...), which forward the waits to it; a per-service façade made on its own (``ELB(...)``) has no
+waits.
 
 This module only describes; it defines no behaviour and imports nothing at run time.
 """

@@ -56,6 +56,9 @@ log = get_logger(__name__)
 _debug_enabled = logging.getLogger(__name__).isEnabledFor
 
 _RENAMED = {normalize(k): v for k, v in VMEC2_RENAMED.items()}
+#: The waits of the :class:`~provisioning.caller.Caller` protocol, which a per-service proxy forwards to its
+#: EC2 façade (an ``Instance`` reached through ``ec2.elb`` waits in ``stop(wait=True)``).
+_CALLER_WAITS = ("wait_for_terminal_state", "wait_for_images", "wait_for_snapshots")
 
 
 class Facade:
@@ -460,13 +463,17 @@ class Facade:
         setattr(cls, name, method)
 
     def _proxy(self, cls: type[Facade]) -> Facade:
-        """The façade of another service sharing this one's clients, error mode and ``error`` (made once)."""
+        """The façade of another service sharing this one's clients, error mode and ``error`` (made once), and
+        this one's waits, so that it is a whole :class:`~provisioning.caller.Caller` for the objects it
+        makes."""
         key = f"_proxy_{cls.__name__}"
         proxy = self.__dict__.get(key)
         if proxy is None:
             proxy = cls(_pool=self._pool)
             proxy._error_mode = self._error_mode  # one error mode and ``error`` for both
             proxy._consistency = self._consistency
+            for wait in _CALLER_WAITS:  # a Caller for the objects it makes: they wait as this façade does
+                proxy.__dict__[wait] = getattr(self, wait)
             self.__dict__[key] = proxy
         return proxy
 

@@ -144,3 +144,16 @@ def test_service_proxies_follow_the_facade_error_mode(ec2: EC2) -> None:
     assert ec2.raise_error is True
     with pytest.raises(AWSError):
         elb.describe_load_balancers("no-such-lb")
+
+
+def test_objects_made_through_a_proxy_can_wait(ec2: EC2, lb: LoadBalancer) -> None:
+    """An object made through ``ec2.elb`` holds the proxy as its Caller, waits included: an instance it
+    leads to stops and waits (with ec2's wait settings), where it failed with an AttributeError once
+    StopInstances had been sent."""
+    (instance,) = ec2.run_instances("ami-12345678")
+    lb.register_instances(instance)
+    ec2.wait_sleep = lambda seconds: None  # moto stops at once; nothing sleeps
+    (health,) = ec2.elb.describe_instance_health(lb)
+    reached = health.instance()
+    assert reached.ec2 is ec2.elb
+    assert reached.stop(wait=True) is not None and reached.instance_state.name == "stopped"
