@@ -34,7 +34,7 @@ from botocore.model import OperationModel
 from . import catalog  # noqa: F401  (every object class and answer handler registered before any call)
 from ._log import get_logger
 from .arguments import translate as translate_arguments
-from .asynccalls import async_mode, wrap_mode
+from .asynccalls import async_enabled, async_mode, submit, wrap_mode
 from .clients import ClientPool, core_session
 from .consistency import Consistency
 from .dispatch import dispatch
@@ -199,16 +199,22 @@ class Facade:
         """Call an operation by name, in one of two forms.
 
         * ``call("ec2", "DescribeInstances", *args, **kwargs)`` (a service, then an operation): library use,
-          always raising on failure.
+          always raising on failure (an operation the service does not have: ``ParameterError``).
         * ``call("DescribeInstances", {"InstanceIds": [...]})`` or ``call("DescribeInstances", **kwargs)``:
           VM::EC2's ``call``, under the façade's error mode. Like a raw request to AWS, an unknown action
           fails with ``InvalidAction`` and an unknown argument with ``UnknownParameter`` (with
-          ``raise_error=False``: None, and ``ec2.error`` says why).
+          ``raise_error=False``: None, and ``ec2.error`` says why). Inside ``async_mode()`` it gives a
+          future, whose ``error()`` says the same.
         """
         if action in SERVICES and args and isinstance(args[0], str):
-            return self._call(action, operation_model(action, args[0]), args[1:], kwargs)
+            name = operation_index(action).get(normalize(args[0]))
+            if name is None:
+                raise ParameterError(f"{action} has no operation {args[0]!r}")
+            return self._call(action, operation_model(action, name), args[1:], kwargs)
         if len(args) > 1 or (args and not isinstance(args[0], Mapping)):
             raise ParameterError("call(action, params): params is one dict of the action's arguments")
+        if async_enabled():  # the whole call in the background, so its future reports InvalidAction too
+            return submit(self.call, action, *args, **kwargs)
         params = {**(args[0] if args else {}), **kwargs}
         where = f"{type(self).__name__}.call"
         found = self._resolve(action)
@@ -414,10 +420,11 @@ class Facade:
         """The API version of the façade's first service (``2016-11-15`` for EC2)."""
         return str(service_model(self.services[0]).api_version)
 
-    def clone(self, **overrides: Any) -> Facade:
+    def clone(self, *, facade_class: type[Facade] | None = None, **overrides: Any) -> Facade:
         """An independent façade with the same settings, e.g. ``ec2.clone(region="eu-west-1")``.
 
-        Overrides are constructor arguments; the error mode is copied unless overridden.
+        Overrides are constructor arguments; the error mode is copied unless overridden. ``facade_class``
+        makes another kind of façade on the same settings (``ec2.sts.clone(facade_class=EC2)``).
         """
         s = self._pool.settings
         base: dict[str, Any] = {
@@ -436,7 +443,7 @@ class Facade:
             "environ": {},
         }
         base.update(overrides)
-        clone = type(self)(**base)
+        clone = (facade_class or type(self))(**base)
         clone._consistency = self._consistency  # a copy made through the clone is still "ours"
         clone.wait_policy = self.wait_policy  # frozen: the clone waits as this façade does
         return clone

@@ -129,11 +129,18 @@ class Credentials(EC2Object):
         return cls.from_mapping({k: data[k] for k in _FIELDS if k in data}, ec2)
 
     def new_ec2(self, **kwargs: Any) -> Any:
-        """An ``EC2`` façade using these credentials, on the endpoint and region of the one that made them."""
-        if self.ec2 is not None:
-            return self.ec2.clone(security_token=self, access_key=None, secret_key=None, **kwargs)
+        """An ``EC2`` façade using these credentials, on the endpoint and region of the one that made them
+        (also when that was ``ec2.sts`` or an ``STS`` façade: the new one has every EC2 method)."""
         if self._facade_class is None:
             raise ParameterError("new_ec2 needs the façade: import provisioning first")
+        if self.ec2 is not None:
+            return self.ec2.clone(
+                facade_class=self._facade_class,
+                security_token=self,
+                access_key=None,
+                secret_key=None,
+                **kwargs,
+            )
         return self._facade_class(security_token=self, **kwargs)
 
 

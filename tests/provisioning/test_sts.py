@@ -46,6 +46,8 @@ def test_session_token_and_new_ec2(ec2: EC2) -> None:
         assert other.settings.secret_key == token.secret_access_key
         assert other.describe_vpcs() != []
     assert token.credentials.new_ec2(region="eu-west-1").region == "eu-west-1"
+    via_sts = ec2.sts.get_session_token(duration=900).new_ec2()  # an EC2 façade, not another STS one
+    assert isinstance(via_sts, EC2) and via_sts.describe_vpcs() != []
     assert "secret" not in repr(token.credentials).lower()
 
 

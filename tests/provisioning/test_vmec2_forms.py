@@ -119,9 +119,16 @@ def test_call_forms(ec2: EC2) -> None:
         ec2.call("NoSuchAction")
     with pytest.raises(ParameterError):
         ec2.call("DescribeRegions", {"RegionNames": ["x"]}, {"More": 1})
+    with pytest.raises(ParameterError, match="ec2 has no operation 'NoSuchOp'"):
+        ec2.call("ec2", "NoSuchOp")  # library form: a usage error of ours, not botocore's
     ec2.raise_error = False
     assert ec2.call("DescribeRegions", Foo="bar") is None
     assert ec2.error is not None and ec2.error.code == "UnknownParameter"
+    with ec2.async_mode():  # the future reports what the synchronous call does
+        future = ec2.call("DescribeRegions", {"Bogus": 1})
+        invalid = ec2.call("NoSuchAction")
+    assert future.result() is None and future.error().code == "UnknownParameter"
+    assert invalid.result() is None and invalid.error().code == "InvalidAction"
 
 
 def test_created_group_survives_a_lagging_describe() -> None:
