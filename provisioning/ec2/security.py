@@ -17,6 +17,7 @@ from ..dispatch import dispatch
 from ..errors import NotFoundError, ParameterError
 from ..naming import service_model
 from ..objects import AWSObject, classes, register_class
+from ..waiting import describe_created
 from ._base import Action, EC2Object, rewrap, vmec2_method
 
 __all__ = ["Group", "GroupPermission", "IpPermission", "IpRange", "KeyPair", "SecurityGroup", "permission"]
@@ -414,10 +415,9 @@ def _created_group(response: Mapping[str, Any], facade: Any, operation: Any) -> 
     if facade is None:
         return made
     try:
-        found = facade.call("ec2", "DescribeSecurityGroups", group_ids=[str(made)])
+        return describe_created(facade, "DescribeSecurityGroups", str(made))  # type: ignore[no-any-return]
     except NotFoundError:  # eventual consistency: the group exists, its description lags; refresh() later
         return made
-    return found[0] if found else made  # type: ignore[no-any-return]
 
 
 _bare_group = rewrap("SecurityGroup")
