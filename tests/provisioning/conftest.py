@@ -1,5 +1,5 @@
-"""Fixtures shared by the provisioning tests: a façade on a fresh moto, in one or both error modes, and a
-loopback endpoint that throttles."""
+"""Fixtures shared by the provisioning tests: a façade on a fresh moto, in one or both error modes, a
+loopback endpoint that throttles, a fake clock and a Stubber on the façade's ec2 client."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from botocore.stub import Stubber
 
 from provisioning import EC2, AWSError
 
@@ -27,6 +28,36 @@ def mode(request: pytest.FixtureRequest, ec2: EC2) -> EC2:
     """The same façade in each error mode."""
     ec2.raise_error = request.param
     return ec2
+
+
+class FakeTime:
+    """A clock that only moves when something sleeps."""
+
+    def __init__(self) -> None:
+        self.now = 50.0
+        self.sleeps: list[float] = []
+
+    def clock(self) -> float:
+        """The current fake time."""
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        """Record the sleep and advance the clock."""
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+@pytest.fixture
+def clock() -> FakeTime:
+    """A fresh fake clock."""
+    return FakeTime()
+
+
+@pytest.fixture
+def stub(ec2: EC2) -> Iterator[Stubber]:
+    """A Stubber on the façade's ec2 client."""
+    with Stubber(ec2._pool.client("ec2")) as stubber:
+        yield stubber
 
 
 def _fails(ec2: EC2, call: Callable[[], Any], error: type[Exception] = AWSError, default: Any = None) -> None:

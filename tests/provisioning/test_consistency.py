@@ -7,8 +7,6 @@ injected with botocore's Stubber. The same policy against the sandbox's ``not_fo
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from botocore.stub import Stubber
 
@@ -17,31 +15,10 @@ from provisioning.consistency import Consistency, ids_in
 from provisioning.ec2.instance import Instance
 from provisioning.naming import service_model
 
+from .conftest import FakeTime
+
 VOL = "vol-0123456789abcdef0"
 AMI = "ami-0123456789abcdef0"
-
-
-class FakeTime:
-    """A clock that only moves when something sleeps."""
-
-    def __init__(self) -> None:
-        self.now = 50.0
-        self.sleeps: list[float] = []
-
-    def clock(self) -> float:
-        """The current fake time."""
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        """Record the sleep and advance the clock."""
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-
-@pytest.fixture
-def clock() -> FakeTime:
-    """A fresh fake clock."""
-    return FakeTime()
 
 
 @pytest.fixture
@@ -50,13 +27,6 @@ def ec2(moto_endpoint: str, clock: FakeTime) -> EC2:
     facade = EC2(endpoint=moto_endpoint, region="us-east-1")
     facade.consistency.clock, facade.consistency.sleep = clock.clock, clock.sleep
     return facade
-
-
-@pytest.fixture
-def stub(ec2: EC2) -> Iterator[Stubber]:
-    """A Stubber on the façade's ec2 client."""
-    with Stubber(ec2._pool.client("ec2")) as stubber:
-        yield stubber
 
 
 def volume(state: str = "available") -> dict[str, object]:

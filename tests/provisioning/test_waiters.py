@@ -6,7 +6,6 @@ fake clock whose sleep only advances it (nothing really sleeps).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import FrozenInstanceError, replace
 from typing import Any
 
@@ -22,28 +21,7 @@ from provisioning.naming import service_model
 from provisioning.waiters import UnexpectedState, WaitProgress, backoff
 from provisioning.waiting import WaitPolicy
 
-
-class FakeTime:
-    """A clock that only moves when something sleeps."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-
-    def clock(self) -> float:
-        """The current fake time."""
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        """Record the sleep and advance the clock."""
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-
-@pytest.fixture
-def clock() -> FakeTime:
-    """A fresh fake clock."""
-    return FakeTime()
+from .conftest import FakeTime
 
 
 @pytest.fixture
@@ -83,13 +61,6 @@ def answer(*states: tuple[str, str]) -> dict[str, Any]:
     """A DescribeInstances answer with these (id, state) pairs."""
     items = [{"InstanceId": i, "State": {"Name": s, "Code": 0}} for i, s in states]
     return {"Reservations": [{"ReservationId": "r-1", "Instances": items}]} if items else {"Reservations": []}
-
-
-@pytest.fixture
-def stub(ec2: EC2) -> Iterator[Stubber]:
-    """A Stubber on the façade's ec2 client."""
-    with Stubber(ec2._pool.client("ec2")) as stubber:
-        yield stubber
 
 
 def test_backoff_grows_to_a_cap() -> None:
