@@ -317,3 +317,29 @@ def test_server_to_server_refuses_an_impostor_at_dest_address(
     assert "Host key verification failed" in info.value.result.stderr
     assert not (tmp_path / "dst").exists()
     assert_key_gone(logs, auth, before_auth)
+
+
+def test_rsync_after_a_key_rotation(
+    shell: SSHShell,
+    sshd_factory: Callable[..., SshdServer],
+    client_key: KeyPair,
+    tmp_path: Path,
+) -> None:
+    """Pins of a rotated server: its old full key and the new one's fingerprint. The server shows the new key;
+    paramiko accepts it by fingerprint, so OpenSSH must be pinned to the key verified there (a push from here,
+    and from another server)."""
+    server_b = sshd_factory()
+    stale = sshd_factory()  # stands for B's key before the rotation
+    fingerprints = HostKeyPins.from_public_keys(server_b.host_public_keys()).fingerprints
+    old_key = HostKeyPins.from_public_keys(stale.host_public_keys())
+    pins = old_key + HostKeyPins.from_fingerprints(fingerprints)
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "f").write_text("rotated")
+    auth = server_b.workdir / "authorized_keys"
+    key = client_key.private
+    with SSHShell("127.0.0.1", port=server_b.port, key_filename=key, host_keys=pins) as shell_b:
+        rsync(f"{tmp_path}/src/", str(tmp_path / "between"), src_shell=shell, dest_shell=shell_b,
+              authorized_keys_file=str(auth))  # fmt: skip
+    with SSHShell("127.0.0.1", port=server_b.port, key_filename=key, host_keys=pins) as shell_b:
+        rsync(f"{tmp_path}/src/", str(tmp_path / "pushed"), dest_shell=shell_b)
+    assert (tmp_path / "between" / "f").read_text() == (tmp_path / "pushed" / "f").read_text() == "rotated"
