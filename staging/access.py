@@ -61,15 +61,16 @@ class AccessRun(RunContext, Protocol):
     Attributes:
         on_exit: ``terminate``: the run's servers go at its end, so pair and group are tagged to expire;
             otherwise they are kept (they outlive the run with its servers).
-        reuse_key: Use an existing staging key pair whose private key is in ``dotdir``, and keep it.
+        reuse_key: Use an existing staging key pair whose private key is in the dot directory, and keep it.
         ssh_cidr: Who may ssh in (default: the caller's address, looked up on first use).
-        dotdir: Where private keys live.
     """
 
     on_exit: str
     reuse_key: bool
     ssh_cidr: str | None
-    dotdir: Path
+
+    def dot_directory(self) -> Path:
+        """Where private keys live, created 0700 on first use (the original's overridable method)."""
 
 
 class RunAccess:
@@ -92,7 +93,7 @@ class RunAccess:
         """The key pair ``(name, private key path)``: reused (``reuse_key``) or new."""
         if self._key is None:
             reuse = self.run.reuse_key
-            dotdir = dot_directory(self.run.dotdir)
+            dotdir = self.run.dot_directory()
             found = find_reusable_key(self.run.ec2, dotdir) if reuse else None
             if found is None:
                 name = f"staging-key-{secrets.token_hex(4)}"

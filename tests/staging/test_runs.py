@@ -305,3 +305,21 @@ def test_access_follows_options_set_after_construction(moto_endpoint: str, tmp_p
         assert EXPIRES not in key_tags | {t["Key"] for t in found["Tags"]}
     finally:
         manager.close()
+
+
+def test_a_subclass_dot_directory_holds_the_key(moto_endpoint: str, tmp_path: Path) -> None:
+    """``dot_directory()`` is the original's overridable method: the run's private key is written where a
+    subclass's says (as its journal is), not in ``dotdir`` behind its back."""
+    from provisioning import EC2
+
+    class Elsewhere(StagingManager):
+        def dot_directory(self) -> Path:
+            (tmp_path / "elsewhere").mkdir(mode=0o700, exist_ok=True)
+            return tmp_path / "elsewhere"
+
+    manager = Elsewhere(EC2(endpoint=moto_endpoint), dotdir=tmp_path / "dot", ssh_cidr="127.0.0.1/32")
+    try:
+        _, keyfile = manager.keypair()
+        assert keyfile.parent == tmp_path / "elsewhere" and keyfile.is_file()
+    finally:
+        manager.close()
