@@ -19,7 +19,7 @@ import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -32,6 +32,7 @@ from staging.tags import ROLE, Role
 
 __all__ = [
     "AWS_CHECKIP_URL",
+    "AccessRun",
     "RunAccess",
     "caller_cidr",
     "check_cidr",
@@ -51,6 +52,27 @@ log = get_logger(__name__)
 AWS_CHECKIP_URL = "https://checkip.amazonaws.com/"
 
 
+class AccessRun(RunContext, Protocol):
+    """A run as its key pair and security group see it (a :class:`staging.StagingManager`).
+
+    The options are read when they are used, not copied: they are attributes a caller may set after
+    construction (the original's accessors), as ``manager.on_exit = "stop"``.
+
+    Attributes:
+        on_exit: ``terminate``: the run's servers go at its end, so pair and group are tagged to expire;
+            otherwise they are kept (they outlive the run with its servers).
+        reuse_key: Use an existing staging key pair whose private key is in the dot directory, and keep it.
+        ssh_cidr: Who may ssh in (default: the caller's address, looked up on first use).
+    """
+
+    on_exit: str
+    reuse_key: bool
+    ssh_cidr: str | None
+
+    def dot_directory(self) -> Path:
+        """Where private keys live, created 0700 on first use (the original's overridable method)."""
+
+
 class RunAccess:
     """One run's key pair and security group: made on first use, tagged and journaled by the run.
 
@@ -58,22 +80,11 @@ class RunAccess:
     the run stay stopped or running, hands them over with those servers (:meth:`hand_over`).
 
     Args:
-        run: The run (façade, tags, journal).
-        dotdir: Where private keys live.
-        reuse_key: Use an existing staging key pair whose private key is in ``dotdir``, and keep it.
-        temporary: The run's servers go at its end (``on_exit="terminate"``): pair and group are tagged to
-            expire; otherwise they are kept (they outlive the run with its servers).
-        ssh_cidr: Who may ssh in (default: the caller's address, looked up on first use).
+        run: The run (façade, tags, journal, and its options, read when used).
     """
 
-    def __init__(
-        self, run: RunContext, dotdir: Path, *, reuse_key: bool, temporary: bool, ssh_cidr: str | None
-    ) -> None:
+    def __init__(self, run: AccessRun) -> None:
         self.run = run
-        self.dotdir = dotdir
-        self.reuse_key = reuse_key
-        self.temporary = temporary
-        self.ssh_cidr = ssh_cidr
         self._key: tuple[str, Path] | None = None
         self._key_created = False
         self._group: str | None = None
@@ -81,14 +92,15 @@ class RunAccess:
     def keypair(self) -> tuple[str, Path]:
         """The key pair ``(name, private key path)``: reused (``reuse_key``) or new."""
         if self._key is None:
-            dotdir = dot_directory(self.dotdir)
-            found = find_reusable_key(self.run.ec2, dotdir) if self.reuse_key else None
+            reuse = self.run.reuse_key
+            dotdir = self.run.dot_directory()
+            found = find_reusable_key(self.run.ec2, dotdir) if reuse else None
             if found is None:
                 name = f"staging-key-{secrets.token_hex(4)}"
                 tags = self.run.run_tags
                 # A new pair expires with the run, unless it is to be reused or stays with the servers.
-                tag_fn = tags.temporary if self.temporary and not self.reuse_key else tags.kept
-                if not self.reuse_key:
+                tag_fn = tags.temporary if self.run.on_exit == "terminate" and not reuse else tags.kept
+                if not reuse:
                     self.run.track("key-pair", name)
                 found = (name, create_key_pair(self.run.ec2, dotdir, name, tag_fn(Role.KEY)))
                 self._key_created = True
@@ -98,9 +110,10 @@ class RunAccess:
     def security_group(self) -> str:
         """The security group id (tcp/22 from ``ssh_cidr`` only), made on first use."""
         if self._group is None:
-            cidr = self.ssh_cidr or caller_cidr(str(self.run.ec2.endpoint))
+            cidr = self.run.ssh_cidr or caller_cidr(str(self.run.ec2.endpoint))
             name = f"staging-{self.run.run_tags.run_id}"
-            tag_fn = self.run.run_tags.temporary if self.temporary else self.run.run_tags.kept
+            tags = self.run.run_tags
+            tag_fn = tags.temporary if self.run.on_exit == "terminate" else tags.kept
             self._group = create_security_group(self.run.ec2, name, cidr, tag_fn(Role.GROUP, name))
             self.run.track("security-group", self._group)
         return self._group
@@ -114,7 +127,7 @@ class RunAccess:
 
     def delete_key(self) -> None:
         """Delete the key pair and its private key, when this run made it and does not reuse it."""
-        if self._key is not None and self._key_created and not self.reuse_key:
+        if self._key is not None and self._key_created and not self.run.reuse_key:
             name, keyfile = self._key
             delete_key_pair(self.run.ec2, name, keyfile)
             self.run.untrack(name)

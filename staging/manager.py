@@ -118,8 +118,7 @@ class StagingManager:
         self._servers: list[StagingServer] = []
         self._volumes: list[StagingVolume] = []
         self._created: set[str] = set()  # instance ids this run launched
-        self._access = access.RunAccess(self, self.dotdir, reuse_key=self.reuse_key, ssh_cidr=self.ssh_cidr,
-                                        temporary=on_exit == "terminate")  # fmt: skip
+        self._access = access.RunAccess(self)
         self._closed = False
         #: Managers of other regions this one made for copies (closed with it), by region.
         self.peers: dict[str, StagingManager] = {}

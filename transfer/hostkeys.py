@@ -23,6 +23,8 @@ __all__ = [
     "HostKey",
     "HostKeyPins",
     "PinnedHostKeyPolicy",
+    "fingerprint_of_key",  # defined in transfer.fingerprints (below errors), still public here
+    "fingerprint_sha256",
     "key_family",
     "known_hosts_host",
     "parse_cloud_init_console",

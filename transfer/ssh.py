@@ -420,11 +420,15 @@ class SSHShell(RemoteFiles):
     def openssh_pins(self) -> HostKeyPins:
         """The host keys OpenSSH's client can be pinned to: the full pinned keys plus the key verified here.
 
-        OpenSSH checks whole keys, not fingerprints: if the pins are only fingerprints, this connects first
-        (paramiko checks the fingerprint) so that the verified full key can be written.
+        OpenSSH checks whole keys, not fingerprints: when some pin is only the fingerprint of a key not pinned
+        in full (or there are no pins: trust on first use), this connects first (paramiko checks the
+        fingerprint) so that the verified full key can be written. Otherwise a server pinned by fingerprint
+        (after a key rotation: the old full key plus the new one's fingerprint) would be refused by OpenSSH.
         """
         keys = [k for k in self.pins.keys if k.public_key]
-        if self.host_key is None and not keys:
+        full = {k.fingerprint for k in keys}
+        only_fingerprints = [k for k in self.pins.keys if k.fingerprint not in full]
+        if self.host_key is None and (not keys or only_fingerprints):
             self.connect()
         if self.host_key is not None and self.host_key.public_key and self.host_key not in keys:
             keys.append(self.host_key)

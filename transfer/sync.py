@@ -98,6 +98,10 @@ class RsyncShell(Shell, Protocol):
         """``user@host:port`` for messages."""
         ...
 
+    def connect(self) -> object:
+        """Connect now, checking the host key and our login (raises what the connection met)."""
+        ...
+
     def openssh_pins(self) -> HostKeyPins:
         """The full host keys OpenSSH can be pinned to (:meth:`transfer.SSHShell.openssh_pins`)."""
         ...
@@ -280,7 +284,10 @@ def _rsync_between(
     authorized_keys_file: str,
 ) -> RsyncResult:
     marker = f"transfer-rsync-{secrets.token_hex(8)}"
-    # Verifies the destination's host key if needed, so we know the full keys to pin on the source.
+    # Connected first (the key must be added there anyway): a destination that refuses us, or shows a key
+    # that is not pinned, fails with its own error before anything is made on the source. Its verified key
+    # is then among the full keys pinned on the source.
+    dest_shell.connect()
     pins = dest_shell.openssh_pins()
     if not pins:
         raise TransferError(f"no full host key known for {dest_shell.describe()}")

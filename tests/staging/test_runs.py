@@ -285,3 +285,41 @@ def test_scanned_volumes_of_one_name(make_manager: Any, tmp_path: Path) -> None:
     assert (tmp_path / "back").read_text() == "for the second\n"
     with pytest.raises(StagingParameterError, match="2 volumes are named 'twin'"):
         later.rsync(str(tmp_path / "f"), "twin:/")
+
+
+def test_access_follows_options_set_after_construction(moto_endpoint: str, tmp_path: Path) -> None:
+    """Options are attributes (the original's accessors): ``on_exit`` set to ``stop`` after construction keeps
+    the key pair and group the servers will need (no expiry for ``gc``), as it did before issue 12."""
+    import boto3
+
+    from provisioning import EC2
+
+    manager = StagingManager(EC2(endpoint=moto_endpoint), dotdir=tmp_path, ssh_cidr="127.0.0.1/32")
+    manager.on_exit = "stop"
+    try:
+        name, _ = manager.keypair()
+        group = manager.security_group()
+        client = boto3.client("ec2", endpoint_url=moto_endpoint, region_name=manager.region)
+        key_tags = {t["Key"] for t in client.describe_key_pairs(KeyNames=[name])["KeyPairs"][0]["Tags"]}
+        (found,) = client.describe_security_groups(GroupIds=[group])["SecurityGroups"]
+        assert EXPIRES not in key_tags | {t["Key"] for t in found["Tags"]}
+    finally:
+        manager.close()
+
+
+def test_a_subclass_dot_directory_holds_the_key(moto_endpoint: str, tmp_path: Path) -> None:
+    """``dot_directory()`` is the original's overridable method: the run's private key is written where a
+    subclass's says (as its journal is), not in ``dotdir`` behind its back."""
+    from provisioning import EC2
+
+    class Elsewhere(StagingManager):
+        def dot_directory(self) -> Path:
+            (tmp_path / "elsewhere").mkdir(mode=0o700, exist_ok=True)
+            return tmp_path / "elsewhere"
+
+    manager = Elsewhere(EC2(endpoint=moto_endpoint), dotdir=tmp_path / "dot", ssh_cidr="127.0.0.1/32")
+    try:
+        _, keyfile = manager.keypair()
+        assert keyfile.parent == tmp_path / "elsewhere" and keyfile.is_file()
+    finally:
+        manager.close()

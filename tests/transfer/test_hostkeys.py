@@ -105,3 +105,12 @@ def test_cloud_init_console_ignores_a_block_cut_off() -> None:
     cut = CONSOLE + f"reboot\n-----BEGIN SSH HOST KEY KEYS-----\n{other}"
     assert parse_cloud_init_console(cut).fingerprints == parse_cloud_init_console(CONSOLE).fingerprints
     assert not parse_cloud_init_console(f"-----BEGIN SSH HOST KEY KEYS-----\n{ED} root@h\n")
+
+
+def test_fingerprint_functions_stay_public_in_hostkeys() -> None:
+    """Issue 12 moved them to transfer.fingerprints; transfer.hostkeys still exports them, as before."""
+    import transfer.fingerprints
+    import transfer.hostkeys
+
+    assert {"fingerprint_of_key", "fingerprint_sha256"} <= set(transfer.hostkeys.__all__)
+    assert transfer.hostkeys.fingerprint_sha256 is transfer.fingerprints.fingerprint_sha256

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from structlog.testing import capture_logs
 
-from transfer.errors import ConnectError, RemoteCommandError, TransferError
+from transfer.errors import ConnectError, HostKeyMismatch, RemoteCommandError, TransferError
 from transfer.hostkeys import HostKeyPins
 from transfer.rsync_parse import RsyncProgress
 from transfer.shell import LocalShell
@@ -317,3 +317,49 @@ def test_server_to_server_refuses_an_impostor_at_dest_address(
     assert "Host key verification failed" in info.value.result.stderr
     assert not (tmp_path / "dst").exists()
     assert_key_gone(logs, auth, before_auth)
+
+
+def test_rsync_after_a_key_rotation(
+    shell: SSHShell,
+    sshd_factory: Callable[..., SshdServer],
+    client_key: KeyPair,
+    tmp_path: Path,
+) -> None:
+    """Pins of a rotated server: its old full key and the new one's fingerprint. The server shows the new key;
+    paramiko accepts it by fingerprint, so OpenSSH must be pinned to the key verified there (a push from here,
+    and from another server)."""
+    server_b = sshd_factory()
+    stale = sshd_factory()  # stands for B's key before the rotation
+    fingerprints = HostKeyPins.from_public_keys(server_b.host_public_keys()).fingerprints
+    old_key = HostKeyPins.from_public_keys(stale.host_public_keys())
+    pins = old_key + HostKeyPins.from_fingerprints(fingerprints)
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "f").write_text("rotated")
+    auth = server_b.workdir / "authorized_keys"
+    key = client_key.private
+    with SSHShell("127.0.0.1", port=server_b.port, key_filename=key, host_keys=pins) as shell_b:
+        rsync(f"{tmp_path}/src/", str(tmp_path / "between"), src_shell=shell, dest_shell=shell_b,
+              authorized_keys_file=str(auth))  # fmt: skip
+    with SSHShell("127.0.0.1", port=server_b.port, key_filename=key, host_keys=pins) as shell_b:
+        rsync(f"{tmp_path}/src/", str(tmp_path / "pushed"), dest_shell=shell_b)
+    assert (tmp_path / "between" / "f").read_text() == (tmp_path / "pushed" / "f").read_text() == "rotated"
+
+
+def test_server_to_server_refused_destination_creates_nothing_on_the_source(
+    shell: SSHShell, second: tuple[SshdServer, SSHShell], sshd_pins: HostKeyPins, tmp_path: Path
+) -> None:
+    """A destination that refuses us (here: its key is not pinned) fails before the one-time key is made, with
+    the connection's own error and no claim that a key may be left behind."""
+    server_b, _ = second
+    (tmp_path / "src").mkdir()
+    with (
+        SSHShell(
+            "127.0.0.1", port=server_b.port, key_filename=shell.key_filename, host_keys=sshd_pins
+        ) as wrong,
+        capture_logs() as logs,
+        pytest.raises(HostKeyMismatch) as info,
+    ):
+        rsync(f"{tmp_path}/src/", str(tmp_path / "dst"), src_shell=shell, dest_shell=wrong,
+              authorized_keys_file=str(server_b.workdir / "authorized_keys"))  # fmt: skip
+    assert not any(e["event"] == "rsync.ephemeral_key_created" for e in logs)
+    assert not getattr(info.value, "__notes__", None)
