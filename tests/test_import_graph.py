@@ -141,8 +141,8 @@ def test_type_only_cycles_stay_among_the_ec2_domain_classes() -> None:
 
 def test_library_modules_never_import_the_test_helpers() -> None:
     """``transfer.testing`` and ``provisioning.testing`` (fakes, a real sshd for tests) serve tests and the
-    sandbox; no library module leans on them (the ``transfer`` face re-exports ``SshdServer``, public API, and
-    the demo command runs on a local moto server)."""
+    sandbox; no library module leans on them (the ``transfer`` face hands ``SshdServer`` on, loading it only
+    when asked for, and the demo command runs on a local moto server)."""
     allowed = {"transfer", "scripts.demo"}
     users = {
         m

@@ -16,6 +16,7 @@ It knows hosts, keys and paths, never EC2 (STYLE P1). Entry points:
 from __future__ import annotations
 
 import logging
+import typing
 
 from transfer.blockcopy import BlockCopyResult, block_copy
 from transfer.devices import device_candidates, find_block_device
@@ -39,7 +40,9 @@ from transfer.rsync_parse import RsyncProgress, RsyncStats
 from transfer.shell import LocalShell, Shell, join_argv, missing_tools
 from transfer.ssh import SSHShell
 from transfer.sync import RsyncOptions, RsyncResult, rsync, rsync_argv
-from transfer.testing import SshdServer, render_sshd_config
+
+if typing.TYPE_CHECKING:
+    from transfer.testing import SshdServer, render_sshd_config
 
 __all__ = [
     "AuthenticationError",
@@ -77,5 +80,21 @@ __all__ = [
     "rsync",
     "rsync_argv",
 ]
+
+#: Test helpers the face hands on, loaded only when asked for: no library module imports them.
+_TEST_HELPERS = frozenset({"SshdServer", "render_sshd_config"})
+
+
+def __getattr__(name: str) -> typing.Any:
+    if name in _TEST_HELPERS:
+        from transfer import testing
+
+        return getattr(testing, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_TEST_HELPERS})
+
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
