@@ -51,12 +51,16 @@ def close_run(
 
 
 def _close_all(peers: Iterable[Fleet]) -> None:
+    """Close every peer, even after one of them failed; then report everything any of them left."""
     failed: list[str] = []
     for peer in peers:
         try:
             peer.close()
         except CleanupIncomplete as exc:
             failed += exc.leftovers
+        except Exception as exc:  # one region's failure never keeps the other regions' cleanup from running
+            log.error("staging.cleanup_region_failed", region=peer.region, error=str(exc))
+            failed.append(f"the run's resources in {peer.region} ({exc})")
     if failed:
         raise CleanupIncomplete(failed)
 

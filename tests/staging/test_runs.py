@@ -323,3 +323,27 @@ def test_a_subclass_dot_directory_holds_the_key(moto_endpoint: str, tmp_path: Pa
         assert keyfile.parent == tmp_path / "elsewhere" and keyfile.is_file()
     finally:
         manager.close()
+
+
+def test_one_region_failing_to_close_does_not_stop_the_others() -> None:
+    """Fault injection: the first peer's close() fails unexpectedly; the next one still closes, and the
+    cleanup reports both what it could not do and the other's leftovers."""
+    from staging.cleanup import _close_all
+    from staging.errors import CleanupIncomplete
+
+    closed: list[str] = []
+
+    class Peer:
+        def __init__(self, region: str, error: Exception | None) -> None:
+            self.region, self.error = region, error
+
+        def close(self) -> None:
+            closed.append(self.region)
+            if self.error is not None:
+                raise self.error
+
+    peers = [Peer("eu-west-1", RuntimeError("gone")), Peer("us-west-2", CleanupIncomplete(["vol-1"]))]
+    with pytest.raises(CleanupIncomplete) as raised:
+        _close_all(peers)  # type: ignore[arg-type]
+    assert closed == ["eu-west-1", "us-west-2"]
+    assert "vol-1" in raised.value.leftovers and any("eu-west-1" in x for x in raised.value.leftovers)
