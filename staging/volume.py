@@ -73,7 +73,7 @@ class Host(Protocol):
         """Unmount and detach ``volume``."""
 
     def grow_filesystem(self, volume: StagingVolume) -> None:
-        """Grow the file system of ``volume`` to fill it."""
+        """Grow the file system of ``volume`` to fill its device (an error when it did not grow)."""
 
     def fstype_of(self, volume: StagingVolume) -> str:
         """The file system type on ``volume``."""
