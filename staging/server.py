@@ -29,12 +29,15 @@ from staging.tags import Role
 from staging.volume import StagingVolume
 from transfer import CommandResult, HostKeyPins, SSHShell, find_block_device, missing_tools
 from transfer.commands import (
+    blockdev_size_argv,
     e2fsck_argv,
     e2fsck_ok,
+    fs_size_argv,
     fsfreeze_argv,
     grow_fs_argv,
     mkfs_argv,
     mount_argv,
+    parse_fs_size,
     umount_argv,
 )
 from transfer.openssh import ssh_argv
@@ -333,13 +336,19 @@ class StagingServer:
     def grow_filesystem(self, volume: StagingVolume) -> None:
         """Grow the file system to fill its (larger) volume: offline for ext*, mounted for xfs.
 
-        A mounted ext* volume is unmounted for the check and the resize, and mounted again where it was.
+        A mounted ext* volume is unmounted for the check and the resize, and mounted again where it was. The
+        file system's own size is read before and after: the tools succeed when they find nothing to do (a
+        device that does not show its new size yet), so a file system that did not grow is an error here.
+
+        Raises:
+            StagingError: Not attached, an unsupported type, a failed check, or the file system did not grow.
         """
         fstype = volume.fstype or self.fstype_of(volume)
         dev = volume.mtdev
         if not dev:
             raise StagingError(f"{volume} is not attached")
         if fstype.startswith("ext"):
+            before = self.filesystem_size(volume, fstype)
             was_mounted = volume.mounted
             if was_mounted:
                 self.unmount_volume(volume)
@@ -352,9 +361,38 @@ class StagingServer:
         elif fstype == "xfs":
             if not volume.mounted:
                 self.mount_volume(volume)
+            before = self.filesystem_size(volume, fstype)
             self.run(grow_fs_argv(fstype, dev, volume.mtpt), sudo=True)
         else:
             raise StagingError(f"cannot grow a {fstype} file system")
+        after = self.filesystem_size(volume, fstype)
+        if after <= before:
+            device = self.run(blockdev_size_argv(dev), sudo=True, check=False).stdout.strip()
+            raise StagingError(
+                f"the {fstype} file system of {volume.volume} on {self} did not grow: still {before} bytes "
+                f"({dev} has {device or '?'} bytes)"
+            )
+        log.info("staging.filesystem_grown", volume=str(volume.volume), before=before, after=after)
+
+    def filesystem_size(self, volume: StagingVolume, fstype: str | None = None) -> int:
+        """Bytes the file system on an attached volume spans, by its own count (``dumpe2fs``, ``xfs_info``).
+
+        Raises:
+            StagingError: Not attached, or the tool failed or printed no size.
+        """
+        fstype = fstype or volume.fstype or self.fstype_of(volume)
+        if not volume.mtdev:
+            raise StagingError(f"{volume} is not attached")
+        try:
+            argv = fs_size_argv(fstype, volume.mtdev, volume.mtpt if volume.mounted else None)
+            result = self.run(argv, sudo=True, check=False)
+            if not result.ok:
+                raise StagingError(
+                    f"{argv[0]} {volume.mtdev} on {self} failed ({result.exit_code}): {result.tail()}"
+                )
+            return parse_fs_size(fstype, result.stdout)
+        except ValueError as exc:
+            raise StagingError(f"cannot measure the file system of {volume.volume} on {self}: {exc}") from exc
 
     def fstype_of(self, volume: StagingVolume) -> str:
         """The file system type on an attached volume (``raw`` when blkid finds none)."""

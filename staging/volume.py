@@ -19,6 +19,7 @@ from provisioning import NotFoundError
 from staging._log import get_logger
 from staging.context import RunContext
 from staging.errors import NotMounted, StagingError, StagingParameterError
+from staging.growth import DEVICE_TIMEOUT, MODIFICATION_TIMEOUT, wait_for_device_size, wait_for_modification
 from staging.tags import Role
 from transfer import CommandResult, SSHShell
 
@@ -72,7 +73,7 @@ class Host(Protocol):
         """Unmount and detach ``volume``."""
 
     def grow_filesystem(self, volume: StagingVolume) -> None:
-        """Grow the file system of ``volume`` to fill it."""
+        """Grow the file system of ``volume`` to fill its device (an error when it did not grow)."""
 
     def fstype_of(self, volume: StagingVolume) -> str:
         """The file system type on ``volume``."""
@@ -208,16 +209,38 @@ class StagingVolume:
         self.manager.forget_volume(self)
         log.info("staging.volume.deleted", volume=str(self.volume), name=self.name)
 
-    def resize(self, size: int) -> None:
-        """Grow the volume to ``size`` GiB and its file system with it (EBS cannot shrink)."""
+    def resize(
+        self, size: int, *, timeout: float = MODIFICATION_TIMEOUT, device_timeout: float = DEVICE_TIMEOUT
+    ) -> None:
+        """Grow the volume to ``size`` GiB and its file system with it (EBS cannot shrink).
+
+        As AWS allows it: ``ModifyVolume``, then a wait (up to ``timeout`` seconds) until the modification
+        is ``optimizing`` or ``completed`` (before that the new size is not usable), then a wait (up to
+        ``device_timeout``) until the server's block device shows the new size, then the file system grows
+        (:meth:`StagingServer.grow_filesystem`, which checks that it did). A volume that is not attached
+        gets only the EBS part (grow its file system on a server later: ``grow_filesystem``); a ``raw`` one
+        has no file system to grow.
+
+        Raises:
+            StagingError: ``size`` is smaller (nothing is changed), the modification failed, a wait passed
+                its deadline, or the file system did not grow.
+        """
         if size < self.size:
             raise StagingError(f"{self} is {self.size} GiB; EBS volumes cannot shrink to {size} GiB")
         if size == self.size:
             return
-        server = self._server()
-        self.manager.reporter.step(f"growing {self.volume} to {size} GiB")
+        reporter = self.manager.reporter
+        reporter.step(f"growing {self.volume} to {size} GiB")
         self.manager.ec2.modify_volume(volume_id=self.volume, size=size)
+        wait_for_modification(self.manager.ec2, str(self.volume), size, reporter, timeout)
         self.volume.refresh()
+        server = self.server
+        if server is None or not self.mtdev:
+            return
+        wait_for_device_size(server, self.mtdev, size, reporter, str(server), device_timeout)
+        if self.fstype == "raw":
+            return
+        reporter.step(f"growing the file system of {self.volume} to {size} GiB")
         server.grow_filesystem(self)
 
     def create_snapshot(self, description: str | None = None, *, freeze: bool = False) -> Any:

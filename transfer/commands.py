@@ -26,13 +26,16 @@ __all__ = [
     "e2fsck_argv",
     "e2fsck_exit_meaning",
     "e2fsck_ok",
+    "fs_size_argv",
     "fsfreeze_argv",
     "grow_fs_argv",
     "lsblk_argv",
     "mkfs_argv",
     "mount_argv",
     "parse_blkid",
+    "parse_blockdev_size",
     "parse_df",
+    "parse_fs_size",
     "parse_lsblk",
     "parse_which",
     "umount_argv",
@@ -339,6 +342,58 @@ def parse_df(text: str) -> list[DfEntry]:
 def blockdev_size_argv(device: str) -> list[str]:
     """``blockdev --getsize64 DEVICE`` (size in bytes)."""
     return ["blockdev", "--getsize64", _check_device(device)]
+
+
+def parse_blockdev_size(text: str) -> int:
+    """The size in bytes :func:`blockdev_size_argv` printed.
+
+    Raises:
+        ValueError: The output is not one whole number.
+    """
+    value = text.strip()
+    if not value.isdigit():
+        raise ValueError(f"blockdev printed {value[:80]!r}, not a size in bytes")
+    return int(value)
+
+
+def fs_size_argv(fstype: str, device: str, mountpoint: str | None = None) -> list[str]:
+    """The command that prints a file system's own size (for :func:`parse_fs_size`).
+
+    ``dumpe2fs -h DEVICE`` for ext* (mounted or not), ``xfs_info`` of the mount point for xfs (of the device
+    when it is not mounted). The file system's block count, unlike ``df``, does not depend on its mount.
+
+    Raises:
+        ValueError: Another file system type.
+    """
+    if fstype.startswith("ext"):
+        return ["dumpe2fs", "-h", _check_device(device)]
+    if fstype == "xfs":
+        return ["xfs_info", _check_device(mountpoint or device)]
+    raise ValueError(f"don't know how to measure {fstype!r}")
+
+
+_EXT_BLOCKS_RE = re.compile(r"^Block count:\s+(\d+)\s*$", re.MULTILINE)
+_EXT_BSIZE_RE = re.compile(r"^Block size:\s+(\d+)\s*$", re.MULTILINE)
+_XFS_DATA_RE = re.compile(r"^data\s+=.*?\bbsize=(\d+)\s+blocks=(\d+)", re.MULTILINE)
+
+
+def parse_fs_size(fstype: str, text: str) -> int:
+    """Bytes a file system spans (its block count times its block size) from :func:`fs_size_argv` output.
+
+    Raises:
+        ValueError: The counts are not in the output (or another file system type).
+    """
+    if fstype.startswith("ext"):
+        blocks, bsize = _EXT_BLOCKS_RE.search(text), _EXT_BSIZE_RE.search(text)
+        if blocks and bsize:
+            return int(blocks.group(1)) * int(bsize.group(1))
+    elif fstype == "xfs":
+        data = _XFS_DATA_RE.search(text)
+        if data:
+            return int(data.group(1)) * int(data.group(2))
+    else:
+        raise ValueError(f"don't know how to measure {fstype!r}")
+    raise ValueError(f"no block count and size in the {fstype} file system's description")
 
 
 #: Directories searched after the host's PATH for a tool: where ``sudo`` (its ``secure_path``) finds mkfs,

@@ -2,8 +2,8 @@
 
 API-level faults (throttling, latency, ids unknown for a while after a create) are applied by a WSGI
 middleware in front of moto, so every client sees them the same way. Time-taking states (pending instances,
-attaching volumes, pending snapshots) and a slow sshd are applied by the daemon's hooks. A test can also drop
-every SSH session of a host in the middle of a transfer
+attaching volumes, pending snapshots, volume modifications) and a slow sshd are applied by the daemon's
+hooks. A test can also drop every SSH session of a host in the middle of a transfer
 (:meth:`staging.sandbox.Sandbox.drop_ssh_connections`).
 """
 
@@ -22,7 +22,7 @@ MAX_SECONDS = 86400.0
 
 @dataclass(frozen=True)
 class Faults:
-    """Which faults the sandbox injects (all off by default but ``eni_linger_for``).
+    """Which faults the sandbox injects (all off by default but those modelling what AWS always does).
 
     Attributes:
         throttle_rate: Fraction (0..1) of API calls answered with HTTP 503 ``RequestLimitExceeded``.
@@ -34,6 +34,11 @@ class Faults:
         boot_delay: Seconds between ``running`` and sshd answering.
         attaching_for: Seconds an attachment stays ``attaching`` before ``attached``.
         snapshot_pending_for: Seconds a snapshot stays ``pending`` (its progress rising) before ``completed``.
+        modifying_for: Seconds a volume modification (``ModifyVolume``) stays ``modifying``: the new size is
+            not usable yet (the attached device keeps its old capacity). On by default (1 s), because AWS
+            always behaves so: code that grows the file system right after ``ModifyVolume`` must wait.
+        optimizing_for: Seconds it then stays ``optimizing`` (the device has its new size) before
+            ``completed``; a second ``ModifyVolume`` is refused until then. Default 1 s.
         eni_linger_for: Seconds a terminated instance's network interface still uses its security groups
             (``DeleteSecurityGroup`` answers ``DependencyViolation`` meanwhile). On by default (1 s), because
             AWS always behaves so: code that deletes a group right after terminating must retry.
@@ -49,6 +54,8 @@ class Faults:
     boot_delay: float = 0.0
     attaching_for: float = 0.0
     snapshot_pending_for: float = 0.0
+    modifying_for: float = 1.0
+    optimizing_for: float = 1.0
     eni_linger_for: float = 1.0
     snapshot_copy_limit: float = 20.0
     seed: int | None = None

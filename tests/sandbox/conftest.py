@@ -115,6 +115,14 @@ def make_client(cloud: Sandbox, region: str, *, retries: int = 3) -> Any:
     )
 
 
+def modification_of(client: Any, volume_id: str) -> dict[str, Any]:
+    """The volume's latest modification, as DescribeVolumesModifications answers it."""
+    found: list[dict[str, Any]] = client.describe_volumes_modifications(VolumeIds=[volume_id])[
+        "VolumesModifications"
+    ]
+    return found[-1]
+
+
 @dataclass
 class Tracker:
     """Records what a test created, per region, and deletes it by id afterwards."""

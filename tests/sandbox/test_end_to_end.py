@@ -8,6 +8,7 @@ import json
 import os
 import re
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,8 @@ import pytest
 from botocore.exceptions import ClientError
 
 from staging.sandbox import by_id_path
+
+from .conftest import modification_of
 
 pytestmark = [pytest.mark.root, pytest.mark.slow]
 
@@ -162,7 +165,8 @@ def test_stop_start_keeps_host_keys_and_terminate_removes_host(launcher: Any, ea
 
 
 def test_modify_volume_grows_the_device(launcher: Any, east: Any, track: Any) -> None:
-    """After modify_volume the attached block device has the new size; shrinking is refused."""
+    """Once the modification is ``optimizing`` the attached block device has the new size; shrinking is
+    refused."""
     key_name, key_file = launcher.key_pair("us-east-1")
     instance = launcher.instance("us-east-1", key_name, zone="us-east-1a")
     volume_id = east.create_volume(Size=1, AvailabilityZone="us-east-1a")["VolumeId"]
@@ -170,6 +174,8 @@ def test_modify_volume_grows_the_device(launcher: Any, east: Any, track: Any) ->
     east.attach_volume(VolumeId=volume_id, InstanceId=instance["InstanceId"], Device="/dev/sdf")
     east.modify_volume(VolumeId=volume_id, Size=3)
     login = launcher.login("us-east-1", instance, key_file)
+    while modification_of(east, volume_id)["ModificationState"] == "modifying":
+        time.sleep(0.1)
     assert login.run(f"sudo blockdev --getsize64 {by_id_path(volume_id)}").stdout.strip() == str(3 * 1024**3)
     with pytest.raises(ClientError):
         east.modify_volume(VolumeId=volume_id, Size=2)

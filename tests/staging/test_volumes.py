@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from staging import NotMounted, StagingManager, StagingParameterError
+from staging import NotMounted, StagingError, StagingManager, StagingParameterError
 from staging.tags import FSTYPE, MTPT, NAME, ROLE
 
 pytestmark = [pytest.mark.root]
@@ -119,6 +119,26 @@ def test_resize_grows_the_file_system(manager: StagingManager, tmp_path: Path, f
     assert sha_on(vol, "payload.bin") == digest
     with pytest.raises(Exception, match="cannot shrink"):
         vol.resize(1)
+
+
+def test_resize_of_a_detached_volume_then_grow_on_a_server(manager: StagingManager, client: Any) -> None:
+    """A detached volume gets only the EBS part (its modification usable, no server touched); its file
+    system grows once grown on a server, and growing it again when there is no room is an error."""
+    vol = manager.provision_volume("grow-later", size=1, fstype="ext4", availability_zone="us-east-1a")
+    server = vol.server
+    assert server is not None
+    vol.detach()
+    vol.resize(2)
+    assert vol.size == 2 and vol.server is None
+    modification = client.describe_volumes_modifications(VolumeIds=[str(vol)])["VolumesModifications"][-1]
+    assert modification["ModificationState"] in ("optimizing", "completed")
+    vol.mount(server)
+    before = df_kib(vol)
+    server.grow_filesystem(vol)
+    assert vol.mounted and df_kib(vol) > before * 1.8
+    with pytest.raises(StagingError, match="did not grow"):
+        server.grow_filesystem(vol)
+    assert vol.mounted
 
 
 def test_snapshots_and_volumes_from_them(manager: StagingManager, client: Any, tmp_path: Path) -> None:

@@ -7,13 +7,17 @@ import pytest
 from transfer.commands import (
     BlockDevice,
     blkid_argv,
+    blockdev_size_argv,
     df_argv,
+    fs_size_argv,
     grow_fs_argv,
     lsblk_argv,
     mkfs_argv,
     mount_argv,
     parse_blkid,
+    parse_blockdev_size,
     parse_df,
+    parse_fs_size,
     parse_lsblk,
     umount_argv,
 )
@@ -105,3 +109,44 @@ def test_df() -> None:
     rows = parse_df(text)
     assert rows[0].size == 270553174016 and rows[0].target == "/"
     assert rows[1].fstype == "xfs" and rows[1].target == "/mnt/my data" and rows[1].available == 489476096
+
+
+def test_blockdev_size() -> None:
+    """blockdev --getsize64 prints one number of bytes; anything else is refused."""
+    assert blockdev_size_argv("/dev/nvme1n1") == ["blockdev", "--getsize64", "/dev/nvme1n1"]
+    assert parse_blockdev_size("2147483648\n") == 2 * 1024**3
+    for bad in ("", "blockdev: cannot open /dev/x", "-1"):
+        with pytest.raises(ValueError, match="not a size"):
+            parse_blockdev_size(bad)
+
+
+EXT_HEADER = """Filesystem volume name:   <none>
+Block count:              524288
+Reserved block count:     26214
+Block size:               4096
+Fragment size:            4096
+"""
+
+XFS_INFO = """meta-data=/dev/loop7             isize=512    agcount=8, agsize=65536 blks
+         =                       sectsz=512   attr=2, projid32bit=1
+data     =                       bsize=4096   blocks=524288, imaxpct=25
+         =                       sunit=0      swidth=0 blks
+log      =internal log           bsize=4096   blocks=16384, version=2
+realtime =none                   extsz=4096   blocks=0, rtextents=0
+"""
+
+
+def test_fs_size() -> None:
+    """The file system's own size: dumpe2fs's block count and size, xfs_info's data section (not its log)."""
+    assert fs_size_argv("ext4", "/dev/nvme1n1", "/mnt/x") == ["dumpe2fs", "-h", "/dev/nvme1n1"]
+    assert fs_size_argv("xfs", "/dev/nvme1n1", "/mnt/x") == ["xfs_info", "/mnt/x"]
+    assert fs_size_argv("xfs", "/dev/nvme1n1") == ["xfs_info", "/dev/nvme1n1"]
+    assert parse_fs_size("ext4", EXT_HEADER) == 2 * 1024**3
+    assert parse_fs_size("xfs", XFS_INFO) == 2 * 1024**3
+    with pytest.raises(ValueError, match="no block count"):
+        parse_fs_size("ext4", "Block count:  12\n")
+    with pytest.raises(ValueError, match="no block count"):
+        parse_fs_size("xfs", "log = internal bsize=4096 blocks=9\n")
+    for call in (lambda: fs_size_argv("vfat", "/dev/x"), lambda: parse_fs_size("btrfs", "")):
+        with pytest.raises(ValueError, match="measure"):
+            call()

@@ -26,6 +26,7 @@ from staging.sandbox.daemon.facts import (
     Fact,
     InstanceAddress,
     InstanceState,
+    ModificationState,
     PublicAddressReleased,
     SnapshotState,
 )
@@ -90,6 +91,8 @@ class SandboxCloud:
         self.terminated_at: dict[str, float] = {}
         #: Instances inside a TerminateInstances call: their volumes detach whatever is mounted.
         self.terminating: set[str] = set()
+        #: The modification in progress of each volume being modified (a number), so a timer knows it.
+        self._modifications: dict[str, int] = {}
 
     def later(self, delay: float, action: Callable[[], None]) -> None:
         """Run ``action`` under the lock ``delay`` seconds from now (time-taking states)."""
@@ -350,15 +353,48 @@ class SandboxCloud:
             loop_detach(loop)
         self.state.forget("loops", volume_id)
 
-    def volume_modified(self, volume_id: str, size_gib: int) -> None:
-        """Grow the backing file to the new size and let an attached loop device see it (``losetup -c``)."""
+    def volume_modified(self, volume_id: str, size_gib: int) -> list[Fact]:
+        """Grow the backing file to the new size now (a size the machine cannot back is refused at once),
+        and the attached device later, as on AWS: the modification stays ``modifying`` for ``modifying_for``
+        (the device keeps its old capacity), then turns ``optimizing`` with the device grown
+        (``losetup --set-capacity``), then ``completed`` after ``optimizing_for``.
+        """
         self.store.grow_volume(volume_id, size_gib)
-        loop = self.loops.get(volume_id)
-        if loop is not None:
-            loop_refresh(loop)
+        number = self._modifications[volume_id] = next(self._numbers)
+        modifying_for, optimizing_for = self.faults.modifying_for, self.faults.optimizing_for
+        span = (time.monotonic(), modifying_for + optimizing_for)
+
+        def current() -> bool:
+            return self._modifications.get(volume_id) == number
+
+        def completed() -> None:
+            if current():
+                del self._modifications[volume_id]
+                self.publish(ModificationState(volume_id, "completed"))
+
+        def optimizing() -> list[Fact]:
+            loop = self.loops.get(volume_id)
+            if loop is not None:
+                loop_refresh(loop)
+            if optimizing_for <= 0:
+                self._modifications.pop(volume_id, None)
+                return [ModificationState(volume_id, "completed")]
+            self.later(optimizing_for, completed)
+            return [ModificationState(volume_id, "optimizing", span)]
+
+        def modified() -> None:
+            if current():
+                for fact in optimizing():
+                    self.publish(fact)
+
+        if modifying_for <= 0:
+            return optimizing()
+        self.later(modifying_for, modified)
+        return [ModificationState(volume_id, "modifying", span)]
 
     def volume_deleted(self, volume_id: str) -> None:
-        """Free the volume's bytes."""
+        """Free the volume's bytes (a modification in progress ends with it)."""
+        self._modifications.pop(volume_id, None)
         self.store.delete_volume(volume_id)
 
     # --- snapshots and images --------------------------------------------------------------------------

@@ -68,4 +68,22 @@ class SnapshotState:
     only_if: str | None = None
 
 
-Fact = InstanceState | InstanceAddress | PublicAddressReleased | AttachmentStatus | DetachNow | SnapshotState
+@dataclass(frozen=True)
+class ModificationState:
+    """The latest modification of volume ``volume_id`` is now ``state`` (``modifying``, ``optimizing``,
+    ``completed``); ``span`` is (since, for how long) until it completes, so its ``Progress`` rises."""
+
+    volume_id: str
+    state: str
+    span: tuple[float, float] | None = None
+
+
+Fact = (
+    InstanceState
+    | InstanceAddress
+    | PublicAddressReleased
+    | AttachmentStatus
+    | DetachNow
+    | SnapshotState
+    | ModificationState
+)

@@ -6,6 +6,7 @@ model's answer; facts published later by the model's timers name the object by i
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Iterable
 from typing import Any
 
@@ -15,6 +16,7 @@ from staging.sandbox.daemon.facts import (
     Fact,
     InstanceAddress,
     InstanceState,
+    ModificationState,
     PublicAddressReleased,
     SnapshotState,
 )
@@ -23,7 +25,8 @@ Moto = Any  # moto's model objects are untyped; this alias marks where one is ex
 
 
 class Recorder:
-    """Applies facts to moto's instances, volumes (their attachments) and snapshots, found by id."""
+    """Applies facts to moto's instances, volumes (their attachments and modifications) and snapshots, found
+    by id."""
 
     def __init__(self) -> None:
         self._objects: dict[str, Moto] = {}
@@ -73,4 +76,15 @@ class Recorder:
                 if pending is not None:
                     snapshot.sandbox_pending = pending
                 snapshot.status = status
+            case ModificationState(volume_id, state, span):
+                volume = self._objects.get(volume_id)
+                if volume is None or not volume.modifications:
+                    return False
+                modification = volume.modifications[-1]
+                modification.sandbox_state = state
+                if span is not None:
+                    modification.sandbox_pending = span
+                # EndTime is the completion time (moto sets it at the start); naive UTC, as moto's own.
+                done = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
+                modification.end_time = done if state == "completed" else None
         return True

@@ -5,6 +5,8 @@ terminated instance, across zones or at a used device name; detaching from the w
 then moto runs; then the cloud model makes the bytes and devices and the facts it answers are recorded.
 A mounted volume detaches only once its host lets go (``busy``), unless forced; moto's own response drops
 ``Force``, so ``DetachVolume`` is answered here. ``Progress`` of a snapshot rises while it is ``pending``.
+A modification goes ``modifying`` -> ``optimizing`` -> ``completed`` over time (moto reports every one
+``completed`` at once); another ``ModifyVolume`` of the volume is refused until it completes.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Any
 
 from moto.core.responses import ActionResult
 from moto.ec2.exceptions import EC2ClientError
-from moto.ec2.models.elastic_block_store import Snapshot
+from moto.ec2.models.elastic_block_store import Snapshot, VolumeModification
 from moto.ec2.responses import EC2Response
 
 from staging.sandbox.daemon.cloud import SandboxCloud
@@ -26,14 +28,41 @@ from staging.sandbox.errors import SandboxError
 Moto = Any
 
 
+def rising_progress(pending: tuple[float, float] | None, done: bool, now: float | None = None) -> int:
+    """Percent done of something ``pending`` (since, for how long): 0 to 99 over that time, 100 when done."""
+    if done or pending is None:
+        return 100
+    started, duration = pending
+    elapsed = (time.monotonic() if now is None else now) - started
+    return max(0, min(99, int(100 * elapsed / duration))) if duration > 0 else 99
+
+
 def snapshot_progress(snapshot: Moto, now: float | None = None) -> str:
     """EC2's ``Progress``: rising from 0% to 99% over ``snapshot_pending_for``, 100% once completed."""
     pending = getattr(snapshot, "sandbox_pending", None)
-    if snapshot.status == "completed" or pending is None:
-        return "100%"
-    started, duration = pending
-    elapsed = (time.monotonic() if now is None else now) - started
-    return f"{max(0, min(99, int(100 * elapsed / duration)))}%"
+    return f"{rising_progress(pending, snapshot.status == 'completed', now)}%"
+
+
+def modification_state(modification: Moto) -> str:
+    """EC2's ``ModificationState`` as the cloud model last set it (``completed`` when it never did)."""
+    return str(getattr(modification, "sandbox_state", "completed"))
+
+
+def modification_progress(modification: Moto) -> int:
+    """EC2's ``Progress`` of a modification: rising until it completes."""
+    pending = getattr(modification, "sandbox_pending", None)
+    return rising_progress(pending, modification_state(modification) == "completed")
+
+
+def _check_modify(volume: Moto) -> None:
+    """AWS refuses to modify a volume whose last modification is still in progress."""
+    latest = volume.modifications[-1] if volume.modifications else None
+    state = modification_state(latest) if latest is not None else "completed"
+    if state in ("modifying", "optimizing"):
+        raise EC2ClientError(
+            "IncorrectModificationState",
+            f"Volume {volume.id} cannot be modified in modification state {state.upper()}",
+        )
 
 
 def _check_attach(volume: Moto, instance: Moto, device: Any) -> None:
@@ -130,15 +159,18 @@ def install(cloud: SandboxCloud, record: Recorder) -> None:
                 "InvalidParameterValue", f"New size cannot be smaller than existing size of {volume.size} GiB"
             )
         with cloud.lock:
+            _check_modify(volume)
             before = (volume.size, volume.volume_type, len(volume.modifications))
             volume = original(backend, *args, **kwargs)
             try:
-                cloud.volume_modified(volume.id, int(volume.size))
+                facts = cloud.volume_modified(volume.id, int(volume.size))
             except (OSError, SandboxError) as exc:
                 volume.size, volume.volume_type, kept = before
                 del volume.modifications[kept:]
                 message = f"The sandbox cannot grow {volume.id} to {target}GiB here: {exc}"
                 raise EC2ClientError("InsufficientVolumeCapacity", message) from exc
+            # DescribeVolumes shows the target size at once, as AWS's does; the modification tells when.
+            record.apply(facts, volume)
             return volume
 
     def delete_volume(original: Fn, backend: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
@@ -200,3 +232,5 @@ def install(cloud: SandboxCloud, record: Recorder) -> None:
         wrap(name, around)
     EC2Response.detach_volume = detach_volume_response  # type: ignore[method-assign]
     Snapshot.progress = property(snapshot_progress)  # type: ignore[method-assign,assignment]
+    VolumeModification.modification_state = property(modification_state)  # type: ignore[method-assign,assignment]
+    VolumeModification.progress = property(modification_progress)  # type: ignore[method-assign,assignment]
