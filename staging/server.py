@@ -37,6 +37,7 @@ from transfer.commands import (
     grow_fs_argv,
     mkfs_argv,
     mount_argv,
+    parse_blockdev_size,
     parse_fs_size,
     umount_argv,
 )
@@ -48,6 +49,12 @@ log = get_logger(__name__)
 
 #: Device names offered for staging volumes (the original's /dev/sdf.. range, whole disks).
 _DEVICE_NAMES = tuple(f"/dev/sd{c}" for c in "fghijklmnop")
+
+
+def fill_slack(device_bytes: int) -> int:
+    """How far a grown file system may fall short of its device: what its layout leaves over (ext* whole
+    blocks and groups, xfs whole allocation groups of at least 16 MiB): 64 MiB or 1 %, whichever is more."""
+    return max(64 << 20, device_bytes // 100)
 
 
 def default_mtpt(name: str) -> str:
@@ -337,11 +344,13 @@ class StagingServer:
         """Grow the file system to fill its (larger) volume: offline for ext*, mounted for xfs.
 
         A mounted ext* volume is unmounted for the check and the resize, and mounted again where it was. The
-        file system's own size is read before and after: the tools succeed when they find nothing to do (a
-        device that does not show its new size yet), so a file system that did not grow is an error here.
+        tools succeed when they find nothing to do, so the file system's own size is compared with its
+        device's afterwards: one that does not fill its device is an error here. Growing one that already
+        fills it changes nothing (idempotent).
 
         Raises:
-            StagingError: Not attached, an unsupported type, a failed check, or the file system did not grow.
+            StagingError: Not attached, an unsupported type, a failed check, or the file system does not fill
+                its device afterwards.
         """
         fstype = volume.fstype or self.fstype_of(volume)
         dev = volume.mtdev
@@ -366,11 +375,11 @@ class StagingServer:
         else:
             raise StagingError(f"cannot grow a {fstype} file system")
         after = self.filesystem_size(volume, fstype)
-        if after <= before:
-            device = self.run(blockdev_size_argv(dev), sudo=True, check=False).stdout.strip()
+        device = parse_blockdev_size(self.run(blockdev_size_argv(dev), sudo=True).stdout)
+        if device - after > fill_slack(device):
             raise StagingError(
-                f"the {fstype} file system of {volume.volume} on {self} did not grow: still {before} bytes "
-                f"({dev} has {device or '?'} bytes)"
+                f"the {fstype} file system of {volume.volume} on {self} did not grow to fill {dev}: "
+                f"{after} of {device} bytes (was {before})"
             )
         log.info("staging.filesystem_grown", volume=str(volume.volume), before=before, after=after)
 
