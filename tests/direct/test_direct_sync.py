@@ -152,6 +152,39 @@ def test_a_signal_while_writing_leaves_nothing_or_gc_removes_it(
     assert list((dot / "runs").glob("*.json")) == []
 
 
+def test_two_runs_of_one_name_take_turns(
+    ec2: EC2, staging_cloud: Sandbox, tmp_path: Path, helpers: Any
+) -> None:
+    """Two ``sync_to_snapshot`` processes of one name on one machine: the second waits for the first's lock,
+    says for whom, then makes the version after the first's."""
+    src, dot, name = tmp_path / "src", tmp_path / "dot", "direct-turns"
+    src.mkdir()
+    (src / "f").write_text("one\n")
+    runs: list[subprocess.Popen[str]] = []
+    staging_cloud.set_faults(Faults(latency=0.2))  # the first run takes a few seconds
+    try:
+        runs.append(spawn(staging_cloud, dot, str(src), "-s", name))
+        first = runs[0]
+        assert first.stderr is not None
+        assert any("building" in line for line in first.stderr)  # it holds the lock by then
+        runs.append(spawn(staging_cloud, dot, str(src), "-s", name))
+        second = runs[1]
+        assert second.stderr is not None
+        waiting = f"waiting for another sync_to_snapshot of {name!r} (pid {first.pid}) to finish"
+        assert any(waiting in line for line in second.stderr)
+        made = [run.communicate(timeout=120)[0].strip() for run in runs]
+        assert [run.returncode for run in runs] == [0, 0]
+    finally:
+        staging_cloud.set_faults(Faults())
+        for run in runs:
+            if run.poll() is None:
+                run.kill()
+            run.communicate()
+    assert [ec2.describe_snapshots(m)[0].tags["Version"] for m in made] == ["1", "2"]
+    for snapshot_id in made:
+        ec2.delete_snapshot(snapshot_id)
+
+
 def test_the_commands_take_direct(
     ec2: EC2, staging_cloud: Sandbox, tmp_path: Path, helpers: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
