@@ -25,6 +25,9 @@ from staging.sandbox import Faults, Sandbox
 
 pytestmark = [pytest.mark.root, pytest.mark.slow]
 
+#: The worktree's root: the spawned commands run this tree's code whatever the current directory.
+ROOT = Path(__file__).resolve().parents[2]
+
 
 def to_snapshot(src: Path, name: str, dot: Path, **options: Any) -> SyncResult:
     """One version (``direct=True`` or the server path) of ``src`` (given relative: it lands at ``src``)."""
@@ -114,7 +117,7 @@ def spawn(cloud: Sandbox, dot: Path, *argv: str) -> subprocess.Popen[str]:
         [sys.executable, "-m", "scripts.sync_to_snapshot", *argv, "--direct", "--concurrency", "1",
          "--sandbox", "--dotdir", str(dot)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1,
-        env={**os.environ, "VMEC2_SANDBOX_DIR": str(cloud.state_dir)},
+        env={**os.environ, "VMEC2_SANDBOX_DIR": str(cloud.state_dir), "PYTHONPATH": str(ROOT)},
     )  # fmt: skip
 
 
@@ -161,24 +164,29 @@ def test_two_runs_of_one_name_take_turns(
     src.mkdir()
     (src / "f").write_text("one\n")
     runs: list[subprocess.Popen[str]] = []
-    staging_cloud.set_faults(Faults(latency=0.2))  # the first run takes a few seconds
     try:
         runs.append(spawn(staging_cloud, dot, str(src), "-s", name))
         first = runs[0]
         assert first.stderr is not None
         assert any("building" in line for line in first.stderr)  # it holds the lock by then
+        first.send_signal(signal.SIGSTOP)  # and keeps it, however fast the second one starts
         runs.append(spawn(staging_cloud, dot, str(src), "-s", name))
         second = runs[1]
         assert second.stderr is not None
         waiting = f"waiting for another sync_to_snapshot of {name!r} (pid {first.pid}) to finish"
-        assert any(waiting in line for line in second.stderr)
+        told = []
+        for line in second.stderr:
+            told.append(line)
+            if waiting in line:
+                break
+        assert waiting in told[-1], told
+        first.send_signal(signal.SIGCONT)
         made = [run.communicate(timeout=120)[0].strip() for run in runs]
         assert [run.returncode for run in runs] == [0, 0]
     finally:
-        staging_cloud.set_faults(Faults())
         for run in runs:
             if run.poll() is None:
-                run.kill()
+                run.kill()  # stopped or not
             run.communicate()
     assert [ec2.describe_snapshots(m)[0].tags["Version"] for m in made] == ["1", "2"]
     for snapshot_id in made:

@@ -16,11 +16,11 @@ pytestmark = [pytest.mark.root, pytest.mark.slow]
 
 
 def test_versions_increments_and_identical_restore(
-    commands: Any, ec2: EC2, tmp_path: Path, helpers: Any
+    commands: Any, ec2: EC2, tmp_path: Path, helpers: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     h = helpers
     src = h.make_hostile_tree(tmp_path / "work" / "tree")
-    os.chdir(tmp_path / "work")
+    monkeypatch.chdir(tmp_path / "work")  # restored afterwards: later tests spawn commands by relative path
 
     code, out, err = commands.run("sync_to_snapshot", "-s", "e2e", "tree", "--json")
     assert code == 0, err
