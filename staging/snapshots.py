@@ -42,7 +42,7 @@ from staging.progress import LogReporter, Reporter
 from staging.sizing import measure, volume_gib
 from staging.synclock import lock_path, sync_lock
 from staging.tags import EXPIRES, Role
-from staging.versions import claim, holder_rank, make_unique
+from staging.versions import claim, holder_rank, make_unique, version_of
 
 __all__ = ["SyncPlan", "SyncResult", "find_snapshot", "sync_from_snapshot", "sync_to_snapshot"]
 
@@ -122,13 +122,6 @@ def _check_name(name: str) -> str:
     return name
 
 
-def _version(snapshot: Any) -> int:
-    try:
-        return int(snapshot.tags.get("Version", "0"))
-    except ValueError:
-        return 0
-
-
 def find_snapshot(ec2: Any, name: str, *, version: int | None = None, owner: str = "self") -> Any:
     """The completed snapshot ``name`` of ``owner``: the given version, else the newest. None if none.
 
@@ -137,11 +130,11 @@ def find_snapshot(ec2: Any, name: str, *, version: int | None = None, owner: str
     """
     found = ec2.describe_snapshots(owner=owner, filter={"tag:Name": name, "status": "completed"})
     if version is not None:
-        found = [s for s in found if _version(s) == version]
+        found = [s for s in found if version_of(s) == version]
     if not found:
         return None
-    newest = max(_version(s) for s in found)
-    holders = sorted((s for s in found if _version(s) == newest), key=lambda s: holder_rank(claim(s)))
+    newest = max(version_of(s) for s in found)
+    holders = sorted((s for s in found if version_of(s) == newest), key=lambda s: holder_rank(claim(s)))
     if len(holders) > 1:
         log.warning("staging.duplicate_version", name=name, version=newest, chosen=str(holders[0]),
                     others=[str(s) for s in holders[1:]], rule="started first")  # fmt: skip
@@ -294,7 +287,7 @@ def sync_to_snapshot(
                 raise SnapshotNotFound(
                     f"no completed snapshot named {name!r} owned by {owner} in {ec2.region}"
                 )
-            version = _version(parent) + 1 if parent is not None else 1
+            version = version_of(parent) + 1 if parent is not None else 1
             size_gib = max(size or needed, int(parent.volumeSize) if parent is not None else 0)
             if parent is not None and size is not None and size < int(parent.volumeSize):
                 raise StagingParameterError(
@@ -450,6 +443,6 @@ def sync_from_snapshot(
 def _restored(found: Any, name: str, ec2: Any, result: Any, clock: _Clock) -> SyncResult:
     stats = result.stats
     return SyncResult(
-        str(found), name, _version(found), None, str(ec2.region), int(found.volumeSize), stats.total_size,
+        str(found), name, version_of(found), None, str(ec2.region), int(found.volumeSize), stats.total_size,
         stats.bytes_sent, stats.literal_data, stats.files_transferred, clock.timings,
     )  # fmt: skip

@@ -33,7 +33,16 @@ from staging._log import get_logger
 from staging.errors import StagingError
 from staging.progress import Reporter
 
-__all__ = ["RENUMBERED", "Claim", "claim", "first_holder", "holder_rank", "make_unique", "settle_version"]
+__all__ = [
+    "RENUMBERED",
+    "Claim",
+    "claim",
+    "first_holder",
+    "holder_rank",
+    "make_unique",
+    "settle_version",
+    "version_of",
+]
 
 log = get_logger(__name__)
 
@@ -86,9 +95,10 @@ def settle_version(mine: Claim, claims: Iterable[Claim]) -> int:
     return max([mine.version, *(c.version for c in others)]) + 1
 
 
-def _number(text: str | None) -> int:
+def version_of(snapshot: Any) -> int:
+    """A described snapshot's tag ``Version`` (0 when missing or not a number)."""
     try:
-        return int(text or "0")
+        return int(snapshot.tags.get("Version", "0"))
     except ValueError:
         return 0
 
@@ -99,7 +109,7 @@ def claim(snapshot: Any) -> Claim:
     start = snapshot.startTime
     if isinstance(start, str):
         start = dt.datetime.fromisoformat(start.replace("Z", "+00:00"))
-    return Claim(_number(tags.get("Version")), start, str(snapshot), RENUMBERED in tags)
+    return Claim(version_of(snapshot), start, str(snapshot), RENUMBERED in tags)
 
 
 def _live_claims(ec2: Any, name: str) -> list[tuple[Claim, Any]]:
