@@ -22,6 +22,7 @@ from scripts.sync_to_snapshot import main as to_main
 from staging import SyncResult, download_image, sync_from_snapshot, sync_to_snapshot, upload_image
 from staging.gc import find_leftovers, remove_leftovers
 from staging.sandbox import Faults, Sandbox
+from staging.versions import RENUMBERED, version_of
 
 pytestmark = [pytest.mark.root, pytest.mark.slow]
 
@@ -155,41 +156,67 @@ def test_a_signal_while_writing_leaves_nothing_or_gc_removes_it(
     assert list((dot / "runs").glob("*.json")) == []
 
 
-def test_two_runs_of_one_name_take_turns(
-    ec2: EC2, staging_cloud: Sandbox, tmp_path: Path, helpers: Any
+def read_until(run: subprocess.Popen[str], text: str) -> str:
+    """``run``'s stderr up to the first line that holds ``text`` (which must come)."""
+    assert run.stderr is not None
+    told = ""
+    for line in run.stderr:
+        told += line
+        if text in line:
+            return told
+    raise AssertionError(f"{text!r} never came: {told}")
+
+
+def test_runs_of_one_name_take_turns_here_and_settle_across_machines(
+    ec2: EC2, staging_cloud: Sandbox, tmp_path: Path
 ) -> None:
     """Two ``sync_to_snapshot`` processes of one name on one machine: the second waits for the first's lock,
-    says for whom, then makes the version after the first's."""
-    src, dot, name = tmp_path / "src", tmp_path / "dot", "direct-turns"
+    says for whom, then makes the next version. Two on "two machines" (two dot directories: no shared lock)
+    that both found that version: both make the next one, and the one that started later moves up."""
+    src, name = tmp_path / "src", "direct-turns"
     src.mkdir()
     (src / "f").write_text("one\n")
     runs: list[subprocess.Popen[str]] = []
+
+    def start(dot: str) -> subprocess.Popen[str]:
+        runs.append(spawn(staging_cloud, tmp_path / dot, str(src), "-s", name))
+        return runs[-1]
+
+    def finish(*pair: subprocess.Popen[str]) -> list[tuple[str, str]]:
+        done = [run.communicate(timeout=120) for run in pair]
+        assert [run.returncode for run in pair] == [0, 0], done
+        return [(out.strip(), err) for out, err in done]
+
     try:
-        runs.append(spawn(staging_cloud, dot, str(src), "-s", name))
-        first = runs[0]
-        assert first.stderr is not None
-        assert any("building" in line for line in first.stderr)  # it holds the lock by then
-        first.send_signal(signal.SIGSTOP)  # and keeps it, however fast the second one starts
-        runs.append(spawn(staging_cloud, dot, str(src), "-s", name))
-        second = runs[1]
-        assert second.stderr is not None
-        waiting = f"waiting for another sync_to_snapshot of {name!r} (pid {first.pid}) to finish"
-        told = []
-        for line in second.stderr:
-            told.append(line)
-            if waiting in line:
-                break
-        assert waiting in told[-1], told
+        first = start("dot")
+        read_until(first, "building")  # it holds the lock by then, and keeps it while stopped
+        first.send_signal(signal.SIGSTOP)
+        second = start("dot")
+        read_until(second, f"waiting for another sync_to_snapshot of {name!r} (pid {first.pid}) to finish")
         first.send_signal(signal.SIGCONT)
-        made = [run.communicate(timeout=120)[0].strip() for run in runs]
-        assert [run.returncode for run in runs] == [0, 0]
+        here = [made for made, _ in finish(first, second)]
+        assert [ec2.describe_snapshots(m)[0].tags["Version"] for m in here] == ["1", "2"]
+
+        one = start("dot")
+        read_until(one, "building")  # it found version 2 and makes 3; it waits until the other found it too
+        one.send_signal(signal.SIGSTOP)
+        other = start("other-dot")
+        read_until(other, "building")
+        one.send_signal(signal.SIGCONT)
+        there = dict(finish(one, other))
     finally:
         for run in runs:
             if run.poll() is None:
                 run.kill()  # stopped or not
             run.communicate()
-    assert [ec2.describe_snapshots(m)[0].tags["Version"] for m in made] == ["1", "2"]
-    for snapshot_id in made:
+    snapshots = sorted(ec2.describe_snapshots(list(there)), key=version_of)
+    assert [(version_of(s), s.tags.get(RENUMBERED)) for s in snapshots] == [(3, None), (4, "3")]
+    kept, moved = snapshots
+    assert (kept.startTime, str(kept)) < (moved.startTime, str(moved))  # the one that started first keeps 3
+    told = there[str(moved)]
+    assert f"version 3 of {name!r} is also {kept} " in told and f"{moved} becomes version 4" in told
+    assert f"==> {name!r} version 4:" in told
+    for snapshot_id in [*here, *there]:
         ec2.delete_snapshot(snapshot_id)
 
 
