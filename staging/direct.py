@@ -158,8 +158,11 @@ def direct_to_snapshot(
     journal: Journal | None = None
     tags = run_tags.temporary(Role.SNAPSHOT, plan.name, Name=plan.name, Version=str(plan.version))
 
+    created = time.monotonic()
+
     def started(snapshot_id: str) -> None:
-        nonlocal journal
+        nonlocal journal, created
+        created = time.monotonic()
         journal = Journal.open(home, run_tags.run_id, str(ec2.endpoint))
         journal.add("snapshot", snapshot_id, str(ec2.region))
 
@@ -176,7 +179,7 @@ def direct_to_snapshot(
                 )  # fmt: skip
             with _phase(timings, "snapshot"):
                 try:
-                    version = make_unique(ec2, made.snapshot_id, plan.name, reporter)
+                    version = make_unique(ec2, made.snapshot_id, plan.name, reporter, created=created)
                     ec2.describe_snapshots(made.snapshot_id)[0].delete_tags(EXPIRES)
                 except BaseException:  # still temporary: not the caller's yet
                     delete_quietly(ec2, made.snapshot_id)

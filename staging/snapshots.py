@@ -347,10 +347,11 @@ def _snapshot(manager: StagingManager, volume: Any, name: str, version: int) -> 
     manager.reporter.step(f"snapshotting {volume.volume} as {name!r} version {version}")
     tags = manager.run_tags.temporary(Role.SNAPSHOT, name, Name=name, Version=str(version))
     made = manager.ec2.create_snapshot(volume.volume, description=name, tag_specifications=tags)
+    created = time.monotonic()
     manager.track("snapshot", str(made))
     try:
         manager.wait_for(made, "completed", f"{made} to complete")
-        version = make_unique(manager.ec2, str(made), name, manager.reporter)
+        version = make_unique(manager.ec2, str(made), name, manager.reporter, created=created)
         made.delete_tags(EXPIRES)
     except BaseException:
         try:

@@ -4,17 +4,20 @@ Both runs find the newest version N and both tag their snapshot ``Version`` = N+
 So each run, once its snapshot exists (tagged at creation), lists every pending or completed snapshot of that
 name and applies one rule that gives the same answer on both sides (:func:`settle_version`):
 
-* Among the holders of a version, the one that **started first** keeps it: ordered by StartTime, then by
-  snapshot id (:func:`holder_rank`). A snapshot that was moved (tag ``RenumberedFrom``) ranks after every
-  snapshot that was given the number at creation: it came to the number later, and that holder may already
-  have done its check.
-* Every other holder moves to (highest version of the name) + 1, re-tags (``Version``, and ``RenumberedFrom``
-  = the number it was made with) and checks again, until no one else holds its number. A moved snapshot
-  that meets another moved one yields again (after a short random pause, so two of them do not move in
-  step): neither can know whether the other has finished its check.
+* Of two snapshots **given the number at creation**, the one that started first keeps it: ordered by
+  StartTime, then by snapshot id (:func:`holder_rank`). The other moves to (highest version of the name) + 1,
+  re-tags (``Version``, and ``RenumberedFrom`` = the number it was made with) and checks again, until no one
+  else holds its number.
+* Where a **moved** snapshot (tag ``RenumberedFrom``) is among the holders, every holder that sees the clash
+  moves (after a short random pause, so two of them do not move in step): no tag says when a snapshot was
+  moved, so neither side can tell whether the other has finished its check. The price of that safety is a
+  version number left unused after a clash of three runs or more.
 
-Why this never leaves a duplicate: of two snapshots made with the same number, the one created later checks
-later and sees the other; StartTime is given by the cloud at creation, so it is the later one, and it moves.
+Why this never leaves a duplicate: a run keeps a number only if, at its check, nobody else holds it, or only
+later-started snapshots made with it do. A snapshot that comes to the number after that check sees the
+keeper at its own check: if it was moved there, it moves on; if it was made with it, it was created after the
+keeper's check and so started later (StartTime is the cloud's creation time, which may have whole seconds
+only, so a run checks at least :data:`CHECK_AFTER` seconds after creating its snapshot), and it moves on.
 
 :func:`staging.find_snapshot` orders duplicates made before this rule existed (older versions of the tool) by
 the same :func:`holder_rank`, and says so in a warning.
@@ -34,6 +37,7 @@ from staging.errors import StagingError
 from staging.progress import Reporter
 
 __all__ = [
+    "CHECK_AFTER",
     "RENUMBERED",
     "Claim",
     "claim",
@@ -48,6 +52,8 @@ log = get_logger(__name__)
 
 #: Tag of a snapshot that was moved to another version: the version it was made with.
 RENUMBERED = "RenumberedFrom"
+#: Seconds between creating a snapshot and checking its version: later snapshots then have later StartTimes.
+CHECK_AFTER = 1.1
 #: Moves before giving up (each move is to a number nobody held when it was chosen).
 MAX_MOVES = 20
 _LIVE = ("pending", "completed")
@@ -83,14 +89,16 @@ def first_holder(claims: Iterable[Claim], version: int) -> Claim | None:
 def settle_version(mine: Claim, claims: Iterable[Claim]) -> int:
     """The version ``mine`` must have, given every live snapshot of its name (``mine`` may be among them).
 
-    Its own when nobody else holds it, or when it ranks first among the holders and was not moved; else
-    (highest version of the name) + 1. A pure function: both sides of a clash compute the same answer.
+    Its own when nobody else holds it, or when it and every other holder were given it at creation and it
+    started first; else (highest version of the name) + 1. A pure function: both sides of a clash between
+    snapshots made with one number compute the same answer.
     """
     others = [c for c in claims if c.snapshot_id != mine.snapshot_id]
     rivals = [c for c in others if c.version == mine.version]
     if not rivals:
         return mine.version
-    if not mine.renumbered and all(holder_rank(mine) < holder_rank(c) for c in rivals):
+    moved = mine.renumbered or any(c.renumbered for c in rivals)
+    if not moved and all(holder_rank(mine) < holder_rank(c) for c in rivals):
         return mine.version
     return max([mine.version, *(c.version for c in others)]) + 1
 
@@ -117,14 +125,22 @@ def _live_claims(ec2: Any, name: str) -> list[tuple[Claim, Any]]:
     return [(claim(s), s) for s in found if s.status in _LIVE]
 
 
-def make_unique(ec2: Any, snapshot_id: str, name: str, reporter: Reporter) -> int:
+def make_unique(
+    ec2: Any, snapshot_id: str, name: str, reporter: Reporter, *, created: float | None = None
+) -> int:
     """Check that nobody else holds the version of our new snapshot ``snapshot_id``; move it until so.
+
+    Args:
+        created: When CreateSnapshot/StartSnapshot answered (``time.monotonic()``); the first check waits
+            until :data:`CHECK_AFTER` seconds have passed since (None: no wait).
 
     Returns the version it really has. Each move is said on ``reporter`` and in a warning.
 
     Raises:
         StagingError: Still clashing after :data:`MAX_MOVES` moves.
     """
+    if created is not None:
+        time.sleep(max(0.0, created + CHECK_AFTER - time.monotonic()))
     for _ in range(MAX_MOVES):
         found = _live_claims(ec2, name)
         mine = next(((c, s) for c, s in found if c.snapshot_id == snapshot_id), None)
@@ -139,14 +155,15 @@ def make_unique(ec2: Any, snapshot_id: str, name: str, reporter: Reporter) -> in
             return version
         holder = first_holder((c for c in claims if c.snapshot_id != snapshot_id), me.version)
         assert holder is not None
-        why = "it was moved here too" if me.renumbered else "it started earlier"
+        moved = any(c.renumbered for c in claims if c.version == me.version)
+        why = "one of them was moved there: neither keeps it" if moved else "it started earlier"
         log.warning("staging.snapshot_renumbered", snapshot=snapshot_id, name=name, version=me.version,
                     to=version, holder=holder.snapshot_id, reason=why)  # fmt: skip
         reporter.step(
             f"warning: version {me.version} of {name!r} is also {holder.snapshot_id} (another sync at the "
             f"same time; {why}): {snapshot_id} becomes version {version}"
         )
-        if me.renumbered:
+        if moved:
             time.sleep(random.uniform(0.0, 1.0))
         first = snapshot.tags.get(RENUMBERED, str(me.version))
         snapshot.add_tags({"Version": str(version), RENUMBERED: first})

@@ -210,7 +210,8 @@ def test_runs_of_one_name_take_turns_here_and_settle_across_machines(
                 run.kill()  # stopped or not
             run.communicate()
     snapshots = sorted(ec2.describe_snapshots(list(there)), key=version_of)
-    assert [(version_of(s), s.tags.get(RENUMBERED)) for s in snapshots] == [(3, None), (4, "3")]
+    settled = [(version_of(s), s.tags.get(RENUMBERED)) for s in snapshots]
+    assert settled == [(3, None), (4, "3")], (there, [(str(s), s.startTime) for s in snapshots])
     kept, moved = snapshots
     assert (kept.startTime, str(kept)) < (moved.startTime, str(moved))  # the one that started first keeps 3
     told = there[str(moved)]
