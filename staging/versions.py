@@ -8,10 +8,10 @@ name and applies one rule that gives the same answer on both sides (:func:`settl
   StartTime, then by snapshot id (:func:`holder_rank`). The other moves to (highest version of the name) + 1,
   re-tags (``Version``, and ``RenumberedFrom`` = the number it was made with) and checks again, until no one
   else holds its number.
-* Where a **moved** snapshot (tag ``RenumberedFrom``) is among the holders, every holder that sees the clash
-  moves (after a short random pause, so two of them do not move in step): no tag says when a snapshot was
-  moved, so neither side can tell whether the other has finished its check. The price of that safety is a
-  version number left unused after a clash of three runs or more.
+* Where a **moved** snapshot (tag ``RenumberedFrom``) is among the holders, a holder that still sees the
+  clash after a short random pause moves on: no tag says when a snapshot was moved, so neither side can tell
+  whether the other has finished its check. (The pause lets one side move first and the other then keep the
+  number; when both move, a number is left unused — never one used twice.)
 
 Why this never leaves a duplicate: a run keeps a number only if, at its check, nobody else holds it, or only
 later-started snapshots made with it do. A snapshot that comes to the number after that check sees the
@@ -141,6 +141,7 @@ def make_unique(
     """
     if created is not None:
         time.sleep(max(0.0, created + CHECK_AFTER - time.monotonic()))
+    paused = False
     for _ in range(MAX_MOVES):
         found = _live_claims(ec2, name)
         mine = next(((c, s) for c, s in found if c.snapshot_id == snapshot_id), None)
@@ -153,9 +154,14 @@ def make_unique(
         version = settle_version(me, claims)
         if version == me.version:
             return version
+        moved = any(c.renumbered for c in claims if c.version == me.version)
+        if moved and not paused:  # give the other side the chance to move first, then look again
+            paused = True
+            time.sleep(random.uniform(0.1, 1.0))
+            continue
+        paused = False
         holder = first_holder((c for c in claims if c.snapshot_id != snapshot_id), me.version)
         assert holder is not None
-        moved = any(c.renumbered for c in claims if c.version == me.version)
         why = "one of them was moved there: neither keeps it" if moved else "it started earlier"
         log.warning("staging.snapshot_renumbered", snapshot=snapshot_id, name=name, version=me.version,
                     to=version, holder=holder.snapshot_id, reason=why)  # fmt: skip
@@ -163,8 +169,6 @@ def make_unique(
             f"warning: version {me.version} of {name!r} is also {holder.snapshot_id} (another sync at the "
             f"same time; {why}): {snapshot_id} becomes version {version}"
         )
-        if moved:
-            time.sleep(random.uniform(0.0, 1.0))
         first = snapshot.tags.get(RENUMBERED, str(me.version))
         snapshot.add_tags({"Version": str(version), RENUMBERED: first})
     raise StagingError(f"{snapshot_id}: no unique version of {name!r} after {MAX_MOVES} moves")

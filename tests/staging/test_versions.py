@@ -82,15 +82,22 @@ class Steps:
         pass
 
 
+class Snapshots:
+    """Snapshots named 'data' on moto's server, tagged as given."""
+
+    def __init__(self, endpoint: str) -> None:
+        self.ec2 = EC2(endpoint=endpoint, region="us-east-1", access_key="testing", secret_key="testing")
+        self.volume = self.ec2.create_volume(size=1, availability_zone="us-east-1a")
+
+    def __call__(self, version: int, **tags: str) -> str:
+        tags = {"Name": "data", "Version": str(version), **tags}
+        return str(self.ec2.create_snapshot(self.volume, description="data", tag_specifications=tags))
+
+
 def test_later_duplicate_is_renumbered_on_moto(moto_endpoint: str, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.WARNING)  # whatever level a command run in this process left behind
-    ec2 = EC2(endpoint=moto_endpoint, region="us-east-1", access_key="testing", secret_key="testing")
-    volume = ec2.create_volume(size=1, availability_zone="us-east-1a")
-
-    def snapshot(version: int) -> str:
-        tags = {"Name": "data", "Version": str(version)}
-        return str(ec2.create_snapshot(volume, description="data", tag_specifications=tags))
-
+    snapshot = Snapshots(moto_endpoint)
+    ec2 = snapshot.ec2
     snapshot(1)
     first = snapshot(2)
     time.sleep(1.1)  # StartTime has whole seconds: the second one really starts later
@@ -111,6 +118,20 @@ def test_later_duplicate_is_renumbered_on_moto(moto_endpoint: str, caplog: pytes
     assert make_unique(ec2, first, "data", steps) == 2  # settled: checking again changes nothing
     assert str(find_snapshot(ec2, "data")) == second
     assert str(find_snapshot(ec2, "data", version=2)) == first
+
+
+def test_a_clash_with_a_moved_snapshot_on_moto(moto_endpoint: str) -> None:
+    """A snapshot made with version 3 meets one moved to 3 (which may have finished its check): after a
+    pause it moves on; the moved one, alone again, keeps 3."""
+    snapshot = Snapshots(moto_endpoint)
+    moved, made = snapshot(3, **{RENUMBERED: "2"}), snapshot(3)
+    steps = Steps()
+    assert make_unique(snapshot.ec2, made, "data", steps) == 4
+    assert steps.lines == [
+        f"warning: version 3 of 'data' is also {moved} (another sync at the same time; one of them was moved "
+        f"there: neither keeps it): {made} becomes version 4"
+    ]
+    assert make_unique(snapshot.ec2, moved, "data", steps) == 3
 
 
 WHAT = "another sync_to_snapshot of 'data'"
