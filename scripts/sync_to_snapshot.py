@@ -49,6 +49,11 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
     parser.add_argument(
         "--dry-run", "-n", action="store_true", help="check everything, print the plan, create nothing"
     )
+    parser.add_argument(
+        "--lock-timeout", type=float, metavar="SECONDS",
+        help="wait at most this long for another sync_to_snapshot of NAME on this machine to finish "
+        "(default: as long as it takes)",
+    )  # fmt: skip
     add_transfer_options(parser, delete_help="delete files on the snapshot that are gone from the PATHs")
     add_direct_options(
         parser,
@@ -70,6 +75,7 @@ def _work(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         username=args.username, owner=args.owner, excludes=args.exclude, delete=args.delete,
         acls=args.acls, xattrs=args.xattrs, ssh_cidr=args.ssh_cidr or cloud.ssh_cidr, dotdir=args.dotdir,
         reporter=reporter, dry_run=args.dry_run, direct=args.direct, concurrency=args.concurrency,
+        lock_timeout=args.lock_timeout,
     )  # fmt: skip
     if args.json:
         kind = "plan" if isinstance(result, SyncPlan) else "snapshot"

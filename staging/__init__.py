@@ -25,6 +25,7 @@ from staging.errors import (
     SnapshotNotFound,
     StagingError,
     StagingParameterError,
+    SyncLocked,
     VolumeInUse,
 )
 from staging.manager import StagingManager
@@ -45,6 +46,7 @@ __all__ = [
     "StagingParameterError",
     "StagingServer",
     "StagingVolume",
+    "SyncLocked",
     "SyncPlan",
     "SyncResult",
     "UploadResult",

@@ -36,6 +36,7 @@ from staging.interrupts import signals_raise
 from staging.journal import Journal
 from staging.progress import Reporter
 from staging.tags import EXPIRES, Role, RunTags
+from staging.versions import make_unique
 from transfer.rsync_build import RsyncOptions
 from transfer.sync import rsync
 
@@ -144,10 +145,11 @@ def build_image(
 def direct_to_snapshot(
     ec2: Any, sources: Sequence[str | os.PathLike[str]], plan: Any, *, filesystem: str,
     dotdir: str | Path | None, reporter: Reporter, timings: dict[str, float], concurrency: int,
-) -> tuple[str, int, int]:  # fmt: skip
+) -> tuple[str, int, int, int]:  # fmt: skip
     """Make ``plan``'s version from ``sources`` through the EBS direct APIs.
 
-    Returns ``(snapshot id, blocks put, bytes put)``.
+    Returns ``(snapshot id, its version, blocks put, bytes put)``: the version is ``plan.version`` unless
+    another run made that version at the same time (:func:`staging.versions.make_unique`).
     """
     if filesystem not in DIRECT_FILESYSTEMS:
         raise StagingParameterError(f"--direct builds {', '.join(DIRECT_FILESYSTEMS)} only, not {filesystem}")
@@ -156,8 +158,11 @@ def direct_to_snapshot(
     journal: Journal | None = None
     tags = run_tags.temporary(Role.SNAPSHOT, plan.name, Name=plan.name, Version=str(plan.version))
 
+    created = time.monotonic()
+
     def started(snapshot_id: str) -> None:
-        nonlocal journal
+        nonlocal journal, created
+        created = time.monotonic()
         journal = Journal.open(home, run_tags.run_id, str(ec2.endpoint))
         journal.add("snapshot", snapshot_id, str(ec2.region))
 
@@ -174,6 +179,7 @@ def direct_to_snapshot(
                 )  # fmt: skip
             with _phase(timings, "snapshot"):
                 try:
+                    version = make_unique(ec2, made.snapshot_id, plan.name, reporter, created=created)
                     ec2.describe_snapshots(made.snapshot_id)[0].delete_tags(EXPIRES)
                 except BaseException:  # still temporary: not the caller's yet
                     delete_quietly(ec2, made.snapshot_id)
@@ -185,7 +191,7 @@ def direct_to_snapshot(
     if journal is not None:
         journal.close()
     log.info("staging.direct.done", snapshot=made.snapshot_id, blocks=made.blocks_put, of=made.blocks_total)
-    return made.snapshot_id, made.blocks_put, made.bytes_put
+    return made.snapshot_id, version, made.blocks_put, made.bytes_put
 
 
 def _forget(ec2: Any, journal: Journal) -> None:

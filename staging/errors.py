@@ -7,6 +7,7 @@ Tree::
      │    └── SnapshotNotFound   no snapshot of that name (and version) is owned by the caller
      ├── NoServerAvailable       a staging server could not be launched or reached
      ├── VolumeInUse             a volume is attached to another server (another run holds it)
+     ├── SyncLocked              another sync of that name on this machine still runs (deadline passed)
      ├── NotMounted              a file operation needs a mounted volume
      └── CleanupIncomplete       cleanup left resources behind (they are listed; ``gc`` removes them)
 
@@ -25,6 +26,7 @@ __all__ = [
     "SnapshotNotFound",
     "StagingError",
     "StagingParameterError",
+    "SyncLocked",
     "VolumeInUse",
 ]
 
@@ -43,6 +45,10 @@ class NoServerAvailable(StagingError):
 
 class VolumeInUse(StagingError):
     """The volume is attached to a server this manager does not own (another process holds it)."""
+
+
+class SyncLocked(StagingError):
+    """Another ``sync_to_snapshot`` of that name on this machine still holds its lock after the deadline."""
 
 
 class NotMounted(StagingError):

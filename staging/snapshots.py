@@ -4,12 +4,14 @@ One path, top to bottom (``sync_to_snapshot``):
 
 1. **check** everything that can be checked before anything is created: the sources exist, the name, size
    and file system are valid, the endpoint answers with these credentials, the zone exists, the image exists,
-   the caller's address is known; find the newest version of the snapshot (owner + tag ``Name``);
+   the caller's address is known; take the name's lock on this machine (:mod:`staging.synclock`) and find
+   the newest version of the snapshot (owner + tag ``Name``);
 2. **volume + server**: a temporary volume from that version (its file system grown if it must grow) or a new
    formatted one, and a staging server in its zone; attach and mount;
 3. **transfer**: rsync with relative paths, hard links, symlinks, modes, owners and times kept;
 4. **snapshot**: unmount, detach, snapshot tagged ``Name`` and ``Version`` = previous + 1 (description: the
-   name, as the original did), wait until it completes;
+   name, as the original did), wait until it completes; settle the version with a run on another machine
+   that made the same one (:mod:`staging.versions`);
 5. **cleanup**: the manager removes the server, volume, key pair and security group (also on error, Ctrl-C
    or SIGTERM); a snapshot that did not complete is deleted, so a failed run leaves nothing.
 
@@ -22,7 +24,7 @@ import os
 import re
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,14 +33,16 @@ from provisioning import EC2, AWSError
 from staging import access
 from staging._log import get_logger
 from staging.blocks import CONCURRENCY
-from staging.direct import direct_from_snapshot, direct_to_snapshot
+from staging.direct import default_dotdir, direct_from_snapshot, direct_to_snapshot
 from staging.errors import SnapshotNotFound, StagingParameterError
 from staging.images import find_image
 from staging.interrupts import signals_raise
 from staging.manager import MAX_VOLUME_GIB, StagingManager
 from staging.progress import LogReporter, Reporter
 from staging.sizing import measure, volume_gib
+from staging.synclock import lock_path, sync_lock
 from staging.tags import EXPIRES, Role
+from staging.versions import claim, holder_rank, make_unique, version_of
 
 __all__ = ["SyncPlan", "SyncResult", "find_snapshot", "sync_from_snapshot", "sync_to_snapshot"]
 
@@ -118,19 +122,23 @@ def _check_name(name: str) -> str:
     return name
 
 
-def _version(snapshot: Any) -> int:
-    try:
-        return int(snapshot.tags.get("Version", "0"))
-    except ValueError:
-        return 0
-
-
 def find_snapshot(ec2: Any, name: str, *, version: int | None = None, owner: str = "self") -> Any:
-    """The completed snapshot ``name`` of ``owner``: the given version, else the newest. None if none."""
+    """The completed snapshot ``name`` of ``owner``: the given version, else the newest. None if none.
+
+    Several snapshots of one version (made by older releases, which did not settle clashes) are never
+    ambiguous: the one :func:`staging.versions.holder_rank` puts first is chosen, with a warning.
+    """
     found = ec2.describe_snapshots(owner=owner, filter={"tag:Name": name, "status": "completed"})
     if version is not None:
-        found = [s for s in found if _version(s) == version]
-    return max(found, key=lambda s: (_version(s), str(s.startTime)), default=None)
+        found = [s for s in found if version_of(s) == version]
+    if not found:
+        return None
+    newest = max(version_of(s) for s in found)
+    holders = sorted((s for s in found if version_of(s) == newest), key=lambda s: holder_rank(claim(s)))
+    if len(holders) > 1:
+        log.warning("staging.duplicate_version", name=name, version=newest, chosen=str(holders[0]),
+                    others=[str(s) for s in holders[1:]], rule="started first")  # fmt: skip
+    return holders[0]
 
 
 class _Clock:
@@ -201,6 +209,7 @@ def sync_to_snapshot(
     dry_run: bool = False,
     direct: bool = False,
     concurrency: int = CONCURRENCY,
+    lock_timeout: float | None = None,
 ) -> SyncResult | SyncPlan:
     """Copy local files or directories into the next version of the snapshot named ``snapshot``.
 
@@ -228,99 +237,121 @@ def sync_to_snapshot(
             EBS direct APIs (:mod:`staging.direct`; the version then holds exactly the sources, and
             ``excludes`` is refused).
         concurrency: Parallel block writes of the direct path.
+        lock_timeout: Seconds to wait at most while another run of this name on this machine holds its lock
+            (None: as long as it takes).
+
+    Runs of one name are serialised on one machine (:mod:`staging.synclock`); runs on two machines that
+    made the same version settle it once their snapshots exist (:mod:`staging.versions`): the result's
+    ``version`` is the one the snapshot really has.
 
     Raises:
         StagingParameterError: Bad input (nothing was created).
+        SyncLocked: Another run of this name still ran after ``lock_timeout`` (nothing was created).
         provisioning.VMEC2Error, transfer.TransferError, StagingError: A failure on the way (everything the
             run created has been removed).
     """
     clock = _Clock()
     reporter = reporter or LogReporter()
-    with clock.phase("check"):
-        name = _check_name(snapshot)
-        if not sources:
-            raise StagingParameterError("nothing to sync: give at least one file or directory")
-        if filesystem not in FILESYSTEMS:
-            raise StagingParameterError(
-                f"unsupported file system {filesystem!r}; use one of {', '.join(FILESYSTEMS)}"
-            )
-        tree = measure(sources)
-        needed = volume_gib(tree)
-        if size is not None and not 1 <= size <= MAX_VOLUME_GIB:
-            raise StagingParameterError(f"--size must be 1..{MAX_VOLUME_GIB} GiB, not {size}")
-        if size is not None and size < needed:
-            raise StagingParameterError(f"--size {size} GiB is too small for the data (needs {needed} GiB)")
-        if needed > MAX_VOLUME_GIB:
-            raise StagingParameterError(
-                f"the data needs {needed} GiB; an EBS volume holds at most {MAX_VOLUME_GIB}"
-            )
-        ec2 = ec2 if ec2 is not None else EC2()
-        zone = _check_common(ec2, owner, zone)
-        parent = find_snapshot(ec2, name, owner=owner)
-        if parent is None and owner != "self":
-            raise SnapshotNotFound(f"no completed snapshot named {name!r} owned by {owner} in {ec2.region}")
-        version = _version(parent) + 1 if parent is not None else 1
-        size_gib = max(size or needed, int(parent.volumeSize) if parent is not None else 0)
-        if parent is not None and size is not None and size < int(parent.volumeSize):
-            raise StagingParameterError(
-                f"--size {size} GiB is smaller than version {version - 1} ({parent.volumeSize} GiB)"
-            )
-        if direct and excludes:
-            raise StagingParameterError(
-                "--exclude is not supported with --direct (the image holds the PATHs)"
-            )
-        boot = DIRECT if direct else find_image(ec2, image, "x86_64")
-        plan = SyncPlan(name, str(ec2.region), zone, version, str(parent) if parent else None, size_gib,
-                        filesystem, tree.bytes, tree.files, str(boot), username)  # fmt: skip
-        if dry_run:
-            return plan
-    if direct:
-        made_id, blocks, sent = direct_to_snapshot(
-            ec2, sources, plan, filesystem=filesystem, dotdir=dotdir, reporter=reporter,
-            timings=clock.timings, concurrency=concurrency,
+    with ExitStack() as held:
+        with clock.phase("check"):
+            name = _check_name(snapshot)
+            if not sources:
+                raise StagingParameterError("nothing to sync: give at least one file or directory")
+            if filesystem not in FILESYSTEMS:
+                raise StagingParameterError(
+                    f"unsupported file system {filesystem!r}; use one of {', '.join(FILESYSTEMS)}"
+                )
+            tree = measure(sources)
+            needed = volume_gib(tree)
+            if size is not None and not 1 <= size <= MAX_VOLUME_GIB:
+                raise StagingParameterError(f"--size must be 1..{MAX_VOLUME_GIB} GiB, not {size}")
+            if size is not None and size < needed:
+                raise StagingParameterError(
+                    f"--size {size} GiB is too small for the data (needs {needed} GiB)"
+                )
+            if lock_timeout is not None and lock_timeout < 0:
+                raise StagingParameterError(f"--lock-timeout must be 0 or more seconds, not {lock_timeout:g}")
+            if needed > MAX_VOLUME_GIB:
+                raise StagingParameterError(
+                    f"the data needs {needed} GiB; an EBS volume holds at most {MAX_VOLUME_GIB}"
+                )
+            ec2 = ec2 if ec2 is not None else EC2()
+            zone = _check_common(ec2, owner, zone)
+            if not dry_run:  # the same name is made one run at a time on this machine; a plan takes no lock
+                where = lock_path(default_dotdir(dotdir), str(ec2.endpoint), str(ec2.region), name)
+                held.enter_context(
+                    sync_lock(where, f"another sync_to_snapshot of {name!r}", reporter, lock_timeout)
+                )
+            parent = find_snapshot(ec2, name, owner=owner)
+            if parent is None and owner != "self":
+                raise SnapshotNotFound(
+                    f"no completed snapshot named {name!r} owned by {owner} in {ec2.region}"
+                )
+            version = version_of(parent) + 1 if parent is not None else 1
+            size_gib = max(size or needed, int(parent.volumeSize) if parent is not None else 0)
+            if parent is not None and size is not None and size < int(parent.volumeSize):
+                raise StagingParameterError(
+                    f"--size {size} GiB is smaller than version {version - 1} ({parent.volumeSize} GiB)"
+                )
+            if direct and excludes:
+                raise StagingParameterError(
+                    "--exclude is not supported with --direct (the image holds the PATHs)"
+                )
+            boot = DIRECT if direct else find_image(ec2, image, "x86_64")
+            plan = SyncPlan(name, str(ec2.region), zone, version, str(parent) if parent else None, size_gib,
+                            filesystem, tree.bytes, tree.files, str(boot), username)  # fmt: skip
+            if dry_run:
+                return plan
+        if direct:
+            made_id, version, blocks, sent = direct_to_snapshot(
+                ec2, sources, plan, filesystem=filesystem, dotdir=dotdir, reporter=reporter,
+                timings=clock.timings, concurrency=concurrency,
+            )  # fmt: skip
+            return SyncResult(made_id, name, version, plan.parent, plan.region, size_gib, tree.bytes, sent,
+                              sent, tree.files, clock.timings, blocks)  # fmt: skip
+        with clock.phase("check"):
+            manager = _run_manager(ec2, boot, zone, ssh_cidr, instance_type, username, dotdir, reporter)
+        with signals_raise(), manager:
+            with clock.phase("prepare"):
+                volume = manager.provision_volume(
+                    f"sync-{manager.run_id}", size=size_gib, snapshot_id=str(parent) if parent else None,
+                    fstype=filesystem, mtpt=MOUNT_POINT, reuse=False, temporary=True,
+                )  # fmt: skip
+            with clock.phase("transfer"):
+                reporter.step(f"copying {tree.bytes} bytes in {tree.files} files")
+                result = manager.rsync(
+                    *[os.fspath(s) for s in sources], f"{volume.name}:", relative=True, delete=delete,
+                    excludes=tuple(excludes), acls=acls, xattrs=xattrs,
+                )  # fmt: skip
+            with clock.phase("snapshot"):
+                made, version = _snapshot(manager, volume, name, version)
+            cleanup_start = time.monotonic()
+        clock.timings["cleanup"] = round(time.monotonic() - cleanup_start, 3)
+        stats = result.stats
+        log.info("staging.sync_to_snapshot.done", snapshot=str(made), name=name, version=version)
+        return SyncResult(
+            str(made), name, version, str(parent) if parent else None, str(ec2.region), size_gib, tree.bytes,
+            stats.bytes_sent, stats.literal_data, stats.files_transferred, clock.timings,
         )  # fmt: skip
-        return SyncResult(made_id, name, version, plan.parent, plan.region, size_gib, tree.bytes, sent, sent,
-                          tree.files, clock.timings, blocks)  # fmt: skip
-    with clock.phase("check"):
-        manager = _run_manager(ec2, boot, zone, ssh_cidr, instance_type, username, dotdir, reporter)
-    with signals_raise(), manager:
-        with clock.phase("prepare"):
-            volume = manager.provision_volume(
-                f"sync-{manager.run_id}", size=size_gib, snapshot_id=str(parent) if parent else None,
-                fstype=filesystem, mtpt=MOUNT_POINT, reuse=False, temporary=True,
-            )  # fmt: skip
-        with clock.phase("transfer"):
-            reporter.step(f"copying {tree.bytes} bytes in {tree.files} files")
-            result = manager.rsync(
-                *[os.fspath(s) for s in sources], f"{volume.name}:", relative=True, delete=delete,
-                excludes=tuple(excludes), acls=acls, xattrs=xattrs,
-            )  # fmt: skip
-        with clock.phase("snapshot"):
-            made = _snapshot(manager, volume, name, version)
-        cleanup_start = time.monotonic()
-    clock.timings["cleanup"] = round(time.monotonic() - cleanup_start, 3)
-    stats = result.stats
-    log.info("staging.sync_to_snapshot.done", snapshot=str(made), name=name, version=version)
-    return SyncResult(
-        str(made), name, version, str(parent) if parent else None, str(ec2.region), size_gib, tree.bytes,
-        stats.bytes_sent, stats.literal_data, stats.files_transferred, clock.timings,
-    )  # fmt: skip
 
 
-def _snapshot(manager: StagingManager, volume: Any, name: str, version: int) -> Any:
-    """Detach, snapshot as ``name`` version ``version`` and wait until it completes.
+def _snapshot(manager: StagingManager, volume: Any, name: str, version: int) -> tuple[Any, int]:
+    """Detach, snapshot as ``name`` version ``version``, wait until it completes; (snapshot, its version).
 
-    Until it completes the snapshot is temporary (tag ``StagingExpires``, in the journal) and a failure
-    deletes it; once complete, the expiry tag goes and it is the caller's.
+    Until it completes and its version is settled (:func:`staging.versions.make_unique`) the snapshot is
+    temporary (tag ``StagingExpires``, in the journal) and a failure deletes it; then the expiry tag goes and
+    it is the caller's.
     """
     assert volume.server is not None
     volume.server.detach_volume(volume)
     manager.reporter.step(f"snapshotting {volume.volume} as {name!r} version {version}")
     tags = manager.run_tags.temporary(Role.SNAPSHOT, name, Name=name, Version=str(version))
     made = manager.ec2.create_snapshot(volume.volume, description=name, tag_specifications=tags)
+    created = time.monotonic()
     manager.track("snapshot", str(made))
     try:
         manager.wait_for(made, "completed", f"{made} to complete")
+        version = make_unique(manager.ec2, str(made), name, manager.reporter, created=created)
         made.delete_tags(EXPIRES)
     except BaseException:
         try:
@@ -330,7 +361,7 @@ def _snapshot(manager: StagingManager, volume: Any, name: str, version: int) -> 
             log.error("staging.snapshot_not_deleted", snapshot=str(made), error=str(exc))
         raise
     manager.untrack(str(made))
-    return made
+    return made, version
 
 
 def sync_from_snapshot(
@@ -413,6 +444,6 @@ def sync_from_snapshot(
 def _restored(found: Any, name: str, ec2: Any, result: Any, clock: _Clock) -> SyncResult:
     stats = result.stats
     return SyncResult(
-        str(found), name, _version(found), None, str(ec2.region), int(found.volumeSize), stats.total_size,
+        str(found), name, version_of(found), None, str(ec2.region), int(found.volumeSize), stats.total_size,
         stats.bytes_sent, stats.literal_data, stats.files_transferred, clock.timings,
     )  # fmt: skip

@@ -22,8 +22,12 @@ from scripts.sync_to_snapshot import main as to_main
 from staging import SyncResult, download_image, sync_from_snapshot, sync_to_snapshot, upload_image
 from staging.gc import find_leftovers, remove_leftovers
 from staging.sandbox import Faults, Sandbox
+from staging.versions import RENUMBERED, version_of
 
 pytestmark = [pytest.mark.root, pytest.mark.slow]
+
+#: The worktree's root: the spawned commands run this tree's code whatever the current directory.
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def to_snapshot(src: Path, name: str, dot: Path, **options: Any) -> SyncResult:
@@ -114,7 +118,7 @@ def spawn(cloud: Sandbox, dot: Path, *argv: str) -> subprocess.Popen[str]:
         [sys.executable, "-m", "scripts.sync_to_snapshot", *argv, "--direct", "--concurrency", "1",
          "--sandbox", "--dotdir", str(dot)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1,
-        env={**os.environ, "VMEC2_SANDBOX_DIR": str(cloud.state_dir)},
+        env={**os.environ, "VMEC2_SANDBOX_DIR": str(cloud.state_dir), "PYTHONPATH": str(ROOT)},
     )  # fmt: skip
 
 
@@ -150,6 +154,71 @@ def test_a_signal_while_writing_leaves_nothing_or_gc_removes_it(
         assert remove_leftovers(ec2, [left], dotdir=dot) == []
     assert ec2.describe_snapshots(owner="self", filter={"tag:Name": name}) == []
     assert list((dot / "runs").glob("*.json")) == []
+
+
+def read_until(run: subprocess.Popen[str], text: str) -> str:
+    """``run``'s stderr up to the first line that holds ``text`` (which must come)."""
+    assert run.stderr is not None
+    told = ""
+    for line in run.stderr:
+        told += line
+        if text in line:
+            return told
+    raise AssertionError(f"{text!r} never came: {told}")
+
+
+def test_runs_of_one_name_take_turns_here_and_settle_across_machines(
+    ec2: EC2, staging_cloud: Sandbox, tmp_path: Path
+) -> None:
+    """Two ``sync_to_snapshot`` processes of one name on one machine: the second waits for the first's lock,
+    says for whom, then makes the next version. Two on "two machines" (two dot directories: no shared lock)
+    that both found that version: both make the next one, and the one that started later moves up."""
+    src, name = tmp_path / "src", "direct-turns"
+    src.mkdir()
+    (src / "f").write_text("one\n")
+    runs: list[subprocess.Popen[str]] = []
+
+    def start(dot: str) -> subprocess.Popen[str]:
+        runs.append(spawn(staging_cloud, tmp_path / dot, str(src), "-s", name))
+        return runs[-1]
+
+    def finish(*pair: subprocess.Popen[str]) -> list[tuple[str, str]]:
+        done = [run.communicate(timeout=120) for run in pair]
+        assert [run.returncode for run in pair] == [0, 0], done
+        return [(out.strip(), err) for out, err in done]
+
+    try:
+        first = start("dot")
+        read_until(first, "building")  # it holds the lock by then, and keeps it while stopped
+        first.send_signal(signal.SIGSTOP)
+        second = start("dot")
+        read_until(second, f"waiting for another sync_to_snapshot of {name!r} (pid {first.pid}) to finish")
+        first.send_signal(signal.SIGCONT)
+        here = [made for made, _ in finish(first, second)]
+        assert [ec2.describe_snapshots(m)[0].tags["Version"] for m in here] == ["1", "2"]
+
+        one = start("dot")
+        read_until(one, "building")  # it found version 2 and makes 3; it waits until the other found it too
+        one.send_signal(signal.SIGSTOP)
+        other = start("other-dot")
+        read_until(other, "building")
+        one.send_signal(signal.SIGCONT)
+        there = dict(finish(one, other))
+    finally:
+        for run in runs:
+            if run.poll() is None:
+                run.kill()  # stopped or not
+            run.communicate()
+    snapshots = sorted(ec2.describe_snapshots(list(there)), key=version_of)
+    settled = [(version_of(s), s.tags.get(RENUMBERED)) for s in snapshots]
+    assert settled == [(3, None), (4, "3")], (there, [(str(s), s.startTime) for s in snapshots])
+    kept, moved = snapshots
+    assert (kept.startTime, str(kept)) < (moved.startTime, str(moved))  # the one that started first keeps 3
+    told = there[str(moved)]
+    assert f"version 3 of {name!r} is also {kept} " in told and f"{moved} becomes version 4" in told
+    assert f"==> {name!r} version 4:" in told
+    for snapshot_id in [*here, *there]:
+        ec2.delete_snapshot(snapshot_id)
 
 
 def test_the_commands_take_direct(

@@ -16,11 +16,11 @@ pytestmark = [pytest.mark.root, pytest.mark.slow]
 
 
 def test_versions_increments_and_identical_restore(
-    commands: Any, ec2: EC2, tmp_path: Path, helpers: Any
+    commands: Any, ec2: EC2, tmp_path: Path, helpers: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     h = helpers
     src = h.make_hostile_tree(tmp_path / "work" / "tree")
-    os.chdir(tmp_path / "work")
+    monkeypatch.chdir(tmp_path / "work")  # restored afterwards: later tests spawn commands by relative path
 
     code, out, err = commands.run("sync_to_snapshot", "-s", "e2e", "tree", "--json")
     assert code == 0, err
@@ -76,6 +76,7 @@ def test_dry_run_creates_nothing(commands: Any, ec2: EC2, tmp_path: Path) -> Non
         (["-s", "x", "{src}", "--region", "eu-west-9"], "eu-west-9"),
         (["-s", "x", "{src}", "--zone", "us-east-1z"], "unknown availability zone 'us-east-1z'"),
         (["-s", "x", "{src}", "--filesystem", "zfs"], "invalid choice: 'zfs'"),
+        (["-s", "x", "{src}", "--lock-timeout", "-1"], "--lock-timeout must be 0 or more seconds, not -1"),
     ],
 )
 def test_bad_input_is_one_line_and_creates_nothing(
