@@ -118,6 +118,10 @@ def setup_logging(verbose: int, quiet: bool) -> None:
     if verbose < 2:
         for noisy in ("botocore", "boto3", "urllib3", "paramiko", "werkzeug"):
             logging.getLogger(noisy).setLevel(logging.WARNING)
+    if verbose == 0:
+        # paramiko's transport thread logs what our errors already say, with its traceback (a connection
+        # closed under it by Ctrl-C, a server refusing): the one-line error is the user's, the trace is -v's.
+        logging.getLogger("paramiko").setLevel(logging.CRITICAL)
 
 
 @dataclass

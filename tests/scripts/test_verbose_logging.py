@@ -8,6 +8,8 @@ OpenSSH private key (its base64 body always starts with ``b3BlbnNzaC1rZXktdjE``,
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -52,3 +54,18 @@ def test_vv_shows_wire_traces_but_no_secret(commands: Any, tmp_path: Path) -> No
 )
 def test_redact_hides_each_kind_of_secret(text: str, hidden: str) -> None:
     assert hidden not in redact(text)
+
+
+def test_paramiko_tracebacks_only_with_v() -> None:
+    """paramiko's transport thread logs a failure our one-line error already reports, with a traceback
+    (seen when Ctrl-C closed a connection during its banner): without ``-v`` it stays out of stderr.
+    In a child process: logging's configuration is process-wide."""
+    code = (
+        "import logging; from scripts._cli import setup_logging\n"
+        "for v in (0, 1, 2):\n"
+        "    setup_logging(v, quiet=False)\n"
+        "    print(logging.getLogger('paramiko.transport').isEnabledFor(logging.ERROR))\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "True", "True"]
