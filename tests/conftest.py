@@ -10,7 +10,7 @@ import ipaddress
 import logging
 import os
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -42,6 +42,12 @@ ALLOWED_NETWORKS: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = [
 def allow_network(cidr: str) -> None:
     """Let tests connect to ``cidr`` (a network the test suite created itself)."""
     ALLOWED_NETWORKS.append(ipaddress.ip_network(cidr, strict=False))
+
+
+@pytest.fixture(scope="session")
+def network_allower() -> Callable[[str], None]:
+    """:func:`allow_network` for fixtures of other directories (a conftest is not importable by name)."""
+    return allow_network
 
 
 _real_connect = socket.socket.connect

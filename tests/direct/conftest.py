@@ -25,7 +25,7 @@ def _scripts_helpers() -> ModuleType:
     return module
 
 
-#: ``make_hostile_tree``, ``tree_state``, ``census`` and ``_allow_network`` of tests/scripts/conftest.py.
+#: ``make_hostile_tree``, ``tree_state``, ``census`` and ``staging_cloud`` of tests/scripts/conftest.py.
 _HELPERS = _scripts_helpers()
 
 

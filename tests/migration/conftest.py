@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
-import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
@@ -31,18 +31,14 @@ CHECKSUMS = (
 )
 
 
-def _allow_network(cidr: str) -> None:
-    for module in list(sys.modules.values()):
-        path = getattr(module, "__file__", "") or ""
-        if path.endswith(os.path.join("tests", "conftest.py")) and hasattr(module, "allow_network"):
-            module.allow_network(cidr)
-
-
 @pytest.fixture(scope="session")
-def migration_cloud(plugin_cloud: Sandbox) -> Sandbox:  # noqa: F811  (the fixture imported above)
+def migration_cloud(
+    plugin_cloud: Sandbox,  # noqa: F811  (the fixture imported above)
+    network_allower: Callable[[str], None],
+) -> Sandbox:
     """The session's sandbox (the project's pytest plugin: skipped where none can run, removed at the end),
     reachable from this process."""
-    _allow_network(plugin_cloud.network)
+    network_allower(plugin_cloud.network)
     return plugin_cloud
 
 

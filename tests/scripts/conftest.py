@@ -26,15 +26,10 @@ from provisioning import EC2
 from staging.sandbox import ACCESS_KEY, SECRET_KEY, EnvironmentProblem, Sandbox, check_environment
 
 
-def _allow_network(cidr: str) -> None:
-    for module in list(sys.modules.values()):
-        path = getattr(module, "__file__", "") or ""
-        if path.endswith(os.path.join("tests", "conftest.py")) and hasattr(module, "allow_network"):
-            module.allow_network(cidr)
-
-
 @pytest.fixture(scope="session")
-def staging_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
+def staging_cloud(
+    tmp_path_factory: pytest.TempPathFactory, network_allower: Callable[[str], None]
+) -> Iterator[Sandbox]:
     """A sandbox (us-east-1, us-west-2) for the commands' tests, removed at the end."""
     try:
         check_environment()
@@ -43,7 +38,7 @@ def staging_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]
     sandbox = Sandbox(tmp_path_factory.mktemp("staging-sandbox") / "cloud")
     try:
         sandbox.start()
-        _allow_network(sandbox.network)
+        network_allower(sandbox.network)
         yield sandbox
     finally:
         sandbox.stop(force=True)

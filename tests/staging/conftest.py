@@ -160,6 +160,28 @@ def make_manager(ec2: EC2, gateway: str, tmp_path: Path, sweeper: RunSweeper) ->
         _close_all(made)
 
 
+class Recorded:
+    """A :class:`staging.progress.Reporter` that keeps what it was told: ``lines`` (each step, and each wait
+    as ``waiting for ...``) and ``waits`` (what each wait was for)."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.waits: list[str] = []
+
+    def step(self, message: str) -> None:
+        self.lines.append(message)
+
+    def waiting(self, what: str, elapsed: float) -> None:
+        self.lines.append(f"waiting for {what}")
+        self.waits.append(what)
+
+    def transfer(self, done: int, total: int | None, rate: float) -> None:
+        pass
+
+    def transfer_done(self) -> None:
+        pass
+
+
 def leftovers(client: Any, run_id: str) -> list[str]:
     """What a closed run must not leave: live instances, temporary volumes, key pairs, security groups."""
     tag = [{"Name": f"tag:{RUN}", "Values": [run_id]}]

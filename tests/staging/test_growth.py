@@ -10,24 +10,7 @@ import pytest
 from staging import StagingError, growth
 from transfer import CommandResult
 
-
-class Recorded:
-    """A :class:`staging.progress.Reporter` that keeps what it was told."""
-
-    def __init__(self) -> None:
-        self.waits: list[str] = []
-
-    def step(self, message: str) -> None:
-        pass
-
-    def waiting(self, what: str, elapsed: float) -> None:
-        self.waits.append(what)
-
-    def transfer(self, done: int, total: int | None, rate: float) -> None:
-        pass
-
-    def transfer_done(self) -> None:
-        pass
+from .conftest import Recorded
 
 
 def mod(state: str, target: int = 2, start: str = "2026-01-01T00:00:01", message: str | None = None) -> Any:

@@ -21,6 +21,8 @@ from staging import SyncLocked, find_snapshot
 from staging.synclock import lock_path, sync_lock
 from staging.versions import RENUMBERED, Claim, make_unique, settle_version
 
+from .conftest import Recorded
+
 T0 = dt.datetime(2026, 1, 1, 12, 0, 0, tzinfo=dt.UTC)
 
 
@@ -63,25 +65,6 @@ def test_two_sides_of_a_clash_agree(version: int) -> None:
     assert (settle_version(a, [a, b]), settle_version(b, [b, a])) == (version, version + 1)
 
 
-class Steps:
-    """A Reporter that keeps what it is told."""
-
-    def __init__(self) -> None:
-        self.lines: list[str] = []
-
-    def step(self, message: str) -> None:
-        self.lines.append(message)
-
-    def waiting(self, what: str, elapsed: float) -> None:
-        self.lines.append(f"waiting for {what}")
-
-    def transfer(self, done: int, total: int | None, rate: float) -> None:
-        pass
-
-    def transfer_done(self) -> None:
-        pass
-
-
 class Snapshots:
     """Snapshots named 'data' on moto's server, tagged as given."""
 
@@ -105,7 +88,7 @@ def test_later_duplicate_is_renumbered_on_moto(moto_endpoint: str, caplog: pytes
     assert str(find_snapshot(ec2, "data")) == first  # an old duplicate: the one started first, and a warning
     assert "staging.duplicate_version" in caplog.text and second in caplog.text
 
-    steps = Steps()
+    steps = Recorded()
     assert make_unique(ec2, first, "data", steps) == 2 and steps.lines == []  # the earlier side keeps it
     assert make_unique(ec2, second, "data", steps) == 3
     assert steps.lines == [
@@ -125,7 +108,7 @@ def test_a_clash_with_a_moved_snapshot_on_moto(moto_endpoint: str) -> None:
     pause it moves on; the moved one, alone again, keeps 3."""
     snapshot = Snapshots(moto_endpoint)
     moved, made = snapshot(3, **{RENUMBERED: "2"}), snapshot(3)
-    steps = Steps()
+    steps = Recorded()
     assert make_unique(snapshot.ec2, made, "data", steps) == 4
     assert steps.lines == [
         f"warning: version 3 of 'data' is also {moved} (another sync at the same time; one of them was moved "
@@ -157,11 +140,11 @@ def test_second_process_waits_for_the_lock_until_the_holder_dies(tmp_path: Path)
         assert holder.stdout is not None and holder.stdout.readline() == "held\n"
         assert path.read_text() == f"{holder.pid}\n"
         with pytest.raises(SyncLocked, match=rf"waiting for {WHAT} \(pid {holder.pid}\) to finish"):
-            with sync_lock(path, WHAT, Steps(), timeout=0):
+            with sync_lock(path, WHAT, Recorded(), timeout=0):
                 pass
-        steps = Steps()
+        steps = Recorded()
 
-        class KillOnWait(Steps):
+        class KillOnWait(Recorded):
             def waiting(self, what: str, elapsed: float) -> None:
                 steps.lines.append(f"waiting for {what}")
                 if holder.poll() is None:
