@@ -40,7 +40,14 @@ from staging.versions import make_unique
 from transfer.rsync_build import RsyncOptions
 from transfer.sync import rsync
 
-__all__ = ["DIRECT_FILESYSTEMS", "build_image", "direct_from_snapshot", "direct_to_snapshot", "image_layout"]
+__all__ = [
+    "DIRECT_FILESYSTEMS",
+    "build_image",
+    "direct_from_snapshot",
+    "direct_to_snapshot",
+    "image_layout",
+    "timed_phase",
+]
 
 log = get_logger(__name__)
 
@@ -167,17 +174,17 @@ def direct_to_snapshot(
         journal.add("snapshot", snapshot_id, str(ec2.region))
 
     with signals_raise(), tempfile.TemporaryDirectory(prefix="direct-", dir=home) as work:
-        with _phase(timings, "prepare"):
+        with timed_phase(timings, "prepare"):
             image = Path(work) / "image"
             reporter.step(f"building the {plan.size_gib} GiB {filesystem} image of {len(sources)} path(s)")
             build_image(sources, image, plan.size_gib, name=plan.name, filesystem=filesystem)
         try:
-            with _phase(timings, "transfer"):
+            with timed_phase(timings, "transfer"):
                 made = upload_image(
                     ec2, image, parent=plan.parent, dotdir=home, tags=tags, description=plan.name,
                     concurrency=concurrency, reporter=reporter, on_started=started,
                 )  # fmt: skip
-            with _phase(timings, "snapshot"):
+            with timed_phase(timings, "snapshot"):
                 try:
                     version = make_unique(ec2, made.snapshot_id, plan.name, reporter, created=created)
                     ec2.describe_snapshots(made.snapshot_id)[0].delete_tags(EXPIRES)
@@ -210,7 +217,8 @@ def _forget(ec2: Any, journal: Journal) -> None:
 
 
 @contextlib.contextmanager
-def _phase(timings: dict[str, float], name: str) -> Iterator[None]:
+def timed_phase(timings: dict[str, float], name: str) -> Iterator[None]:
+    """Add the seconds the block takes to ``timings[name]`` (rounded to ms; the sync result's phases)."""
     start = time.monotonic()
     try:
         yield
@@ -233,17 +241,17 @@ def direct_from_snapshot(
     with signals_raise(), tempfile.TemporaryDirectory(prefix="direct-", dir=home) as work:
         image, mnt = Path(work) / "image", Path(work) / "mnt"
         mnt.mkdir()
-        with _phase(timings, "transfer"):
+        with timed_phase(timings, "transfer"):
             hashes = download_image(ec2, str(snapshot), image, concurrency=concurrency, reporter=reporter)
         save_hashes(home, str(snapshot), hashes)
-        with _phase(timings, "prepare"):
+        with timed_phase(timings, "prepare"):
             _run(["mount", "-o", "ro,loop,noload", str(image), str(mnt)])
         try:
             target.mkdir(exist_ok=True)
             options = RsyncOptions(
                 delete=delete, excludes=("/lost+found", *excludes), acls=acls, xattrs=xattrs
             )
-            with _phase(timings, "transfer"):
+            with timed_phase(timings, "transfer"):
                 result = rsync(f"{mnt}/", f"{target}/", options=options)
         finally:
             _run(["umount", str(mnt)])

@@ -23,8 +23,8 @@ from __future__ import annotations
 import os
 import re
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import ExitStack, contextmanager
+from collections.abc import Sequence
+from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,7 +33,7 @@ from provisioning import EC2, AWSError
 from staging import access
 from staging._log import get_logger
 from staging.blocks import CONCURRENCY
-from staging.direct import default_dotdir, direct_from_snapshot, direct_to_snapshot
+from staging.direct import default_dotdir, direct_from_snapshot, direct_to_snapshot, timed_phase
 from staging.errors import SnapshotNotFound, StagingParameterError
 from staging.images import find_image
 from staging.interrupts import signals_raise
@@ -147,13 +147,8 @@ class _Clock:
     def __init__(self) -> None:
         self.timings: dict[str, float] = {}
 
-    @contextmanager
-    def phase(self, name: str) -> Iterator[None]:
-        start = time.monotonic()
-        try:
-            yield
-        finally:
-            self.timings[name] = round(self.timings.get(name, 0.0) + time.monotonic() - start, 3)
+    def phase(self, name: str) -> AbstractContextManager[None]:
+        return timed_phase(self.timings, name)
 
 
 def _check_common(ec2: Any, owner: str, zone: str | None) -> str:

@@ -20,7 +20,7 @@ from staging.volume import Host, StagingVolume
 from transfer import LocalShell, RsyncOptions, RsyncProgress, block_copy, rsync
 from transfer.rsync_build import local_path_arg, rsync_argv
 
-__all__ = ["block_copy_volumes", "rsync_paths"]
+__all__ = ["block_copy_volumes", "peer_address", "rsync_paths"]
 
 _OPTION_FIELDS = frozenset(f.name for f in dataclasses.fields(RsyncOptions))
 
@@ -76,7 +76,7 @@ def _resolve(manager: Fleet, where: Location, spec: str) -> _End:
     )
 
 
-def _peer_address(source: Host | None, dest: Host | None) -> str | None:
+def peer_address(source: Host | None, dest: Host | None) -> str | None:
     """How a source server reaches a destination server: its private address inside one VPC.
 
     The run's security group lets its own members in; on AWS such a rule matches traffic between private
@@ -139,7 +139,7 @@ def rsync_paths(
             sudo_src=src_server is not None,
             progress=report,
             timeout=timeout,
-            dest_address=_peer_address(src_server, dest.server),
+            dest_address=peer_address(src_server, dest.server),
         )
     finally:
         manager.reporter.transfer_done()

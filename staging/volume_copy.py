@@ -20,6 +20,7 @@ from staging._log import get_logger
 from staging.errors import StagingParameterError
 from staging.fleet import Fleet
 from staging.migrate import copy_snapshots, forget
+from staging.transfer_ops import peer_address
 from staging.volume import StagingVolume
 from transfer import RsyncOptions, rsync
 
@@ -86,8 +87,8 @@ def _file_copy(
             manager.reporter.step(
                 f"copying the files of {volume} to {copy} ({peer.region}, {size} GiB {fstype})"
             )
-            same_vpc = source.instance.vpcId == target.instance.vpcId and peer is manager
-            address = str(target.instance.privateIpAddress if same_vpc else target.instance.publicIpAddress)
+            # Across regions a VPC id may repeat: the public address (the destination shell's) then.
+            address = peer_address(source, target) if peer is manager else None
             rsync(
                 [f"{volume.mtpt}/"], f"{copy.mtpt}/", src_shell=source.connection,
                 dest_shell=target.connection, options=RsyncOptions(excludes=("/lost+found",)), sudo=True,
