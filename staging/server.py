@@ -51,10 +51,11 @@ log = get_logger(__name__)
 _DEVICE_NAMES = tuple(f"/dev/sd{c}" for c in "fghijklmnop")
 
 
-def fill_slack(device_bytes: int) -> int:
-    """How far a grown file system may fall short of its device: what its layout leaves over (ext* whole
-    blocks and groups, xfs whole allocation groups of at least 16 MiB): 64 MiB or 1 %, whichever is more."""
-    return max(64 << 20, device_bytes // 100)
+def falls_short(filesystem_bytes: int, device_bytes: int) -> bool:
+    """Whether a grown file system falls short of its device by more than its layout leaves over (ext*
+    whole blocks and groups, xfs whole allocation groups of at least 16 MiB): 64 MiB or 1 %, whichever is
+    more. One still at its old size after growing means the device did not show its new size yet."""
+    return device_bytes - filesystem_bytes > max(64 << 20, device_bytes // 100)
 
 
 def default_mtpt(name: str) -> str:
@@ -376,7 +377,7 @@ class StagingServer:
             raise StagingError(f"cannot grow a {fstype} file system")
         after = self.filesystem_size(volume, fstype)
         device = parse_blockdev_size(self.run(blockdev_size_argv(dev), sudo=True).stdout)
-        if device - after > fill_slack(device):
+        if falls_short(after, device):
             raise StagingError(
                 f"the {fstype} file system of {volume.volume} on {self} did not grow to fill {dev}: "
                 f"{after} of {device} bytes (was {before})"

@@ -92,12 +92,14 @@ def test_device_wait() -> None:
         growth.wait_for_device_size(Host((0, "garbage")), "/dev/nvme1n1", 2, reporter, "i-1")
 
 
-def test_fill_slack_allows_layout_leftovers_but_not_a_missed_growth() -> None:
+def test_falls_short_allows_layout_leftovers_but_not_a_missed_growth() -> None:
     """A grown file system may fall short of its device by what its layout leaves (64 MiB, or 1 % of large
     devices); one still at its old size on a device twice as big is far outside that."""
-    from staging.server import fill_slack
+    from staging.server import falls_short
 
-    gib = 1 << 30
-    assert fill_slack(2 * gib) == 64 << 20 and fill_slack(1000 * gib) == 10 * gib
-    assert 2 * gib - gib > fill_slack(2 * gib)  # 1 GiB file system left on a 2 GiB device: an error
-    assert 2 * gib - (2 * gib - (4 << 20)) <= fill_slack(2 * gib)  # a few MiB of layout: fine
+    gib, mib = 1 << 30, 1 << 20
+    assert falls_short(gib, 2 * gib)  # 1 GiB file system left on a 2 GiB device: an error
+    assert not falls_short(2 * gib - 4 * mib, 2 * gib)  # a few MiB of layout: fine
+    assert not falls_short(2 * gib - 64 * mib, 2 * gib) and falls_short(2 * gib - 65 * mib, 2 * gib)
+    assert not falls_short(990 * gib, 1000 * gib) and falls_short(989 * gib, 1000 * gib)  # 1 % of large
+    assert not falls_short(2 * gib, 2 * gib)  # already filling it: growing again is no error
