@@ -31,7 +31,7 @@ from .errors import connection_problem, translate
 from .naming import snake
 from .settings import AwsSettings
 
-__all__ = ["PAGE_TOKENS", "ClientPool", "RetryPolicy", "core_session"]
+__all__ = ["ClientPool", "RetryPolicy", "core_session"]
 
 log = get_logger(__name__)
 

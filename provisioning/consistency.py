@@ -36,7 +36,7 @@ import tenacity
 from ._log import get_logger
 from .errors import NotFoundError
 
-__all__ = ["CREATING", "FORGETTING", "Consistency", "ids_in"]
+__all__ = ["Consistency", "ids_in"]
 
 log = get_logger(__name__)
 
